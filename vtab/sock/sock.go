@@ -1,0 +1,157 @@
+// Package sock holds the socket record shared by every reader of kernel
+// socket tables (netlink sock_diag and the /proc/net text files), and the
+// request that tells a reader which sockets a query needs.
+//
+// Readers fill Socket in kernel terms (numeric states, raw queue sizes); the
+// sockets table turns them into netstat's vocabulary.
+package sock
+
+import (
+	"context"
+	"net/netip"
+)
+
+// Proto is the transport a socket belongs to.
+type Proto uint8
+
+// The transports netsql reads.
+const (
+	TCP Proto = iota + 1
+	UDP
+	RAW
+	UNIX
+)
+
+// String returns the protocol's lower-case name (tcp, udp, raw, unix).
+func (p Proto) String() string {
+	switch p {
+	case TCP:
+		return "tcp"
+	case UDP:
+		return "udp"
+	case RAW:
+		return "raw"
+	case UNIX:
+		return "unix"
+	}
+	return "unknown"
+}
+
+// Kernel socket states, numbered as include/net/tcp_states.h numbers them.
+// sock_diag reports every socket kind (unix included) in these numbers;
+// the /proc/net readers convert to them.
+const (
+	StateEstablished uint8 = 1
+	StateSynSent     uint8 = 2
+	StateSynRecv     uint8 = 3
+	StateFinWait1    uint8 = 4
+	StateFinWait2    uint8 = 5
+	StateTimeWait    uint8 = 6
+	StateClose       uint8 = 7
+	StateCloseWait   uint8 = 8
+	StateLastAck     uint8 = 9
+	StateListen      uint8 = 10
+	StateClosing     uint8 = 11
+	StateNewSynRecv  uint8 = 12
+)
+
+// AllStates is a state mask that selects every state.
+const AllStates uint32 = 0xffffffff
+
+// Unix socket types (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW).
+const (
+	TypeStream    uint8 = 1
+	TypeDgram     uint8 = 2
+	TypeRaw       uint8 = 3
+	TypeSeqPacket uint8 = 5
+)
+
+// Timer kinds as /proc/net/tcp's "tr" field numbers them (and as sock_diag's
+// idiag_timer does): 0 none, 1 retransmit, 2 keepalive, 3 TIME_WAIT,
+// 4 zero-window probe.
+const (
+	TimerOff       uint8 = 0
+	TimerOn        uint8 = 1
+	TimerKeepalive uint8 = 2
+	TimerTimeWait  uint8 = 3
+	TimerProbe     uint8 = 4
+)
+
+// Socket is one kernel socket. Fields that a kind of socket does not have
+// stay zero (an inet socket has no Path, a unix socket no ports).
+type Socket struct {
+	Family   uint8 // unix.AF_INET, unix.AF_INET6 or unix.AF_UNIX
+	Protocol Proto
+	// RawProtocol is the IP protocol number of a raw socket (1 for ICMP);
+	// the kernel reports it as the local port, and so does Local.
+	RawProtocol uint8
+	State       uint8 // a State* constant
+
+	Local  netip.AddrPort // inet only; addresses carry no zone
+	Remote netip.AddrPort // inet only
+
+	// RecvQ and SendQ are what netstat prints: for a listener the current
+	// and maximum accept backlog, otherwise bytes queued.
+	RecvQ uint32
+	SendQ uint32
+
+	UID   uint32
+	Inode uint64
+
+	// Timer is a Timer* constant; TimerExpiresMs the milliseconds until it
+	// fires (negative when already due); Retransmits the retransmit or
+	// probe count netstat -o shows after the expiry.
+	Timer          uint8
+	TimerExpiresMs int64
+	Retransmits    uint32
+
+	// Unix sockets only.
+	Type      uint8  // Type* constant
+	Path      string // bound path, abstract names as "@name", "" when unbound
+	PeerInode uint64 // inode of the connected peer, 0 when unknown or none
+	RefCount  uint32 // only /proc/net/unix reports it; 0 from netlink
+
+	// Cookie is the kernel's socket cookie (sock_diag only, 0 from /proc).
+	Cookie uint64
+}
+
+// Request says which sockets a query needs, so a reader can skip whole
+// dumps and let the kernel filter by state.
+type Request struct {
+	// Families and Protocols select which dumps run; an empty slice means all.
+	Families  []uint8
+	Protocols []Proto
+	// States is a bitmask of 1<<State* values; 0 means AllStates.
+	States uint32
+}
+
+// Wants reports whether the request covers sockets of this family and protocol.
+func (r Request) Wants(family uint8, proto Proto) bool {
+	return containsOrEmpty(r.Families, family) && containsOrEmpty(r.Protocols, proto)
+}
+
+// StateMask returns the request's state bitmask with 0 read as AllStates.
+func (r Request) StateMask() uint32 {
+	if r.States == 0 {
+		return AllStates
+	}
+	return r.States
+}
+
+func containsOrEmpty[T comparable](xs []T, x T) bool {
+	if len(xs) == 0 {
+		return true
+	}
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Reader reads sockets: netlink sock_diag on a live kernel, /proc/net files
+// on a live kernel without netlink or on a copied /proc tree.
+type Reader interface {
+	Sockets(ctx context.Context, req Request) ([]Socket, error)
+}
