@@ -1,0 +1,331 @@
+package shell
+
+import (
+	"bufio"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Formats lists the output formats by name, in the order help shows them.
+var Formats = []string{"table", "csv", "json", "ndjson", "line", "markdown"}
+
+// Options adjust how a Writer prints.
+type Options struct {
+	Headers bool   // print the header row (table, csv, markdown)
+	Null    string // how table, line and markdown show NULL
+}
+
+// DefaultOptions are one-shot mode's defaults.
+var DefaultOptions = Options{Headers: true, Null: "NULL"}
+
+// Writer prints one result set: Begin with the column names, Row for each
+// row, End once. Formats that need every row to lay out (table, markdown)
+// buffer; the others stream.
+type Writer interface {
+	Begin(columns []string) error
+	Row(values []any) error
+	End() error
+}
+
+// NewWriter returns the writer for a format name, or an error naming the
+// formats that exist.
+func NewWriter(format string, w io.Writer, opts Options) (Writer, error) {
+	switch format {
+	case "table":
+		return &tableWriter{w: w, opts: opts}, nil
+	case "markdown":
+		return &tableWriter{w: w, opts: opts, markdown: true}, nil
+	case "csv":
+		return &csvWriter{w: csv.NewWriter(w), opts: opts}, nil
+	case "json":
+		return &jsonWriter{w: bufio.NewWriter(w), array: true}, nil
+	case "ndjson":
+		return &jsonWriter{w: bufio.NewWriter(w)}, nil
+	case "line":
+		return &lineWriter{w: bufio.NewWriter(w), opts: opts}, nil
+	}
+	return nil, fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
+}
+
+// Text renders a value as text for table, csv and line output.
+func Text(v any, null string) string {
+	switch x := v.(type) {
+	case nil:
+		return null
+	case string:
+		return x
+	case []byte:
+		if utf8.Valid(x) {
+			return string(x)
+		}
+		return "x'" + fmt.Sprintf("%x", x) + "'"
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return formatFloat(x)
+	case bool:
+		if x {
+			return "1"
+		}
+		return "0"
+	}
+	return fmt.Sprint(v)
+}
+
+// formatFloat prints a REAL the way sqlite3 does: shortest form that
+// round-trips, always with a decimal point or exponent.
+func formatFloat(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	s := strconv.FormatFloat(f, 'g', 15, 64)
+	if !strings.ContainsAny(s, ".eEn") {
+		s += ".0"
+	}
+	return s
+}
+
+type tableWriter struct {
+	w        io.Writer
+	opts     Options
+	markdown bool
+	cols     []string
+	rows     [][]string
+	numeric  []bool
+}
+
+func (t *tableWriter) Begin(columns []string) error {
+	t.cols = columns
+	t.numeric = make([]bool, len(columns))
+	for i := range t.numeric {
+		t.numeric[i] = true
+	}
+	return nil
+}
+
+func (t *tableWriter) Row(values []any) error {
+	row := make([]string, len(values))
+	for i, v := range values {
+		row[i] = Text(v, t.opts.Null)
+		if t.markdown {
+			row[i] = strings.ReplaceAll(row[i], "|", `\|`)
+		}
+		switch v.(type) {
+		case int64, float64, nil:
+		default:
+			t.numeric[i] = false
+		}
+	}
+	t.rows = append(t.rows, row)
+	return nil
+}
+
+func (t *tableWriter) End() error {
+	if len(t.cols) == 0 {
+		return nil
+	}
+	widths := make([]int, len(t.cols))
+	for i, c := range t.cols {
+		if t.opts.Headers || t.markdown {
+			widths[i] = utf8.RuneCountInString(c)
+		}
+		if t.markdown && widths[i] < 3 {
+			widths[i] = 3
+		}
+	}
+	for _, r := range t.rows {
+		for i, v := range r {
+			widths[i] = max(widths[i], utf8.RuneCountInString(v))
+		}
+	}
+	bw := bufio.NewWriter(t.w)
+	line := func(cells []string, align bool) {
+		var b strings.Builder
+		if t.markdown {
+			b.WriteString("| ")
+		}
+		for i, c := range cells {
+			if i > 0 {
+				if t.markdown {
+					b.WriteString(" | ")
+				} else {
+					b.WriteString("  ")
+				}
+			}
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
+			last := i == len(cells)-1 && !t.markdown
+			switch {
+			case align && t.numeric[i]:
+				b.WriteString(pad + c)
+			case last:
+				b.WriteString(c) // no trailing spaces at the end of a line
+			default:
+				b.WriteString(c + pad)
+			}
+		}
+		if t.markdown {
+			b.WriteString(" |")
+		}
+		b.WriteString("\n")
+		bw.WriteString(b.String())
+	}
+	if t.opts.Headers || t.markdown {
+		line(t.cols, false)
+		rule := make([]string, len(t.cols))
+		for i := range rule {
+			rule[i] = strings.Repeat("-", widths[i])
+			if t.markdown && t.numeric[i] && len(t.rows) > 0 {
+				rule[i] = strings.Repeat("-", widths[i]-1) + ":"
+			}
+		}
+		line(rule, false)
+	}
+	for _, r := range t.rows {
+		line(r, true)
+	}
+	return bw.Flush()
+}
+
+type csvWriter struct {
+	w    *csv.Writer
+	opts Options
+}
+
+func (c *csvWriter) Begin(columns []string) error {
+	if c.opts.Headers {
+		return c.w.Write(columns)
+	}
+	return nil
+}
+
+func (c *csvWriter) Row(values []any) error {
+	rec := make([]string, len(values))
+	for i, v := range values {
+		rec[i] = Text(v, "")
+	}
+	return c.w.Write(rec)
+}
+
+func (c *csvWriter) End() error {
+	c.w.Flush()
+	return c.w.Error()
+}
+
+// jsonWriter writes objects with keys in column order and SQL types kept:
+// INTEGER and REAL as numbers, NULL as null, BLOB as base64 text.
+type jsonWriter struct {
+	w     *bufio.Writer
+	array bool
+	cols  [][]byte // column names, JSON-encoded
+	n     int
+}
+
+func (j *jsonWriter) Begin(columns []string) error {
+	j.cols = make([][]byte, len(columns))
+	for i, c := range columns {
+		j.cols[i], _ = json.Marshal(c)
+	}
+	if j.array {
+		j.w.WriteString("[")
+	}
+	return nil
+}
+
+func (j *jsonWriter) Row(values []any) error {
+	if j.array {
+		if j.n > 0 {
+			j.w.WriteString(",")
+		}
+		j.w.WriteString("\n")
+	}
+	j.n++
+	j.w.WriteString("{")
+	for i, v := range values {
+		if i > 0 {
+			j.w.WriteString(",")
+		}
+		j.w.Write(j.cols[i])
+		j.w.WriteString(":")
+		if err := writeJSONValue(j.w, v); err != nil {
+			return err
+		}
+	}
+	j.w.WriteString("}")
+	if !j.array {
+		j.w.WriteString("\n")
+	}
+	return nil
+}
+
+func (j *jsonWriter) End() error {
+	if j.array {
+		if j.n > 0 {
+			j.w.WriteString("\n")
+		}
+		j.w.WriteString("]\n")
+	}
+	return j.w.Flush()
+}
+
+func writeJSONValue(w *bufio.Writer, v any) error {
+	switch x := v.(type) {
+	case nil:
+		w.WriteString("null")
+	case int64:
+		w.WriteString(strconv.FormatInt(x, 10))
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			w.WriteString("null")
+		} else {
+			w.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+		}
+	case bool:
+		w.WriteString(strconv.FormatBool(x))
+	case []byte:
+		b, _ := json.Marshal(base64.StdEncoding.EncodeToString(x))
+		w.Write(b)
+	default:
+		b, err := json.Marshal(Text(x, ""))
+		if err != nil {
+			return err
+		}
+		w.Write(b)
+	}
+	return nil
+}
+
+type lineWriter struct {
+	w     *bufio.Writer
+	opts  Options
+	cols  []string
+	width int
+	n     int
+}
+
+func (l *lineWriter) Begin(columns []string) error {
+	l.cols = columns
+	for _, c := range columns {
+		l.width = max(l.width, utf8.RuneCountInString(c))
+	}
+	return nil
+}
+
+func (l *lineWriter) Row(values []any) error {
+	if l.n > 0 {
+		l.w.WriteString("\n")
+	}
+	l.n++
+	for i, v := range values {
+		fmt.Fprintf(l.w, "%*s = %s\n", l.width, l.cols[i], Text(v, l.opts.Null))
+	}
+	return nil
+}
+
+func (l *lineWriter) End() error { return l.w.Flush() }

@@ -1,0 +1,184 @@
+package vtab
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"sync"
+
+	"modernc.org/sqlite"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// ProcRoot is a /proc tree to read instead of the live kernel (a copy
+	// from another host, a support bundle, a test fixture). Empty means the
+	// live kernel: netlink where it answers, /proc otherwise.
+	ProcRoot string
+	// Notify receives one-line notices meant for the user, such as the
+	// fallback from netlink to /proc/net. Nil discards them.
+	Notify func(msg string)
+	// Tables to register; nil means every table netsql declares.
+	Tables []Def
+	// Source replaces the data source built from ProcRoot (tests use it to
+	// count or fake kernel reads).
+	Source *Source
+}
+
+// Engine is a SQLite database whose connection has every netsql table.
+// It is safe for use by one goroutine at a time per statement; the
+// underlying *sql.DB holds a single connection so statements see the same
+// temp tables, views and parameters.
+type Engine struct {
+	db     *sql.DB
+	src    *Source
+	tables []Def
+
+	mu       sync.Mutex
+	sessions map[int]*session
+	nextID   int
+	reads    map[string]int
+}
+
+// Open returns an engine reading the live kernel, or opts.ProcRoot.
+func Open(opts Options) (*Engine, error) {
+	src := opts.Source
+	if src == nil {
+		var err error
+		if src, err = NewSource(opts.ProcRoot, opts.Notify); err != nil {
+			return nil, err
+		}
+	}
+	tables := opts.Tables
+	if tables == nil {
+		tables = Tables()
+	}
+	e := &Engine{src: src, tables: tables, sessions: map[int]*session{}, reads: map[string]int{}}
+	drv := &sqlite.Driver{}
+	for _, def := range tables {
+		s := def.Schema()
+		if err := s.validate(); err != nil {
+			return nil, err
+		}
+		if err := drv.RegisterModule(s.Name, &module{def: def, schema: s, eng: e}); err != nil {
+			return nil, fmt.Errorf("vtab: register %s: %w", s.Name, err)
+		}
+	}
+	if err := registerFunctions(drv, src); err != nil {
+		return nil, err
+	}
+	e.db = sql.OpenDB(&connector{drv: drv, eng: e})
+	e.db.SetMaxOpenConns(1)
+	e.db.SetMaxIdleConns(1)
+	e.db.SetConnMaxLifetime(0)
+	if err := e.db.Ping(); err != nil {
+		e.db.Close()
+		return nil, fmt.Errorf("vtab: open engine: %w", err)
+	}
+	return e, nil
+}
+
+// DB returns the engine's database. Statements run through it see the
+// live tables; use QueryContext to let a context reach the kernel reads.
+func (e *Engine) DB() *sql.DB { return e.db }
+
+// QueryContext runs a statement whose kernel reads obey ctx (cancellation
+// and deadlines reach netlink dumps and /proc walks, not only SQLite).
+func (e *Engine) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	e.setContext(ctx)
+	return e.db.QueryContext(ctx, query, args...)
+}
+
+// ExecContext is QueryContext for statements that return no rows.
+func (e *Engine) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	e.setContext(ctx)
+	return e.db.ExecContext(ctx, query, args...)
+}
+
+func (e *Engine) setContext(ctx context.Context) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.sessions {
+		s.setContext(ctx)
+	}
+}
+
+// Close releases the database.
+func (e *Engine) Close() error { return e.db.Close() }
+
+// Schemas describes the engine's tables in registration order.
+func (e *Engine) Schemas() []Schema {
+	out := make([]Schema, len(e.tables))
+	for i, d := range e.tables {
+		out[i] = d.Schema()
+	}
+	return out
+}
+
+// Reads returns how many times the engine has read the named table from
+// its source (the kernel or a /proc tree) since it opened.
+func (e *Engine) Reads(table string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.reads[table]
+}
+
+func (e *Engine) countRead(table string) {
+	e.mu.Lock()
+	e.reads[table]++
+	e.mu.Unlock()
+}
+
+func (e *Engine) newSession() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.nextID++
+	e.sessions[e.nextID] = &session{eng: e}
+	return e.nextID
+}
+
+func (e *Engine) session(id int) *session {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sessions[id]
+}
+
+func (e *Engine) dropSession(id int) {
+	e.mu.Lock()
+	delete(e.sessions, id)
+	e.mu.Unlock()
+}
+
+// connector opens in-memory connections on the engine's own driver and
+// creates every table in each one's temp schema (modernc has no eponymous
+// virtual tables).
+type connector struct {
+	drv *sqlite.Driver
+	eng *Engine
+}
+
+func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.drv.Open(":memory:")
+	if err != nil {
+		return nil, fmt.Errorf("vtab: open connection: %w", err)
+	}
+	id := c.eng.newSession()
+	exec, ok := conn.(driver.ExecerContext)
+	if !ok {
+		conn.Close()
+		return nil, fmt.Errorf("vtab: connection cannot execute statements")
+	}
+	for _, def := range c.eng.tables {
+		name := def.Schema().Name
+		stmt := fmt.Sprintf("CREATE VIRTUAL TABLE temp.%s USING %s(%d)", name, name, id)
+		if _, err := exec.ExecContext(ctx, stmt, nil); err != nil {
+			conn.Close()
+			c.eng.dropSession(id)
+			return nil, fmt.Errorf("vtab: create %s: %w", name, err)
+		}
+	}
+	return conn, nil
+}
+
+func (c *connector) Driver() driver.Driver { return c.drv }

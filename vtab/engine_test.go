@@ -1,0 +1,267 @@
+package vtab
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netsql/netsql/vtab/sock"
+)
+
+// fakeSockets serves canned sockets, applies the request the way a kernel
+// reader must, and records every request.
+type fakeSockets struct {
+	mu    sync.Mutex
+	socks []sock.Socket
+	reqs  []sock.Request
+}
+
+func (f *fakeSockets) Sockets(_ context.Context, req sock.Request) ([]sock.Socket, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reqs = append(f.reqs, req)
+	var out []sock.Socket
+	for _, s := range f.socks {
+		if req.Wants(s.Family, s.Protocol) && req.StateMask()&(1<<s.State) != 0 {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeSockets) requests() []sock.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]sock.Request(nil), f.reqs...)
+}
+
+func tcp4(local, remote string, state uint8, inode uint64) sock.Socket {
+	return sock.Socket{Family: unix.AF_INET, Protocol: sock.TCP, State: state,
+		Local: netip.MustParseAddrPort(local), Remote: netip.MustParseAddrPort(remote), Inode: inode}
+}
+
+var cannedSockets = []sock.Socket{
+	tcp4("0.0.0.0:8080", "0.0.0.0:0", sock.StateListen, 100),
+	tcp4("127.0.0.1:8080", "127.0.0.1:40000", sock.StateCloseWait, 101),
+	tcp4("127.0.0.1:8080", "127.0.0.1:40001", sock.StateCloseWait, 102),
+	tcp4("127.0.0.1:40002", "127.0.0.1:8080", sock.StateEstablished, 103),
+	{Family: unix.AF_INET6, Protocol: sock.TCP, State: sock.StateListen, Local: netip.MustParseAddrPort("[::1]:631"), Remote: netip.MustParseAddrPort("[::]:0"), Inode: 104},
+	{Family: unix.AF_INET, Protocol: sock.UDP, State: sock.StateClose, Local: netip.MustParseAddrPort("0.0.0.0:5353"), Remote: netip.MustParseAddrPort("0.0.0.0:0"), Inode: 105},
+	{Family: unix.AF_UNIX, Protocol: sock.UNIX, State: sock.StateListen, Type: sock.TypeStream, Path: "@abstract", Inode: 106},
+}
+
+// openFake opens an engine over canned sockets and an empty /proc tree.
+func openFake(t *testing.T) (*Engine, *fakeSockets) {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "net"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeSockets{socks: cannedSockets}
+	src := &Source{ProcRoot: root, Sockets: fake, users: map[uint32]string{}}
+	eng, err := Open(Options{Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	return eng, fake
+}
+
+// query runs SQL and returns its rows as text, one "a|b|c" line per row.
+func query(t *testing.T, eng *Engine, q string, args ...any) []string {
+	t.Helper()
+	rows, err := eng.QueryContext(context.Background(), q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			if v == nil {
+				parts[i] = "NULL"
+			} else {
+				parts[i] = fmtAny(v)
+			}
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return out
+}
+
+func fmtAny(v any) string {
+	switch x := v.(type) {
+	case []byte:
+		return string(x)
+	case string:
+		return x
+	case int64:
+		return itoa(x)
+	case float64:
+		return ftoa(x)
+	}
+	return "?"
+}
+
+func TestStatePushdownSelectsTCPDumpAndMask(t *testing.T) {
+	eng, fake := openFake(t)
+	got := query(t, eng, "SELECT local_port, remote_port FROM sockets WHERE state = 'CLOSE_WAIT' ORDER BY remote_port")
+	want := []string{"8080|40000", "8080|40001"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("rows = %v, want %v", got, want)
+	}
+	reqs := fake.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("kernel requests = %d, want 1", len(reqs))
+	}
+	r := reqs[0]
+	if r.States != 1<<sock.StateCloseWait {
+		t.Errorf("state mask = %#x, want only CLOSE_WAIT", r.States)
+	}
+	if !reflect.DeepEqual(r.Protocols, []sock.Proto{sock.TCP}) {
+		t.Errorf("protocols = %v, want only tcp (CLOSE_WAIT is a TCP state)", r.Protocols)
+	}
+}
+
+func TestProtoPushdownSkipsOtherDumps(t *testing.T) {
+	eng, fake := openFake(t)
+	got := query(t, eng, "SELECT local_address, local_port FROM sockets WHERE proto = 'tcp6'")
+	if !reflect.DeepEqual(got, []string{"::1|631"}) {
+		t.Fatalf("rows = %v", got)
+	}
+	r := fake.requests()[0]
+	if !reflect.DeepEqual(r.Families, []uint8{unix.AF_INET6}) || !reflect.DeepEqual(r.Protocols, []sock.Proto{sock.TCP}) {
+		t.Errorf("request = %+v, want inet6/tcp only", r)
+	}
+}
+
+func TestUnknownStateReadsNothing(t *testing.T) {
+	eng, fake := openFake(t)
+	if got := query(t, eng, "SELECT * FROM sockets WHERE state = 'close_wait'"); len(got) != 0 {
+		t.Fatalf("lower-case state matched %v; SQL = is case-sensitive", got)
+	}
+	if n := len(fake.requests()); n != 0 {
+		t.Errorf("an impossible state still made %d kernel requests", n)
+	}
+}
+
+func TestInListFiltersEachValue(t *testing.T) {
+	eng, _ := openFake(t)
+	got := query(t, eng, "SELECT state, count(*) FROM sockets WHERE state IN ('LISTEN', 'UNCONN', 'LISTENING') GROUP BY 1 ORDER BY 1")
+	want := []string{"LISTEN|2", "LISTENING|1", "UNCONN|1"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("rows = %v, want %v", got, want)
+	}
+}
+
+func TestSelfJoinAndCorrelatedSubqueryReadOnce(t *testing.T) {
+	eng, fake := openFake(t)
+	got := query(t, eng, `SELECT count(*) FROM sockets a JOIN sockets b ON a.inode = b.inode`)
+	if !reflect.DeepEqual(got, []string{"7"}) {
+		t.Fatalf("self-join count = %v, want 7", got)
+	}
+	if n := len(fake.requests()); n != 1 {
+		t.Errorf("self-join read the kernel %d times, want 1", n)
+	}
+	got = query(t, eng, `SELECT local_port, (SELECT count(*) FROM sockets b WHERE b.local_port = a.local_port) FROM sockets a WHERE a.proto = 'tcp' ORDER BY 1, 2`)
+	want := []string{"8080|3", "8080|3", "8080|3", "40002|1"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("correlated subquery = %v, want %v", got, want)
+	}
+	if n := len(fake.requests()); n > 3 {
+		t.Errorf("correlated subquery made %d kernel requests in all, want at most 2 (one per distinct pushdown)", n-1)
+	}
+}
+
+func TestSnapshotEndsWithStatement(t *testing.T) {
+	eng, fake := openFake(t)
+	query(t, eng, "SELECT count(*) FROM sockets")
+	fake.mu.Lock()
+	fake.socks = fake.socks[:2]
+	fake.mu.Unlock()
+	if got := query(t, eng, "SELECT count(*) FROM sockets"); !reflect.DeepEqual(got, []string{"2"}) {
+		t.Fatalf("second statement saw %v, want a fresh read with 2 sockets", got)
+	}
+}
+
+func TestOwnerScanOnlyWhenOwnerColumnsUsed(t *testing.T) {
+	eng, _ := openFake(t)
+	query(t, eng, "SELECT state, count(*) FROM sockets GROUP BY 1")
+	query(t, eng, "SELECT * FROM sockets WHERE inode = 101")
+	// SELECT * reads pid, so that one scans; the aggregate must not.
+	if n := eng.src.OwnerScans(); n != 1 {
+		t.Errorf("owner scans = %d, want 1 (only the statement that reads pid)", n)
+	}
+}
+
+func TestIndexLookupRespectsAffinity(t *testing.T) {
+	eng, _ := openFake(t)
+	for _, q := range []string{
+		"SELECT inode FROM sockets WHERE inode = 101",
+		"SELECT inode FROM sockets WHERE inode = '101'",
+		"SELECT inode FROM sockets WHERE inode = 101.0",
+	} {
+		if got := query(t, eng, q); !reflect.DeepEqual(got, []string{"101"}) {
+			t.Errorf("%s = %v, want [101]", q, got)
+		}
+	}
+	if got := query(t, eng, "SELECT inode FROM sockets WHERE local_address = '0.0.0.0' ORDER BY inode"); !reflect.DeepEqual(got, []string{"100", "105"}) {
+		t.Errorf("text lookup = %v", got)
+	}
+}
+
+func TestColumnsAndNulls(t *testing.T) {
+	eng, _ := openFake(t)
+	got := query(t, eng, "SELECT proto, family, protocol, local_address, local_port, state, type, path, timer FROM sockets WHERE inode IN (100, 105, 106) ORDER BY inode")
+	want := []string{
+		"tcp|inet|tcp|0.0.0.0|8080|LISTEN|STREAM|NULL|off",
+		"udp|inet|udp|0.0.0.0|5353|UNCONN|DGRAM|NULL|off",
+		"unix|unix|unix|NULL|NULL|LISTENING|STREAM|@abstract|NULL",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got\n%v\nwant\n%v", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestWritesAreRefused(t *testing.T) {
+	eng, _ := openFake(t)
+	for _, q := range []string{"DELETE FROM sockets", "INSERT INTO sockets(proto) VALUES ('tcp')", "UPDATE sockets SET state = 'LISTEN'"} {
+		_, err := eng.ExecContext(context.Background(), q)
+		if err == nil || !strings.Contains(err.Error(), "read-only") {
+			t.Errorf("%s: err = %v, want a read-only error", q, err)
+		}
+	}
+}
+
+func TestDeclarationsAreComplete(t *testing.T) {
+	for _, d := range Tables() {
+		s := d.Schema()
+		if err := s.validate(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func itoa(x int64) string   { return strconv.FormatInt(x, 10) }
+func ftoa(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }

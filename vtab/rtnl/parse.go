@@ -1,0 +1,649 @@
+package rtnl
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrMalformed is wrapped by every error about bytes that do not parse as
+// rtnetlink messages (short headers, lengths past the end, bad attributes).
+var ErrMalformed = errors.New("rtnl: malformed netlink message")
+
+// ErrDumpInterrupted is returned when the kernel flagged a dump as
+// inconsistent (NLM_F_DUMP_INTR) on every attempt.
+var ErrDumpInterrupted = errors.New("rtnl: dump interrupted by concurrent changes")
+
+var ne = binary.NativeEndian
+
+// Constants golang.org/x/sys/unix does not define.
+const (
+	nlaTypeMask = 0x3fff // ^(NLA_F_NESTED | NLA_F_NET_BYTEORDER)
+	rtaNHID     = 30     // RTA_NH_ID
+)
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+}
+
+func align4(n int) int { return (n + 3) &^ 3 }
+
+// message is one netlink message: its header fields and payload (the bytes
+// after the 16-byte header, up to nlmsg_len).
+type message struct {
+	Type    uint16
+	Flags   uint16
+	Seq     uint32
+	Pid     uint32
+	Payload []byte
+}
+
+// splitMessages cuts a buffer (one datagram, or several concatenated) into
+// netlink messages. It never reads past b.
+func splitMessages(b []byte) ([]message, error) {
+	var out []message
+	for len(b) > 0 {
+		if len(b) < unix.SizeofNlMsghdr {
+			return out, malformed("%d trailing bytes, shorter than a netlink header", len(b))
+		}
+		l := int(ne.Uint32(b[0:4]))
+		if l < unix.SizeofNlMsghdr || l > len(b) {
+			return out, malformed("nlmsg_len %d with %d bytes left", l, len(b))
+		}
+		out = append(out, message{
+			Type:    ne.Uint16(b[4:6]),
+			Flags:   ne.Uint16(b[6:8]),
+			Seq:     ne.Uint32(b[8:12]),
+			Pid:     ne.Uint32(b[12:16]),
+			Payload: b[unix.SizeofNlMsghdr:l],
+		})
+		next := align4(l)
+		if next >= len(b) {
+			break
+		}
+		b = b[next:]
+	}
+	return out, nil
+}
+
+// attr is one rtattr/nlattr: its type (with the NLA_F_NESTED and
+// NLA_F_NET_BYTEORDER bits cleared) and value.
+type attr struct {
+	Type  uint16
+	Value []byte
+}
+
+// parseAttrs walks a run of attributes. It fails on an attribute whose
+// length is shorter than its header or runs past b.
+func parseAttrs(b []byte) ([]attr, error) {
+	var out []attr
+	for len(b) >= 4 {
+		l := int(ne.Uint16(b[0:2]))
+		t := ne.Uint16(b[2:4]) & nlaTypeMask
+		if l < 4 || l > len(b) {
+			return out, malformed("attribute type %d length %d with %d bytes left", t, l, len(b))
+		}
+		out = append(out, attr{Type: t, Value: b[4:l]})
+		next := align4(l)
+		if next >= len(b) {
+			return out, nil
+		}
+		b = b[next:]
+	}
+	if len(b) != 0 {
+		return out, malformed("%d trailing attribute bytes", len(b))
+	}
+	return out, nil
+}
+
+func u32(v []byte) (uint32, bool) {
+	if len(v) < 4 {
+		return 0, false
+	}
+	return ne.Uint32(v), true
+}
+
+// cstring returns an attribute string up to its NUL terminator.
+func cstring(v []byte) string {
+	for i, c := range v {
+		if c == 0 {
+			return string(v[:i])
+		}
+	}
+	return string(v)
+}
+
+func ipAddr(v []byte) (netip.Addr, bool) {
+	switch len(v) {
+	case 4:
+		return netip.AddrFrom4([4]byte(v)), true
+	case 16:
+		return netip.AddrFrom16([16]byte(v)), true
+	}
+	return netip.Addr{}, false
+}
+
+func hwAddr(v []byte) net.HardwareAddr {
+	if len(v) == 0 {
+		return nil
+	}
+	return net.HardwareAddr(append([]byte(nil), v...))
+}
+
+// parseMessages splits b and calls fn for each message of type want.
+// NLMSG_DONE, NLMSG_NOOP and other types are skipped; NLMSG_ERROR with a
+// non-zero code becomes an error.
+func parseMessages(b []byte, want uint16, fn func(payload []byte) error) error {
+	msgs, err := splitMessages(b)
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		switch m.Type {
+		case want:
+			if err := fn(m.Payload); err != nil {
+				return err
+			}
+		case unix.NLMSG_ERROR:
+			if err := errorFromMsg(m.Flags, m.Payload); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ParseLinks decodes RTM_NEWLINK messages from b, a buffer of netlink
+// messages as the kernel sends them; other message types are skipped.
+func ParseLinks(b []byte) ([]Link, error) {
+	var out []Link
+	err := parseMessages(b, unix.RTM_NEWLINK, func(p []byte) error {
+		l, err := parseLink(p)
+		if err != nil {
+			return err
+		}
+		out = append(out, l)
+		return nil
+	})
+	return out, err
+}
+
+// ParseAddresses decodes RTM_NEWADDR messages from b.
+func ParseAddresses(b []byte) ([]Address, error) {
+	var out []Address
+	err := parseMessages(b, unix.RTM_NEWADDR, func(p []byte) error {
+		a, err := parseAddress(p)
+		if err != nil {
+			return err
+		}
+		out = append(out, a)
+		return nil
+	})
+	return out, err
+}
+
+// ParseRoutes decodes RTM_NEWROUTE messages from b, one Route per nexthop
+// of a multipath route.
+func ParseRoutes(b []byte) ([]Route, error) {
+	var out []Route
+	err := parseMessages(b, unix.RTM_NEWROUTE, func(p []byte) error {
+		var err error
+		out, err = appendRoutes(out, p)
+		return err
+	})
+	return out, err
+}
+
+// ParseNeighbors decodes RTM_NEWNEIGH messages from b.
+func ParseNeighbors(b []byte) ([]Neighbor, error) {
+	var out []Neighbor
+	err := parseMessages(b, unix.RTM_NEWNEIGH, func(p []byte) error {
+		n, err := parseNeighbor(p)
+		if err != nil {
+			return err
+		}
+		out = append(out, n)
+		return nil
+	})
+	return out, err
+}
+
+// parseLink decodes one RTM_NEWLINK payload (ifinfomsg + attributes).
+func parseLink(p []byte) (Link, error) {
+	var l Link
+	if len(p) < unix.SizeofIfInfomsg {
+		return l, malformed("ifinfomsg of %d bytes", len(p))
+	}
+	l.Type = ne.Uint16(p[2:4])
+	l.Index = int(int32(ne.Uint32(p[4:8])))
+	l.Flags = ne.Uint32(p[8:12])
+	attrs, err := parseAttrs(p[unix.SizeofIfInfomsg:])
+	if err != nil {
+		return l, fmt.Errorf("link %d: %w", l.Index, err)
+	}
+	for _, a := range attrs {
+		switch a.Type {
+		case unix.IFLA_IFNAME:
+			l.Name = cstring(a.Value)
+		case unix.IFLA_MTU:
+			l.MTU, _ = u32(a.Value)
+		case unix.IFLA_ADDRESS:
+			l.MAC = hwAddr(a.Value)
+		case unix.IFLA_BROADCAST:
+			l.Broadcast = hwAddr(a.Value)
+		case unix.IFLA_OPERSTATE:
+			if len(a.Value) >= 1 {
+				l.OperState = a.Value[0]
+			}
+		case unix.IFLA_MASTER:
+			v, _ := u32(a.Value)
+			l.MasterIndex = int(v)
+		case unix.IFLA_LINK:
+			v, _ := u32(a.Value)
+			l.LinkIndex = int(v)
+		case unix.IFLA_TXQLEN:
+			l.TxQueueLen, _ = u32(a.Value)
+		case unix.IFLA_QDISC:
+			l.Qdisc = cstring(a.Value)
+		case unix.IFLA_IFALIAS:
+			l.Alias = cstring(a.Value)
+		case unix.IFLA_LINKINFO:
+			info, err := parseAttrs(a.Value)
+			if err != nil {
+				return l, fmt.Errorf("link %d: IFLA_LINKINFO: %w", l.Index, err)
+			}
+			for _, i := range info {
+				if i.Type == unix.IFLA_INFO_KIND {
+					l.Kind = cstring(i.Value)
+				}
+			}
+		case unix.IFLA_STATS64:
+			l.HasStats = true
+			l.Stats = parseStats64(a.Value)
+		}
+	}
+	return l, nil
+}
+
+// parseStats64 reads as many rtnl_link_stats64 counters as v holds; the
+// struct has grown over kernel versions, so a short value is not an error.
+func parseStats64(v []byte) LinkStats {
+	var s LinkStats
+	fields := []*uint64{
+		&s.RxPackets, &s.TxPackets, &s.RxBytes, &s.TxBytes, &s.RxErrors, &s.TxErrors,
+		&s.RxDropped, &s.TxDropped, &s.Multicast, &s.Collisions,
+		&s.RxLengthErrors, &s.RxOverErrors, &s.RxCRCErrors, &s.RxFrameErrors,
+		&s.RxFIFOErrors, &s.RxMissedErrors,
+		&s.TxAbortedErrors, &s.TxCarrierErrors, &s.TxFIFOErrors, &s.TxHeartbeatErrors,
+		&s.TxWindowErrors, &s.RxCompressed, &s.TxCompressed, &s.RxNoHandler,
+		&s.RxOtherhostDropped,
+	}
+	for i, f := range fields {
+		if len(v) < (i+1)*8 {
+			break
+		}
+		*f = ne.Uint64(v[i*8:])
+	}
+	return s
+}
+
+// parseAddress decodes one RTM_NEWADDR payload (ifaddrmsg + attributes).
+func parseAddress(p []byte) (Address, error) {
+	var a Address
+	if len(p) < unix.SizeofIfAddrmsg {
+		return a, malformed("ifaddrmsg of %d bytes", len(p))
+	}
+	a.Family = int(p[0])
+	a.PrefixLen = int(p[1])
+	a.Flags = uint32(p[2])
+	a.Scope = p[3]
+	a.Index = int(ne.Uint32(p[4:8]))
+	attrs, err := parseAttrs(p[unix.SizeofIfAddrmsg:])
+	if err != nil {
+		return a, fmt.Errorf("address on link %d: %w", a.Index, err)
+	}
+	var addr netip.Addr
+	for _, at := range attrs {
+		switch at.Type {
+		case unix.IFA_ADDRESS:
+			addr, _ = ipAddr(at.Value)
+		case unix.IFA_LOCAL:
+			a.Local, _ = ipAddr(at.Value)
+		case unix.IFA_BROADCAST:
+			a.Broadcast, _ = ipAddr(at.Value)
+		case unix.IFA_LABEL:
+			a.Label = cstring(at.Value)
+		case unix.IFA_FLAGS:
+			if v, ok := u32(at.Value); ok {
+				a.Flags = v
+			}
+		case unix.IFA_CACHEINFO:
+			if len(at.Value) >= unix.SizeofIfaCacheinfo {
+				a.HasCacheInfo = true
+				a.PreferredLft = ne.Uint32(at.Value[0:4])
+				a.ValidLft = ne.Uint32(at.Value[4:8])
+			}
+		}
+	}
+	switch {
+	case a.Local.IsValid():
+		a.Address = a.Local
+		if addr.IsValid() && addr != a.Local {
+			a.Peer = addr
+		}
+	default:
+		a.Address = addr
+	}
+	return a, nil
+}
+
+// routeHeader is the rtmsg part of RTM_NEWROUTE.
+type routeHeader struct {
+	family, dstLen, srcLen, tos, table, protocol, scope, typ uint8
+	flags                                                    uint32
+}
+
+// appendRoutes decodes one RTM_NEWROUTE payload and appends its route, or
+// one route per nexthop when it carries RTA_MULTIPATH.
+func appendRoutes(out []Route, p []byte) ([]Route, error) {
+	if len(p) < unix.SizeofRtMsg {
+		return out, malformed("rtmsg of %d bytes", len(p))
+	}
+	h := routeHeader{
+		family: p[0], dstLen: p[1], srcLen: p[2], tos: p[3],
+		table: p[4], protocol: p[5], scope: p[6], typ: p[7],
+		flags: ne.Uint32(p[8:12]),
+	}
+	r := Route{
+		Family:   int(h.family),
+		Table:    uint32(h.table),
+		Protocol: h.protocol,
+		Scope:    h.scope,
+		Type:     h.typ,
+		Flags:    h.flags,
+	}
+	attrs, err := parseAttrs(p[unix.SizeofRtMsg:])
+	if err != nil {
+		return out, fmt.Errorf("route: %w", err)
+	}
+	var dst netip.Addr
+	var multipath []byte
+	for _, a := range attrs {
+		switch a.Type {
+		case unix.RTA_DST:
+			dst, _ = ipAddr(a.Value)
+		case unix.RTA_PREFSRC:
+			r.Src, _ = ipAddr(a.Value)
+		case unix.RTA_GATEWAY:
+			r.Gateway, _ = ipAddr(a.Value)
+		case unix.RTA_VIA:
+			if g, ok := viaAddr(a.Value); ok {
+				r.Gateway, r.Via = g, true
+			}
+		case unix.RTA_OIF:
+			v, _ := u32(a.Value)
+			r.OIF = int(v)
+		case unix.RTA_TABLE:
+			if v, ok := u32(a.Value); ok {
+				r.Table = v
+			}
+		case unix.RTA_PRIORITY:
+			r.Priority, _ = u32(a.Value)
+		case unix.RTA_PREF:
+			if len(a.Value) >= 1 {
+				r.Pref, r.HasPref = a.Value[0], true
+			}
+		case rtaNHID:
+			r.NexthopID, _ = u32(a.Value)
+		case unix.RTA_METRICS:
+			if r.Metrics, err = parseMetrics(a.Value); err != nil {
+				return out, fmt.Errorf("route: RTA_METRICS: %w", err)
+			}
+		case unix.RTA_MULTIPATH:
+			multipath = a.Value
+		}
+	}
+	if !dst.IsValid() {
+		switch h.family {
+		case unix.AF_INET:
+			dst = netip.IPv4Unspecified()
+		case unix.AF_INET6:
+			dst = netip.IPv6Unspecified()
+		}
+	}
+	if dst.IsValid() {
+		if int(h.dstLen) > dst.BitLen() {
+			return out, malformed("route prefix length %d for %s", h.dstLen, dst)
+		}
+		r.Dst = netip.PrefixFrom(dst, int(h.dstLen))
+	}
+	if multipath == nil {
+		return append(out, r), nil
+	}
+	hops, err := parseNexthops(multipath)
+	if err != nil {
+		return out, fmt.Errorf("route %s: RTA_MULTIPATH: %w", r.Dst, err)
+	}
+	for _, nh := range hops {
+		x := r
+		x.Multipath = true
+		x.Weight = int(nh.hops) + 1
+		x.OIF = int(nh.ifindex)
+		x.Flags |= uint32(nh.flags)
+		x.Gateway, x.Via = nh.gateway, nh.via
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// viaAddr decodes struct rtvia: a 16-bit family then the address.
+func viaAddr(v []byte) (netip.Addr, bool) {
+	if len(v) < 2 {
+		return netip.Addr{}, false
+	}
+	return ipAddr(v[2:])
+}
+
+type nexthop struct {
+	flags, hops uint8
+	ifindex     int32
+	gateway     netip.Addr
+	via         bool
+}
+
+// parseNexthops walks the struct rtnexthop records of RTA_MULTIPATH, each
+// followed by its own attributes within rtnh_len.
+func parseNexthops(b []byte) ([]nexthop, error) {
+	var out []nexthop
+	for len(b) > 0 {
+		if len(b) < unix.SizeofRtNexthop {
+			return out, malformed("%d bytes left, shorter than rtnexthop", len(b))
+		}
+		l := int(ne.Uint16(b[0:2]))
+		if l < unix.SizeofRtNexthop || l > len(b) {
+			return out, malformed("rtnh_len %d with %d bytes left", l, len(b))
+		}
+		nh := nexthop{flags: b[2], hops: b[3], ifindex: int32(ne.Uint32(b[4:8]))}
+		attrs, err := parseAttrs(b[unix.SizeofRtNexthop:l])
+		if err != nil {
+			return out, err
+		}
+		for _, a := range attrs {
+			switch a.Type {
+			case unix.RTA_GATEWAY:
+				nh.gateway, _ = ipAddr(a.Value)
+			case unix.RTA_VIA:
+				if g, ok := viaAddr(a.Value); ok {
+					nh.gateway, nh.via = g, true
+				}
+			}
+		}
+		out = append(out, nh)
+		next := align4(l)
+		if next >= len(b) {
+			break
+		}
+		b = b[next:]
+	}
+	return out, nil
+}
+
+func parseMetrics(b []byte) (RouteMetrics, error) {
+	var m RouteMetrics
+	attrs, err := parseAttrs(b)
+	if err != nil {
+		return m, err
+	}
+	for _, a := range attrs {
+		if a.Type == unix.RTAX_CC_ALGO {
+			m.CCAlgo = cstring(a.Value)
+			continue
+		}
+		v, ok := u32(a.Value)
+		if !ok {
+			continue
+		}
+		switch a.Type {
+		case unix.RTAX_LOCK:
+			m.Lock = v
+		case unix.RTAX_MTU:
+			m.MTU = v
+		case unix.RTAX_WINDOW:
+			m.Window = v
+		case unix.RTAX_RTT:
+			m.RTT = v
+		case unix.RTAX_RTTVAR:
+			m.RTTVar = v
+		case unix.RTAX_SSTHRESH:
+			m.SSThresh = v
+		case unix.RTAX_CWND:
+			m.CWnd = v
+		case unix.RTAX_ADVMSS:
+			m.AdvMSS = v
+		case unix.RTAX_REORDERING:
+			m.Reordering = v
+		case unix.RTAX_HOPLIMIT:
+			m.HopLimit = v
+		case unix.RTAX_INITCWND:
+			m.InitCWnd = v
+		case unix.RTAX_FEATURES:
+			m.Features = v
+		case unix.RTAX_RTO_MIN:
+			m.RTOMin = v
+		case unix.RTAX_INITRWND:
+			m.InitRWnd = v
+		case unix.RTAX_QUICKACK:
+			m.QuickAck = v
+		case unix.RTAX_FASTOPEN_NO_COOKIE:
+			m.FastOpenNoCookie = v
+		}
+	}
+	return m, nil
+}
+
+// parseNeighbor decodes one RTM_NEWNEIGH payload (ndmsg + attributes).
+func parseNeighbor(p []byte) (Neighbor, error) {
+	var n Neighbor
+	if len(p) < unix.SizeofNdMsg {
+		return n, malformed("ndmsg of %d bytes", len(p))
+	}
+	n.Family = int(p[0])
+	n.Index = int(int32(ne.Uint32(p[4:8])))
+	n.State = ne.Uint16(p[8:10])
+	n.Flags = p[10]
+	n.Type = p[11]
+	n.Router = n.Flags&unix.NTF_ROUTER != 0
+	attrs, err := parseAttrs(p[unix.SizeofNdMsg:])
+	if err != nil {
+		return n, fmt.Errorf("neighbour on link %d: %w", n.Index, err)
+	}
+	for _, a := range attrs {
+		switch a.Type {
+		case unix.NDA_DST:
+			n.Address, _ = ipAddr(a.Value)
+		case unix.NDA_LLADDR:
+			n.MAC = hwAddr(a.Value)
+		}
+	}
+	return n, nil
+}
+
+// KernelError is an NLMSG_ERROR reply: the errno plus the kernel's
+// extended-ack message when it sent one. It unwraps to the unix.Errno, so
+// errors.Is(err, unix.ENOENT) works.
+type KernelError struct {
+	Errno unix.Errno
+	Msg   string // NLMSGERR_ATTR_MSG; may be empty
+}
+
+// Error returns the errno text plus the kernel message in parentheses.
+func (e *KernelError) Error() string {
+	if e.Msg != "" {
+		return e.Errno.Error() + " (" + e.Msg + ")"
+	}
+	return e.Errno.Error()
+}
+
+// Unwrap returns the errno.
+func (e *KernelError) Unwrap() error { return e.Errno }
+
+// errorFromMsg decodes an NLMSG_ERROR payload: nil for an ACK (error 0),
+// otherwise a *KernelError. flags are the message's nlmsg_flags, which say
+// whether the echoed request was capped and whether ack TLVs follow.
+func errorFromMsg(flags uint16, p []byte) error {
+	if len(p) < 4 {
+		return malformed("NLMSG_ERROR of %d bytes", len(p))
+	}
+	code := int32(ne.Uint32(p[0:4]))
+	if code == 0 {
+		return nil
+	}
+	e := &KernelError{Errno: unix.Errno(-code)}
+	if code > 0 {
+		e.Errno = unix.Errno(code)
+	}
+	if flags&unix.NLM_F_ACK_TLVS == 0 || len(p) < 4+unix.SizeofNlMsghdr {
+		return e
+	}
+	off := 4 + unix.SizeofNlMsghdr
+	if flags&unix.NLM_F_CAPPED == 0 {
+		// The whole request was echoed before the TLVs.
+		off = 4 + align4(int(ne.Uint32(p[4:8])))
+	}
+	if off < len(p) {
+		e.Msg = extAckMsg(p[off:])
+	}
+	return e
+}
+
+// extAckMsg returns NLMSGERR_ATTR_MSG from extended-ack TLVs, or "".
+func extAckMsg(b []byte) string {
+	attrs, _ := parseAttrs(b)
+	for _, a := range attrs {
+		if a.Type == unix.NLMSGERR_ATTR_MSG {
+			return cstring(a.Value)
+		}
+	}
+	return ""
+}
+
+// doneError decodes the optional int in an NLMSG_DONE payload: a negative
+// value is an error that ended the dump.
+func doneError(p []byte) error {
+	if len(p) < 4 {
+		return nil
+	}
+	code := int32(ne.Uint32(p[0:4]))
+	if code >= 0 {
+		return nil
+	}
+	e := &KernelError{Errno: unix.Errno(-code)}
+	if len(p) > 4 {
+		e.Msg = extAckMsg(p[4:])
+	}
+	return e
+}

@@ -1,0 +1,458 @@
+package vtab
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+	sqlvtab "modernc.org/sqlite/vtab"
+
+	"github.com/netsql/netsql/vtab/procs"
+	"github.com/netsql/netsql/vtab/sock"
+)
+
+// socketRecord is one row of the sockets table.
+type socketRecord struct {
+	sock.Socket
+	netns uint64
+	owner *ownerInfo // nil when not asked for or not visible
+	user  string
+}
+
+// ownerInfo is the process a socket is attributed to.
+type ownerInfo struct {
+	pid, fd int
+	program string
+}
+
+var pushEQ = []sqlvtab.ConstraintOp{sqlvtab.OpEQ}
+
+// Sockets is the sockets table: one row per TCP, UDP, raw and unix socket.
+var Sockets = &Table[socketRecord]{
+	Name: "sockets",
+	Doc:  "Every TCP, UDP, raw and unix socket of the network namespace, read through netlink sock_diag (or /proc/net).",
+	Columns: []Column[socketRecord]{
+		{Name: "proto", Type: Text, Push: pushEQ, Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, raw, raw6, unix",
+			Value: func(r *socketRecord) any { return protoWord(&r.Socket) }},
+		{Name: "family", Type: Text, Push: pushEQ, Doc: "address family: inet, inet6, unix",
+			Value: func(r *socketRecord) any { return familyName(r.Family) }},
+		{Name: "protocol", Type: Text, Push: pushEQ, Doc: "transport: tcp, udp, raw, unix",
+			Value: func(r *socketRecord) any { return r.Protocol.String() }},
+		{Name: "local_address", Type: Text, Doc: "local IP address, numeric and canonical (NULL for unix)",
+			Value: func(r *socketRecord) any { return addrText(&r.Socket, r.Local.Addr()) }},
+		{Name: "local_port", Type: Integer, Doc: "local port; for raw sockets the IP protocol number, as netstat shows it (NULL for unix)",
+			Value: func(r *socketRecord) any { return portValue(&r.Socket, r.Local.Port()) }},
+		{Name: "remote_address", Type: Text, Doc: "remote IP address, 0.0.0.0 or :: when unconnected (NULL for unix)",
+			Value: func(r *socketRecord) any { return addrText(&r.Socket, r.Remote.Addr()) }},
+		{Name: "remote_port", Type: Integer, Doc: "remote port, 0 when unconnected (NULL for unix)",
+			Value: func(r *socketRecord) any { return portValue(&r.Socket, r.Remote.Port()) }},
+		{Name: "state", Type: Text, Push: pushEQ, Doc: "TCP: ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING; udp/raw: ESTABLISHED or UNCONN; unix: LISTENING, CONNECTED, CONNECTING, DISCONNECTING, UNCONN",
+			Value: func(r *socketRecord) any { return stateName(&r.Socket) }},
+		{Name: "recv_q", Type: Integer, Doc: "bytes received and not yet read; for LISTEN the connections waiting in the accept queue",
+			Value: func(r *socketRecord) any { return int64(r.RecvQ) }},
+		{Name: "send_q", Type: Integer, Doc: "bytes sent and not yet acknowledged; for LISTEN the accept backlog",
+			Value: func(r *socketRecord) any { return int64(r.SendQ) }},
+		{Name: "uid", Type: Integer, Doc: "owning user id (the socket's, not the process's)",
+			Value: func(r *socketRecord) any { return int64(r.UID) }},
+		{Name: "user", Type: Text, Doc: "login name for uid from the passwd database, or the number when it has none",
+			Value: func(r *socketRecord) any { return r.user }},
+		{Name: "inode", Type: Integer, Doc: "socket inode (0 for TIME_WAIT and other sockets no file holds)",
+			Value: func(r *socketRecord) any { return int64(r.Inode) }},
+		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the socket lives in",
+			Value: func(r *socketRecord) any { return nullIfZero(r.netns) }},
+		{Name: "pid", Type: Integer, Doc: "a process holding the socket (the lowest pid, as netstat -p shows); NULL when no visible process holds it. socket_owners lists them all",
+			Value: func(r *socketRecord) any {
+				if r.owner == nil {
+					return nil
+				}
+				return int64(r.owner.pid)
+			}},
+		{Name: "program", Type: Text, Doc: "that process's name as netstat -p prints it: argv[0] without its directory, else comm",
+			Value: func(r *socketRecord) any {
+				if r.owner == nil {
+					return nil
+				}
+				return r.owner.program
+			}},
+		{Name: "fd", Type: Integer, Doc: "that process's lowest file descriptor for the socket",
+			Value: func(r *socketRecord) any {
+				if r.owner == nil {
+					return nil
+				}
+				return int64(r.owner.fd)
+			}},
+		{Name: "path", Type: Text, Doc: "unix socket path; abstract names start with @; NULL when unbound or not unix",
+			Value: func(r *socketRecord) any {
+				if r.Path == "" {
+					return nil
+				}
+				return r.Path
+			}},
+		{Name: "type", Type: Text, Doc: "socket type: STREAM, DGRAM, SEQPACKET, RAW",
+			Value: func(r *socketRecord) any { return typeName(&r.Socket) }},
+		{Name: "peer_inode", Type: Integer, Doc: "unix: inode of the connected peer socket (NULL when none or unknown)",
+			Value: func(r *socketRecord) any { return nullIfZero(r.PeerInode) }},
+		{Name: "timer", Type: Text, Doc: "pending timer as netstat -o names it: off, on (retransmit), keepalive, timewait, probe (NULL for unix)",
+			Value: func(r *socketRecord) any {
+				if r.Protocol == sock.UNIX {
+					return nil
+				}
+				return timerName(r.Timer)
+			}},
+		{Name: "timer_expires", Type: Real, Doc: "seconds until the timer fires (NULL for unix)",
+			Value: func(r *socketRecord) any {
+				if r.Protocol == sock.UNIX {
+					return nil
+				}
+				return float64(r.TimerExpiresMs) / 1000
+			}},
+		{Name: "retransmits", Type: Integer, Doc: "retransmissions (or keepalive probes) of the pending timer, as netstat -o shows (NULL for unix)",
+			Value: func(r *socketRecord) any {
+				if r.Protocol == sock.UNIX {
+					return nil
+				}
+				return int64(r.Retransmits)
+			}},
+	},
+	Rows: readSockets,
+}
+
+func readSockets(ctx context.Context, src *Source, q *Query) ([]socketRecord, error) {
+	req, ok := socketRequest(q)
+	if !ok {
+		return nil, nil // the constraints exclude every socket
+	}
+	socks, err := src.Sockets.Sockets(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("sockets: %w", err)
+	}
+	recs := make([]socketRecord, len(socks))
+	netns := src.NetNS()
+	for i := range socks {
+		recs[i] = socketRecord{Socket: socks[i], netns: netns}
+	}
+	if q.Uses("user") {
+		for i := range recs {
+			recs[i].user = src.UserName(recs[i].UID)
+		}
+	}
+	if q.Uses("pid", "program", "fd") {
+		if err := attachOwners(ctx, src, recs); err != nil {
+			return nil, err
+		}
+	}
+	return recs, nil
+}
+
+// attachOwners finds, for every socket with an inode, the process netstat
+// -p would name: the lowest pid holding it, and in it the lowest fd.
+func attachOwners(ctx context.Context, src *Source, recs []socketRecord) error {
+	want := make(map[uint64]struct{}, len(recs))
+	for i := range recs {
+		if recs[i].Inode != 0 {
+			want[recs[i].Inode] = struct{}{}
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	src.ownerScans.Add(1)
+	res, err := procs.ScanSocketOwners(ctx, src.ProcRoot, want, procs.ScanOptions{})
+	if err != nil {
+		return fmt.Errorf("sockets: find owners: %w", err)
+	}
+	if res.Denied > 0 {
+		src.Notice(deniedNotice(res.Denied))
+	}
+	// Owners come sorted by pid then fd: the first one per inode wins.
+	best := make(map[uint64]*ownerInfo, len(want))
+	names := newProgramNames(src)
+	for _, o := range res.Owners {
+		if _, seen := best[o.Inode]; seen {
+			continue
+		}
+		best[o.Inode] = &ownerInfo{pid: o.PID, fd: o.FD}
+	}
+	for _, oi := range best {
+		oi.program = names.get(oi.pid)
+	}
+	for i := range recs {
+		recs[i].owner = best[recs[i].Inode]
+	}
+	return nil
+}
+
+// deniedNotice explains NULL owners, as netstat's "Not all processes could
+// be identified" does.
+func deniedNotice(n int) string {
+	if os.Geteuid() != 0 {
+		return "netsql: not all processes could be identified: other users' sockets show pid NULL; run as root to see them all"
+	}
+	return fmt.Sprintf("netsql: the file descriptors of %d process(es) could not be read; sockets only they hold show pid NULL", n)
+}
+
+// programNames caches per-pid program names for one read.
+type programNames struct {
+	src   *Source
+	names map[int]string
+}
+
+func newProgramNames(src *Source) *programNames {
+	return &programNames{src: src, names: map[int]string{}}
+}
+
+func (p *programNames) get(pid int) string {
+	if n, ok := p.names[pid]; ok {
+		return n
+	}
+	n := ""
+	if pr, err := procs.ReadProcess(p.src.ProcRoot, pid); err == nil {
+		n = pr.Program
+		if n == "" {
+			n = pr.Name
+		}
+	}
+	p.names[pid] = n
+	return n
+}
+
+// stateMatch says which protocols a state name applies to and which kernel
+// state bits it selects for them.
+type stateMatch struct {
+	protos []sock.Proto
+	mask   uint32
+}
+
+func bit(states ...uint8) uint32 {
+	var m uint32
+	for _, s := range states {
+		m |= 1 << s
+	}
+	return m
+}
+
+var (
+	inetTransports = []sock.Proto{sock.TCP, sock.UDP, sock.RAW}
+	datagrams      = []sock.Proto{sock.UDP, sock.RAW}
+	tcpOnly        = []sock.Proto{sock.TCP}
+	unixOnly       = []sock.Proto{sock.UNIX}
+)
+
+// stateMatches maps every state name the table prints to its pushdown.
+var stateMatches = map[string]stateMatch{
+	"ESTABLISHED":   {inetTransports, bit(sock.StateEstablished)},
+	"SYN_SENT":      {tcpOnly, bit(sock.StateSynSent)},
+	"SYN_RECV":      {tcpOnly, bit(sock.StateSynRecv, sock.StateNewSynRecv)},
+	"FIN_WAIT1":     {tcpOnly, bit(sock.StateFinWait1)},
+	"FIN_WAIT2":     {tcpOnly, bit(sock.StateFinWait2)},
+	"TIME_WAIT":     {tcpOnly, bit(sock.StateTimeWait)},
+	"CLOSE":         {tcpOnly, bit(sock.StateClose)},
+	"CLOSE_WAIT":    {tcpOnly, bit(sock.StateCloseWait)},
+	"LAST_ACK":      {tcpOnly, bit(sock.StateLastAck)},
+	"LISTEN":        {tcpOnly, bit(sock.StateListen)},
+	"CLOSING":       {tcpOnly, bit(sock.StateClosing)},
+	"UNCONN":        {[]sock.Proto{sock.UDP, sock.RAW, sock.UNIX}, bit(sock.StateClose)},
+	"LISTENING":     {unixOnly, bit(sock.StateListen)},
+	"CONNECTED":     {unixOnly, bit(sock.StateEstablished)},
+	"CONNECTING":    {unixOnly, bit(sock.StateSynSent)},
+	"DISCONNECTING": {unixOnly, bit(sock.StateCloseWait)},
+}
+
+type famProto struct {
+	family uint8
+	proto  sock.Proto
+}
+
+var allFamProtos = []famProto{
+	{unix.AF_INET, sock.TCP}, {unix.AF_INET6, sock.TCP},
+	{unix.AF_INET, sock.UDP}, {unix.AF_INET6, sock.UDP},
+	{unix.AF_INET, sock.RAW}, {unix.AF_INET6, sock.RAW},
+	{unix.AF_UNIX, sock.UNIX},
+}
+
+// socketRequest turns the pushed-down constraints into the kernel request.
+// ok is false when they cannot match any socket.
+func socketRequest(q *Query) (req sock.Request, ok bool) {
+	combos := append([]famProto(nil), allFamProtos...)
+	keep := func(pred func(famProto) bool) {
+		out := combos[:0]
+		for _, c := range combos {
+			if pred(c) {
+				out = append(out, c)
+			}
+		}
+		combos = out
+	}
+	for _, v := range q.Values("proto", sqlvtab.OpEQ) {
+		keep(func(c famProto) bool { return v == protoWordOf(c.family, c.proto) })
+	}
+	for _, v := range q.Values("family", sqlvtab.OpEQ) {
+		keep(func(c famProto) bool { return v == familyName(c.family) })
+	}
+	for _, v := range q.Values("protocol", sqlvtab.OpEQ) {
+		keep(func(c famProto) bool { return v == c.proto.String() })
+	}
+	mask := sock.AllStates
+	for _, v := range q.Values("state", sqlvtab.OpEQ) {
+		name, _ := v.(string)
+		m, known := stateMatches[name]
+		if !known {
+			return req, false
+		}
+		keep(func(c famProto) bool { return containsProto(m.protos, c.proto) })
+		mask &= m.mask
+	}
+	if len(combos) == 0 || mask == 0 {
+		return req, false
+	}
+	if mask != sock.AllStates {
+		req.States = mask
+	}
+	for _, c := range combos {
+		if !containsU8(req.Families, c.family) {
+			req.Families = append(req.Families, c.family)
+		}
+		if !containsProto(req.Protocols, c.proto) {
+			req.Protocols = append(req.Protocols, c.proto)
+		}
+	}
+	return req, true
+}
+
+func containsProto(ps []sock.Proto, p sock.Proto) bool {
+	for _, x := range ps {
+		if x == p {
+			return true
+		}
+	}
+	return false
+}
+
+func containsU8(xs []uint8, x uint8) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func familyName(f uint8) string {
+	switch f {
+	case unix.AF_INET:
+		return "inet"
+	case unix.AF_INET6:
+		return "inet6"
+	case unix.AF_UNIX:
+		return "unix"
+	}
+	return fmt.Sprintf("af%d", f)
+}
+
+func protoWordOf(family uint8, p sock.Proto) string {
+	if family == unix.AF_INET6 {
+		return p.String() + "6"
+	}
+	return p.String()
+}
+
+func protoWord(s *sock.Socket) string { return protoWordOf(s.Family, s.Protocol) }
+
+func addrText(s *sock.Socket, a interface{ String() string }) any {
+	if s.Protocol == sock.UNIX {
+		return nil
+	}
+	return a.String()
+}
+
+func portValue(s *sock.Socket, p uint16) any {
+	if s.Protocol == sock.UNIX {
+		return nil
+	}
+	return int64(p)
+}
+
+func nullIfZero(v uint64) any {
+	if v == 0 {
+		return nil
+	}
+	return int64(v)
+}
+
+var tcpStateNames = [...]string{
+	sock.StateEstablished: "ESTABLISHED",
+	sock.StateSynSent:     "SYN_SENT",
+	sock.StateSynRecv:     "SYN_RECV",
+	sock.StateFinWait1:    "FIN_WAIT1",
+	sock.StateFinWait2:    "FIN_WAIT2",
+	sock.StateTimeWait:    "TIME_WAIT",
+	sock.StateClose:       "CLOSE",
+	sock.StateCloseWait:   "CLOSE_WAIT",
+	sock.StateLastAck:     "LAST_ACK",
+	sock.StateListen:      "LISTEN",
+	sock.StateClosing:     "CLOSING",
+	sock.StateNewSynRecv:  "SYN_RECV",
+}
+
+func stateName(s *sock.Socket) string {
+	switch s.Protocol {
+	case sock.TCP:
+		if int(s.State) < len(tcpStateNames) && tcpStateNames[s.State] != "" {
+			return tcpStateNames[s.State]
+		}
+		return "UNKNOWN"
+	case sock.UNIX:
+		switch s.State {
+		case sock.StateListen:
+			return "LISTENING"
+		case sock.StateEstablished:
+			return "CONNECTED"
+		case sock.StateSynSent:
+			return "CONNECTING"
+		case sock.StateCloseWait:
+			return "DISCONNECTING"
+		case sock.StateClose:
+			return "UNCONN"
+		}
+		return "UNKNOWN"
+	}
+	switch s.State {
+	case sock.StateEstablished:
+		return "ESTABLISHED"
+	case sock.StateClose:
+		return "UNCONN"
+	}
+	return "UNKNOWN"
+}
+
+func typeName(s *sock.Socket) string {
+	switch s.Protocol {
+	case sock.TCP:
+		return "STREAM"
+	case sock.UDP:
+		return "DGRAM"
+	case sock.RAW:
+		return "RAW"
+	}
+	switch s.Type {
+	case sock.TypeStream:
+		return "STREAM"
+	case sock.TypeDgram:
+		return "DGRAM"
+	case sock.TypeSeqPacket:
+		return "SEQPACKET"
+	case sock.TypeRaw:
+		return "RAW"
+	}
+	return "UNKNOWN"
+}
+
+var timerNames = [...]string{"off", "on", "keepalive", "timewait", "probe"}
+
+func timerName(t uint8) string {
+	if int(t) < len(timerNames) {
+		return timerNames[t]
+	}
+	return "unknown"
+}

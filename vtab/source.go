@@ -1,0 +1,145 @@
+package vtab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/netsql/netsql/vtab/procnet"
+	"github.com/netsql/netsql/vtab/sock"
+	"github.com/netsql/netsql/vtab/sockdiag"
+)
+
+// Source is where tables read from: the live kernel or a /proc tree on
+// disk. It also holds the small caches that outlive one statement (user
+// names) and the one-time notices.
+type Source struct {
+	// ProcRoot is the /proc tree to read: "/proc" for the live kernel.
+	ProcRoot string
+	// Live is true when ProcRoot is the running kernel's /proc.
+	Live bool
+	// Sockets reads socket tables.
+	Sockets sock.Reader
+
+	ownerScans atomic.Int64 // /proc/*/fd walks made, for tests and -v
+
+	notify   func(string)
+	noticed  sync.Map // notice text -> struct{}
+	usersMu  sync.Mutex
+	users    map[uint32]string
+	netnsMu  sync.Mutex
+	netns    uint64
+	netnsSet bool
+}
+
+// NewSource returns the source for procRoot ("" for the live kernel).
+// notify receives one-line notices (nil discards them).
+func NewSource(procRoot string, notify func(string)) (*Source, error) {
+	s := &Source{notify: notify, users: map[uint32]string{}}
+	if procRoot == "" {
+		s.ProcRoot, s.Live = "/proc", true
+		s.Sockets = &fallbackReader{
+			primary:  sockdiag.New(),
+			fallback: procnet.New("/proc"),
+			src:      s,
+		}
+		return s, nil
+	}
+	st, err := os.Stat(procRoot)
+	if err != nil {
+		return nil, fmt.Errorf("--proc %s: %w", procRoot, errors.Unwrap(err))
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("--proc %s: not a directory", procRoot)
+	}
+	if _, err := os.Stat(filepath.Join(procRoot, "net")); err != nil {
+		return nil, fmt.Errorf("--proc %s: no net/ directory: not a /proc tree", procRoot)
+	}
+	s.ProcRoot = procRoot
+	s.Sockets = procnet.New(procRoot)
+	return s, nil
+}
+
+// OwnerScans returns how many /proc/*/fd walks the source has made.
+func (s *Source) OwnerScans() int64 { return s.ownerScans.Load() }
+
+// Notice sends msg to the user once per source, however often it recurs.
+func (s *Source) Notice(msg string) {
+	if s.notify == nil {
+		return
+	}
+	if _, dup := s.noticed.LoadOrStore(msg, struct{}{}); !dup {
+		s.notify(msg)
+	}
+}
+
+// UserName returns the login name for uid from the passwd database, or
+// the number as text when there is none (as netstat -e prints it).
+func (s *Source) UserName(uid uint32) string {
+	s.usersMu.Lock()
+	defer s.usersMu.Unlock()
+	if name, ok := s.users[uid]; ok {
+		return name
+	}
+	name := strconv.FormatUint(uint64(uid), 10)
+	if u, err := user.LookupId(name); err == nil {
+		name = u.Username
+	}
+	s.users[uid] = name
+	return name
+}
+
+// NetNS returns the inode of the network namespace the source describes
+// (the one netsql runs in, or the /proc tree's self), 0 when unknown.
+func (s *Source) NetNS() uint64 {
+	s.netnsMu.Lock()
+	defer s.netnsMu.Unlock()
+	if !s.netnsSet {
+		s.netns, s.netnsSet = readNetNS(filepath.Join(s.ProcRoot, "self/ns/net")), true
+	}
+	return s.netns
+}
+
+func readNetNS(path string) uint64 {
+	target, err := os.Readlink(path)
+	if err != nil {
+		return 0
+	}
+	var ino uint64
+	if _, err := fmt.Sscanf(target, "net:[%d]", &ino); err != nil {
+		return 0
+	}
+	return ino
+}
+
+// fallbackReader reads sockets through netlink and, when the kernel
+// refuses netlink, through /proc/net, saying so once.
+type fallbackReader struct {
+	primary, fallback sock.Reader
+	src               *Source
+	mu                sync.Mutex
+	failed            bool
+}
+
+func (f *fallbackReader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, error) {
+	f.mu.Lock()
+	failed := f.failed
+	f.mu.Unlock()
+	if !failed {
+		socks, err := f.primary.Sockets(ctx, req)
+		if !errors.Is(err, sockdiag.ErrUnavailable) {
+			return socks, err
+		}
+		f.mu.Lock()
+		f.failed = true
+		f.mu.Unlock()
+		f.src.Notice(fmt.Sprintf("netsql: netlink sock_diag unavailable (%v); reading /proc/net instead", err))
+	}
+	return f.fallback.Sockets(ctx, req)
+}

@@ -1,0 +1,209 @@
+// Package vtab declares netsql's tables and turns each declaration into a
+// modernc.org/sqlite virtual table module that reads the kernel at query time.
+//
+// A table is data: a Table value naming its columns, a getter per column and
+// a row producer. One generic adapter (module.go) serves every table, so
+// pushdown, column pruning and per-statement snapshots work the same way
+// everywhere, and the same declarations drive `.schema`, completion and the
+// README's table reference.
+//
+// Open returns an Engine: a *sql.DB whose connection has every table.
+package vtab
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	sqlvtab "modernc.org/sqlite/vtab"
+)
+
+// Column types, as declared to SQLite.
+const (
+	Text    = "TEXT"
+	Integer = "INTEGER"
+	Real    = "REAL"
+)
+
+// Column declares one column of a table whose rows are records of type T.
+type Column[T any] struct {
+	Name string // snake_case
+	Type string // Text, Integer or Real
+	Doc  string // one line, shown by .schema and the README
+	// Hidden columns do not appear in SELECT * and serve as table-function
+	// arguments.
+	Hidden bool
+	// Push lists the constraint operators the producer applies itself to
+	// make the kernel request smaller. SQLite still re-checks every row, so
+	// a producer may return more rows than asked, never fewer.
+	Push []sqlvtab.ConstraintOp
+	// Value returns the column's value for one record: nil, int64,
+	// float64, string or []byte. It runs only for columns SQLite reads.
+	Value func(*T) any
+}
+
+// Table declares a virtual table whose rows are records of type T.
+type Table[T any] struct {
+	Name    string
+	Doc     string
+	Columns []Column[T]
+	// Rows reads the records a statement needs. q says which columns are
+	// used (skip costly work for the others) and which constraints were
+	// pushed down.
+	Rows func(ctx context.Context, src *Source, q *Query) ([]T, error)
+}
+
+// Def is a declared table of any record type: what the engine registers.
+type Def interface {
+	// Schema describes the table for SQLite, .schema and documentation.
+	Schema() Schema
+	produce(ctx context.Context, src *Source, q *Query) (rowSet, error)
+}
+
+// Schema is the record-type-free description of a table.
+type Schema struct {
+	Name    string
+	Doc     string
+	Columns []ColumnSchema
+}
+
+// ColumnSchema is the record-type-free description of a column.
+type ColumnSchema struct {
+	Name   string
+	Type   string
+	Doc    string
+	Hidden bool
+	Push   []sqlvtab.ConstraintOp
+}
+
+// Schema implements Def.
+func (t *Table[T]) Schema() Schema {
+	s := Schema{Name: t.Name, Doc: t.Doc}
+	for _, c := range t.Columns {
+		s.Columns = append(s.Columns, ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push})
+	}
+	return s
+}
+
+func (t *Table[T]) produce(ctx context.Context, src *Source, q *Query) (rowSet, error) {
+	recs, err := t.Rows(ctx, src, q)
+	if err != nil {
+		return nil, err
+	}
+	return &records[T]{recs: recs, cols: t.Columns}, nil
+}
+
+// rowSet is a snapshot of one table's rows, read lazily by column.
+type rowSet interface {
+	Len() int
+	Value(row, col int) any
+}
+
+type records[T any] struct {
+	recs []T
+	cols []Column[T]
+}
+
+func (r *records[T]) Len() int { return len(r.recs) }
+
+func (r *records[T]) Value(row, col int) any { return r.cols[col].Value(&r.recs[row]) }
+
+// ColumnIndex returns the position of the named column, or -1.
+func (s Schema) ColumnIndex(name string) int {
+	for i, c := range s.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// CreateSQL is the CREATE TABLE statement declared to SQLite; .schema shows it.
+func (s Schema) CreateSQL() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE TABLE %s(", s.Name)
+	for i, c := range s.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %s", c.Name, c.Type)
+		if c.Hidden {
+			b.WriteString(" HIDDEN")
+		}
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// validate reports declaration mistakes when an engine opens.
+func (s Schema) validate() error {
+	if s.Name == "" || len(s.Columns) == 0 || s.Doc == "" {
+		return fmt.Errorf("vtab: table %q: name, doc and columns are required", s.Name)
+	}
+	if len(s.Columns) > 63 {
+		return fmt.Errorf("vtab: table %s: more than 63 columns defeats column pruning", s.Name)
+	}
+	seen := map[string]bool{}
+	for _, c := range s.Columns {
+		switch c.Type {
+		case Text, Integer, Real:
+		default:
+			return fmt.Errorf("vtab: table %s column %s: unknown type %q", s.Name, c.Name, c.Type)
+		}
+		if seen[c.Name] {
+			return fmt.Errorf("vtab: table %s: column %s declared twice", s.Name, c.Name)
+		}
+		if c.Doc == "" {
+			return fmt.Errorf("vtab: table %s column %s: missing doc", s.Name, c.Name)
+		}
+		seen[c.Name] = true
+	}
+	return nil
+}
+
+func (c ColumnSchema) pushes(op sqlvtab.ConstraintOp) bool {
+	for _, p := range c.Push {
+		if p == op {
+			return true
+		}
+	}
+	return false
+}
+
+// Constraint is one pushed-down condition: `Column Op Value`.
+type Constraint struct {
+	Column string
+	Op     sqlvtab.ConstraintOp
+	Value  any
+}
+
+// Query is what a producer knows about the statement it serves: which
+// columns are used and which pushed-down constraints apply.
+type Query struct {
+	schema      *Schema
+	used        uint64
+	Constraints []Constraint
+}
+
+// Uses reports whether the statement reads any of the named columns.
+// Producers skip costly work (an fd scan, a name lookup) for unused columns.
+func (q *Query) Uses(names ...string) bool {
+	for _, n := range names {
+		if i := q.schema.ColumnIndex(n); i >= 0 && q.used&(1<<uint(i)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Values returns the values of the constraints on column with operator op,
+// in the order SQLite passed them.
+func (q *Query) Values(column string, op sqlvtab.ConstraintOp) []any {
+	var out []any
+	for _, c := range q.Constraints {
+		if c.Column == column && c.Op == op {
+			out = append(out, c.Value)
+		}
+	}
+	return out
+}

@@ -1,0 +1,7 @@
+package vtab
+
+// Tables returns every table netsql declares, in the order .tables and the
+// README list them.
+func Tables() []Def {
+	return []Def{Sockets, SocketOwners, Processes}
+}
