@@ -90,10 +90,14 @@ type Socket struct {
 	Local  netip.AddrPort // inet only; addresses carry no zone
 	Remote netip.AddrPort // inet only
 
-	// RecvQ and SendQ are what netstat prints: for a listener the current
-	// and maximum accept backlog, otherwise bytes queued.
+	// RecvQ and SendQ are what netstat prints: bytes queued to read and
+	// to send; for a listener RecvQ is the accept queue's length and SendQ
+	// is 0, as /proc/net/tcp shows it.
 	RecvQ uint32
 	SendQ uint32
+	// Backlog is a listener's maximum accept backlog (listen(2)'s
+	// argument as the kernel capped it). Only sock_diag reports it.
+	Backlog uint32
 
 	UID   uint32
 	Inode uint64
@@ -151,7 +155,10 @@ func containsOrEmpty[T comparable](xs []T, x T) bool {
 }
 
 // Reader reads sockets: netlink sock_diag on a live kernel, /proc/net files
-// on a live kernel without netlink or on a copied /proc tree.
+// on a live kernel without netlink or on a copied /proc tree. A reader may
+// return sockets together with an error that says which part it could not
+// read (sockdiag.UnavailableError); callers that do not handle that error
+// must treat the sockets as incomplete.
 type Reader interface {
 	Sockets(ctx context.Context, req Request) ([]Socket, error)
 }
