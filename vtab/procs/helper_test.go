@@ -1,0 +1,84 @@
+package procs
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// The test binary doubles as a helper process, chosen by this variable:
+//
+//	hold N  open N socket fds (socketpairs), print "ready", wait for stdin EOF
+//	scan    scan /proc, print the ScanResult summary as JSON
+const helperEnv = "NETSQL_PROCS_HELPER"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(helperEnv) {
+	case "":
+		os.Exit(m.Run())
+	case "hold":
+		n, _ := strconv.Atoi(os.Getenv("NETSQL_PROCS_N"))
+		for i := 0; i < n; i += 2 {
+			if _, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0); err != nil {
+				fmt.Fprintln(os.Stderr, "socketpair:", err)
+				os.Exit(1)
+			}
+		}
+		fmt.Println("ready")
+		io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	case "scan":
+		res, err := ScanSocketOwners(context.Background(), "/proc", nil, ScanOptions{})
+		out := struct {
+			Owners, Denied int
+			Err            string
+		}{len(res.Owners), res.Denied, ""}
+		if err != nil {
+			out.Err = err.Error()
+		}
+		json.NewEncoder(os.Stdout).Encode(out)
+		os.Exit(0)
+	}
+	os.Exit(2)
+}
+
+// startHolders starts procs helper processes that each hold n socket fds,
+// and stops them when tb ends. It returns their pids.
+func startHolders(tb testing.TB, procs, n int) []int {
+	tb.Helper()
+	var pids []int
+	for range procs {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), helperEnv+"=hold", "NETSQL_PROCS_N="+strconv.Itoa(n))
+		cmd.Stderr = os.Stderr
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() {
+			stdin.Close()
+			cmd.Wait()
+		})
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		if err != nil || line != "ready\n" {
+			tb.Skipf("socket holder did not start (%q, %v): fd limit too low?", line, err)
+		}
+		pids = append(pids, cmd.Process.Pid)
+	}
+	return pids
+}
