@@ -2,6 +2,7 @@ package vtab
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netsql/netsql/vtab/sock"
+	"github.com/netsql/netsql/vtab/sockdiag"
 )
 
 // fakeSockets serves canned sockets, applies the request the way a kernel
@@ -265,3 +267,42 @@ func TestDeclarationsAreComplete(t *testing.T) {
 
 func itoa(x int64) string   { return strconv.FormatInt(x, 10) }
 func ftoa(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+
+// partialReader answers like sockdiag on a kernel without raw_diag.
+type partialReader struct{}
+
+func (partialReader) Sockets(context.Context, sock.Request) ([]sock.Socket, error) {
+	return []sock.Socket{tcp4("127.0.0.1:1", "0.0.0.0:0", sock.StateListen, 1)},
+		&sockdiag.UnavailableError{Missing: []sock.Request{{Families: []uint8{unix.AF_INET}, Protocols: []sock.Proto{sock.RAW}}}, Names: []string{"raw"}, Err: unix.ENOENT}
+}
+
+// refusingReader answers like sockdiag where netlink is refused.
+type refusingReader struct{}
+
+func (refusingReader) Sockets(context.Context, sock.Request) ([]sock.Socket, error) {
+	return nil, fmt.Errorf("sockdiag: socket: %w", sockdiag.ErrUnavailable)
+}
+
+func TestFallbackMergesMissingDumpsAndNotifiesOnRefusal(t *testing.T) {
+	raw := sock.Socket{Family: unix.AF_INET, Protocol: sock.RAW, State: sock.StateClose, Inode: 2}
+	fake := &fakeSockets{socks: []sock.Socket{raw}}
+	var notices []string
+	src := &Source{notify: func(m string) { notices = append(notices, m) }}
+	f := &fallbackReader{primary: partialReader{}, fallback: fake, src: src}
+	got, err := f.Sockets(context.Background(), sock.Request{})
+	if err != nil || len(got) != 2 || got[1].Inode != 2 {
+		t.Fatalf("partial netlink + /proc raw = %+v, %v; want both sockets", got, err)
+	}
+	if len(notices) != 0 {
+		t.Errorf("a missing raw_diag module is routine (ss is silent too), got notices %v", notices)
+	}
+	f = &fallbackReader{primary: refusingReader{}, fallback: fake, src: src}
+	for i := 0; i < 3; i++ {
+		if got, err := f.Sockets(context.Background(), sock.Request{}); err != nil || len(got) != 1 {
+			t.Fatalf("refused netlink: %v %v", got, err)
+		}
+	}
+	if len(notices) != 1 || !strings.Contains(notices[0], "reading /proc/net instead") {
+		t.Errorf("notices = %q, want exactly one fallback notice", notices)
+	}
+}

@@ -19,8 +19,9 @@ type processRecord struct {
 
 // Processes is the processes table, for joins with sockets on pid.
 var Processes = &Table[processRecord]{
-	Name: "processes",
-	Doc:  "Every process visible in /proc, with the names netstat and ps use, for joins on pid.",
+	Name:    "processes",
+	Doc:     "Every process visible in /proc, with the names netstat and ps use, for joins on pid.",
+	Example: "SELECT p.pid, p.user, p.cmdline FROM processes p JOIN sockets s ON s.pid = p.pid WHERE s.state = 'LISTEN' AND s.local_port = 22;",
 	Columns: []Column[processRecord]{
 		{Name: "pid", Type: Integer, Push: pushEQ, Doc: "process id",
 			Value: func(r *processRecord) any { return int64(r.PID) }},
@@ -109,8 +110,9 @@ type ownerRecord struct {
 
 // SocketOwners lists every (process, fd) holding each socket.
 var SocketOwners = &Table[ownerRecord]{
-	Name: "socket_owners",
-	Doc:  "Every process and file descriptor holding each socket: a socket shared across fork has several rows.",
+	Name:    "socket_owners",
+	Doc:     "Every process and file descriptor holding each socket: a socket shared across fork has several rows.",
+	Example: "SELECT s.local_port, o.pid, o.fd, o.program FROM sockets s JOIN socket_owners o ON o.inode = s.inode WHERE s.state = 'LISTEN';",
 	Columns: []Column[ownerRecord]{
 		{Name: "inode", Type: Integer, Doc: "socket inode (join to sockets.inode)",
 			Value: func(r *ownerRecord) any { return int64(r.Inode) }},

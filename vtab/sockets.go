@@ -30,8 +30,9 @@ var pushEQ = []sqlvtab.ConstraintOp{sqlvtab.OpEQ}
 
 // Sockets is the sockets table: one row per TCP, UDP, raw and unix socket.
 var Sockets = &Table[socketRecord]{
-	Name: "sockets",
-	Doc:  "Every TCP, UDP, raw and unix socket of the network namespace, read through netlink sock_diag (or /proc/net).",
+	Name:    "sockets",
+	Doc:     "Every TCP, UDP, raw and unix socket of the network namespace, read through netlink sock_diag (or /proc/net).",
+	Example: "SELECT program, count(*) FROM sockets WHERE state = 'CLOSE_WAIT' GROUP BY 1 ORDER BY 2 DESC;",
 	Columns: []Column[socketRecord]{
 		{Name: "proto", Type: Text, Push: pushEQ, Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, raw, raw6, unix",
 			Value: func(r *socketRecord) any { return protoWord(&r.Socket) }},
@@ -49,10 +50,12 @@ var Sockets = &Table[socketRecord]{
 			Value: func(r *socketRecord) any { return portValue(&r.Socket, r.Remote.Port()) }},
 		{Name: "state", Type: Text, Push: pushEQ, Doc: "TCP: ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING; udp/raw: ESTABLISHED or UNCONN; unix: LISTENING, CONNECTED, CONNECTING, DISCONNECTING, UNCONN",
 			Value: func(r *socketRecord) any { return stateName(&r.Socket) }},
-		{Name: "recv_q", Type: Integer, Doc: "bytes received and not yet read; for LISTEN the connections waiting in the accept queue",
+		{Name: "recv_q", Type: Integer, Doc: "bytes received and not yet read (a received FIN counts 1); for LISTEN the connections waiting to be accepted",
 			Value: func(r *socketRecord) any { return int64(r.RecvQ) }},
-		{Name: "send_q", Type: Integer, Doc: "bytes sent and not yet acknowledged; for LISTEN the accept backlog",
+		{Name: "send_q", Type: Integer, Doc: "bytes sent and not yet acknowledged; 0 for LISTEN, as netstat shows",
 			Value: func(r *socketRecord) any { return int64(r.SendQ) }},
+		{Name: "backlog", Type: Integer, Doc: "LISTEN: the maximum accept backlog (what ss shows as Send-Q); NULL otherwise or when read from /proc",
+			Value: func(r *socketRecord) any { return nullIfZero(uint64(r.Backlog)) }},
 		{Name: "uid", Type: Integer, Doc: "owning user id (the socket's, not the process's)",
 			Value: func(r *socketRecord) any { return int64(r.UID) }},
 		{Name: "user", Type: Text, Doc: "login name for uid from the passwd database, or the number when it has none",

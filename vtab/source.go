@@ -118,28 +118,44 @@ func readNetNS(path string) uint64 {
 	return ino
 }
 
-// fallbackReader reads sockets through netlink and, when the kernel
-// refuses netlink, through /proc/net, saying so once.
+// fallbackReader reads sockets through netlink and falls back to /proc/net
+// for what netlink cannot give: everything, when the kernel refuses
+// NETLINK_SOCK_DIAG (said once), or single dumps whose diag module the
+// kernel lacks (raw_diag is often missing; ss reads /proc there too).
 type fallbackReader struct {
 	primary, fallback sock.Reader
 	src               *Source
 	mu                sync.Mutex
-	failed            bool
+	refused           bool
 }
 
 func (f *fallbackReader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, error) {
 	f.mu.Lock()
-	failed := f.failed
+	refused := f.refused
 	f.mu.Unlock()
-	if !failed {
-		socks, err := f.primary.Sockets(ctx, req)
-		if !errors.Is(err, sockdiag.ErrUnavailable) {
-			return socks, err
+	if refused {
+		return f.fallback.Sockets(ctx, req)
+	}
+	socks, err := f.primary.Sockets(ctx, req)
+	var partial *sockdiag.UnavailableError
+	switch {
+	case err == nil:
+		return socks, nil
+	case errors.As(err, &partial) && len(partial.Missing) > 0:
+		for _, missing := range partial.Missing {
+			more, err := f.fallback.Sockets(ctx, missing)
+			if err != nil {
+				return nil, err
+			}
+			socks = append(socks, more...)
 		}
+		return socks, nil
+	case errors.Is(err, sockdiag.ErrUnavailable):
 		f.mu.Lock()
-		f.failed = true
+		f.refused = true
 		f.mu.Unlock()
 		f.src.Notice(fmt.Sprintf("netsql: netlink sock_diag unavailable (%v); reading /proc/net instead", err))
+		return f.fallback.Sockets(ctx, req)
 	}
-	return f.fallback.Sockets(ctx, req)
+	return nil, err
 }

@@ -44,8 +44,10 @@ type Column[T any] struct {
 
 // Table declares a virtual table whose rows are records of type T.
 type Table[T any] struct {
-	Name    string
-	Doc     string
+	Name string
+	Doc  string
+	// Example is a query worth showing in the README; tests run it.
+	Example string
 	Columns []Column[T]
 	// Rows reads the records a statement needs. q says which columns are
 	// used (skip costly work for the others) and which constraints were
@@ -64,6 +66,7 @@ type Def interface {
 type Schema struct {
 	Name    string
 	Doc     string
+	Example string
 	Columns []ColumnSchema
 }
 
@@ -78,7 +81,7 @@ type ColumnSchema struct {
 
 // Schema implements Def.
 func (t *Table[T]) Schema() Schema {
-	s := Schema{Name: t.Name, Doc: t.Doc}
+	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example}
 	for _, c := range t.Columns {
 		s.Columns = append(s.Columns, ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push})
 	}

@@ -86,19 +86,30 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "cancel a statement that runs longer (0: never)")
 	fs.BoolVar(&cfg.headers, "header", true, "print column names (table, csv, markdown)")
 	fs.Var(paramFlag(cfg.params), "p", "bind `name=value` to :name (repeatable)")
-	for {
-		if err := fs.Parse(args); err != nil {
+	for len(args) > 0 {
+		// A word with spaces is SQL even when it starts with "-" (a
+		// leading "-- comment"): flag parsing stops before it.
+		if looksLikeSQL(args[0]) {
+			cfg.sql = append(cfg.sql, args[0])
+			args = args[1:]
+			continue
+		}
+		n := 1
+		for n < len(args) && !looksLikeSQL(args[n]) {
+			n++
+		}
+		if err := fs.Parse(args[:n]); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				usage(stderr, fs)
 			}
 			return nil, err
 		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
+		rest := fs.Args()
+		if len(rest) > 0 {
+			cfg.sql = append(cfg.sql, rest[0])
+			rest = rest[1:]
 		}
-		cfg.sql = append(cfg.sql, args[0])
-		args = args[1:]
+		args = append(append([]string(nil), rest...), args[n:]...)
 	}
 	if _, err := shell.NewWriter(cfg.format, io.Discard, shell.DefaultOptions); err != nil {
 		return nil, err
@@ -107,6 +118,10 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("give SQL either with -f or as an argument, not both")
 	}
 	return cfg, nil
+}
+
+func looksLikeSQL(arg string) bool {
+	return strings.HasPrefix(arg, "-") && strings.ContainsAny(arg, " \t\n")
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

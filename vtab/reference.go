@@ -1,0 +1,47 @@
+package vtab
+
+import (
+	"fmt"
+	"strings"
+
+	sqlvtab "modernc.org/sqlite/vtab"
+)
+
+// Reference renders the table reference in Markdown from the declarations,
+// for the README (a test keeps the two equal).
+func Reference(schemas []Schema) string {
+	var b strings.Builder
+	for _, s := range schemas {
+		fmt.Fprintf(&b, "### %s\n\n%s\n\n", s.Name, s.Doc)
+		if s.Example != "" {
+			fmt.Fprintf(&b, "```sql\n%s\n```\n\n", s.Example)
+		}
+		b.WriteString("| column | type | description |\n|---|---|---|\n")
+		for _, c := range s.Columns {
+			doc := c.Doc
+			if pushed := pushedOps(c.Push); pushed != "" {
+				doc += " *(`" + pushed + "` filters in the kernel request)*"
+			}
+			if c.Hidden {
+				doc += " *(hidden: a table argument)*"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.Name, c.Type, strings.ReplaceAll(doc, "|", `\|`))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func pushedOps(ops []sqlvtab.ConstraintOp) string {
+	names := map[sqlvtab.ConstraintOp]string{sqlvtab.OpEQ: "=", sqlvtab.OpNE: "!=", sqlvtab.OpGT: ">", sqlvtab.OpGE: ">=", sqlvtab.OpLT: "<", sqlvtab.OpLE: "<="}
+	var out []string
+	for _, op := range ops {
+		if n, ok := names[op]; ok {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 1 && out[0] == "=" {
+		return "= / IN"
+	}
+	return strings.Join(out, " ")
+}
