@@ -165,9 +165,6 @@ func attachOwners(ctx context.Context, src *Source, recs []socketRecord) error {
 	if err != nil {
 		return fmt.Errorf("sockets: find owners: %w", err)
 	}
-	if res.Denied > 0 {
-		src.Notice(deniedNotice(res.Denied))
-	}
 	// Owners come sorted by pid then fd: the first one per inode wins.
 	best := make(map[uint64]*ownerInfo, len(want))
 	names := newProgramNames(src)
@@ -180,8 +177,13 @@ func attachOwners(ctx context.Context, src *Source, recs []socketRecord) error {
 	for _, oi := range best {
 		oi.program = names.get(oi.pid)
 	}
+	unowned := false
 	for i := range recs {
 		recs[i].owner = best[recs[i].Inode]
+		unowned = unowned || recs[i].owner == nil && recs[i].Inode != 0
+	}
+	if unowned && res.Denied > 0 {
+		src.Notice(deniedNotice(res.Denied))
 	}
 	return nil
 }
