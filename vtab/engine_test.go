@@ -306,3 +306,23 @@ func TestFallbackMergesMissingDumpsAndNotifiesOnRefusal(t *testing.T) {
 		t.Errorf("notices = %q, want exactly one fallback notice", notices)
 	}
 }
+
+// A cancelled context given to one statement must not leak into the next
+// statement run through DB() directly.
+func TestContextDoesNotOutliveItsStatement(t *testing.T) {
+	eng, _ := openFake(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	query(t, eng, "SELECT count(*) FROM sockets") // warm up
+	rows, err := eng.QueryContext(ctx, "SELECT count(*) FROM sockets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+	}
+	rows.Close()
+	cancel()
+	var n int
+	if err := eng.DB().QueryRow("SELECT count(*) FROM sockets").Scan(&n); err != nil || n != len(cannedSockets) {
+		t.Fatalf("statement after a cancelled one: n=%d err=%v", n, err)
+	}
+}

@@ -20,9 +20,14 @@ const maxReadsPerStatement = 8
 type session struct {
 	eng *Engine
 
-	mu    sync.Mutex
-	ctx   context.Context
-	open  int
+	mu sync.Mutex
+	// pending is the context of the statement Engine.QueryContext is about
+	// to run; the statement's first cursor claims it as ctx, and the last
+	// cursor to close drops it, so a later statement run through DB()
+	// directly never inherits a stale, cancelled context.
+	pending context.Context
+	ctx     context.Context
+	open    int
 	snaps map[string][]*snapshot // by table name + pushed constraints
 	reads map[string]int         // kernel reads per table this statement
 }
@@ -37,6 +42,9 @@ type snapshot struct {
 
 func (s *session) acquire() {
 	s.mu.Lock()
+	if s.open == 0 {
+		s.ctx, s.pending = s.pending, nil
+	}
 	s.open++
 	s.mu.Unlock()
 }
@@ -48,6 +56,7 @@ func (s *session) release() {
 		s.open = 0
 		s.snaps = nil
 		s.reads = nil
+		s.ctx = nil
 	}
 	s.mu.Unlock()
 }
@@ -63,7 +72,7 @@ func (s *session) context() context.Context {
 
 func (s *session) setContext(ctx context.Context) {
 	s.mu.Lock()
-	s.ctx = ctx
+	s.pending = ctx
 	s.mu.Unlock()
 }
 
