@@ -28,8 +28,8 @@ type session struct {
 	pending context.Context
 	ctx     context.Context
 	open    int
-	snaps map[string][]*snapshot // by table name + pushed constraints
-	reads map[string]int         // kernel reads per table this statement
+	snaps   map[string][]*snapshot // by table name + pushed constraints
+	reads   map[string]int         // kernel reads per table this statement
 }
 
 // snapshot is one read of one table plus the indexes built over it.
