@@ -114,9 +114,23 @@ type Socket struct {
 	Path      string // bound path, abstract names as "@name", "" when unbound
 	PeerInode uint64 // inode of the connected peer, 0 when unknown or none
 	RefCount  uint32 // only /proc/net/unix reports it; 0 from netlink
+	// UnixFlags is /proc/net/unix's Flags column (0x10000, __SO_ACCEPTCON,
+	// on a listener: netstat's ACC); only /proc/net/unix reports it.
+	UnixFlags uint32
+	// Probes is TCP's unanswered keepalive or zero-window probe count
+	// (icsk_probes_out), /proc/net/tcp's "timeout" column and netstat -o's
+	// third number; only /proc/net reports it (sock_diag folds it into
+	// Retransmits for keepalive and probe timers).
+	Probes uint32
 
 	// Cookie is the kernel's socket cookie (sock_diag only, 0 from /proc).
 	Cookie uint64
+
+	// Extra holds the details Request.Extras asked for: nil when it asked
+	// for none, when the kernel reported none for this socket (a TIME_WAIT
+	// socket has none), and always from /proc/net. Extra.Have says which
+	// parts the kernel reported.
+	Extra *Extra
 }
 
 // Request says which sockets a query needs, so a reader can skip whole
@@ -127,11 +141,26 @@ type Request struct {
 	Protocols []Proto
 	// States is a bitmask of 1<<State* values; 0 means AllStates.
 	States uint32
+
+	// Extras asks for optional per-socket details (tcp_info, memory,
+	// congestion algorithm, cgroup, shutdown state), which readers that
+	// can (sock_diag) put in Socket.Extra. 0 asks for none, and the kernel
+	// is not asked for any.
+	Extras Extras
+
+	// Filter keeps only sockets with these ports and addresses. The zero
+	// Filter keeps all. sock_diag has the kernel filter (inet_diag
+	// bytecode) and checks every socket again; /proc/net readers filter
+	// as they parse. Both return exactly the sockets Filter.Match accepts.
+	Filter Filter
 }
 
-// Wants reports whether the request covers sockets of this family and protocol.
+// Wants reports whether the request covers sockets of this family and
+// protocol: both are selected by Families and Protocols, and the Filter
+// can match such sockets (a non-zero Filter never matches unix sockets).
 func (r Request) Wants(family uint8, proto Proto) bool {
-	return containsOrEmpty(r.Families, family) && containsOrEmpty(r.Protocols, proto)
+	return containsOrEmpty(r.Families, family) && containsOrEmpty(r.Protocols, proto) &&
+		r.Filter.CanMatch(family, proto)
 }
 
 // StateMask returns the request's state bitmask with 0 read as AllStates.

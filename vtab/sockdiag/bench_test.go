@@ -101,3 +101,63 @@ func loadConns(b *testing.B) {
 var accepted = make(chan net.Conn, 1)
 
 const keepOpen = 4000
+
+// BenchmarkBytecodeFilter asks for the sockets of one local port among
+// all the host's TCP sockets, three ways: the filter compiled to
+// inet_diag bytecode so the kernel skips the rest (kernel), the same
+// request with the bytecode off so every socket is copied out, parsed and
+// dropped here (userspace), and `ss -Htan sport = :PORT`, which also has
+// the kernel filter (ss, exec included; -a so that it asks for every
+// state, as the other two do). The needle is a listener with 4
+// connections of its own; the haystack is whatever else the host holds:
+// run it beside netsql-load, or with SOCKDIAG_BENCH_CONNS (see
+// loadConns):
+//
+//	go run ./cmd/netsql-load -conns 40000 -close-wait 2000 -procs 5 -hold 10m &
+//	go test -run '^$' -bench BytecodeFilter ./vtab/sockdiag/
+func BenchmarkBytecodeFilter(b *testing.B) {
+	loadConns(b)
+	ln := plainListen(b, "tcp4", "127.0.0.1:0")
+	for range 4 {
+		connPair(b, ln)
+	}
+	port := addrPort(ln.Addr()).Port()
+	req := sock.Request{Protocols: []sock.Proto{sock.TCP},
+		Filter: sock.Filter{LocalPorts: []sock.PortRange{sock.Port(port)}}}
+	ctx := context.Background()
+	all, err := New().Sockets(ctx, sock.Request{Protocols: []sock.Proto{sock.TCP}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, r *Reader) {
+		n := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			ss, err := r.Sockets(ctx, req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n = len(ss)
+		}
+		if n != 5 {
+			b.Fatalf("%d sockets on port %d, want 5", n, port)
+		}
+		b.ReportMetric(float64(len(all)), "tcp-sockets")
+	}
+	b.Run("kernel", func(b *testing.B) { run(b, New()) })
+	b.Run("userspace", func(b *testing.B) {
+		r := New()
+		r.noBytecode.Store(true)
+		run(b, r)
+	})
+	b.Run("ss", func(b *testing.B) {
+		if _, err := exec.LookPath("ss"); err != nil {
+			b.Skip("ss (iproute2) not installed")
+		}
+		for b.Loop() {
+			if err := exec.Command("ss", "-Htan", "sport = :"+strconv.Itoa(int(port))).Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

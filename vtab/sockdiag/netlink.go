@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/netsql/netsql/vtab/sock"
 )
 
 const (
@@ -125,31 +127,50 @@ func nlHeader(b []byte, n int) {
 }
 
 // inetRequest builds a SOCK_DIAG_BY_FAMILY dump request carrying struct
-// inet_diag_req_v2. Raw sockets are asked for with sdiag_protocol
-// IPPROTO_RAW, as ss does; raw_diag's dump ignores sdiag_raw_protocol (it
-// only selects the socket of a single-socket lookup) and so dumps raw
-// sockets of every protocol.
-func inetRequest(family, ipproto uint8, states uint32) []byte {
-	b := make([]byte, nlmsgHdrLen+inetReqLen)
+// inet_diag_req_v2, followed by an INET_DIAG_REQ_BYTECODE attribute when
+// bytecode is not empty. ext is idiag_ext: the extensions the reply should
+// carry (see idiagExt), 0 for none. Raw sockets are asked for with
+// sdiag_protocol IPPROTO_RAW, as ss does; raw_diag's dump ignores
+// sdiag_raw_protocol (it only selects the socket of a single-socket
+// lookup) and so dumps raw sockets of every protocol.
+func inetRequest(family, ipproto uint8, states uint32, ext uint8, bytecode []byte) []byte {
+	n := nlmsgHdrLen + inetReqLen
+	if len(bytecode) > 0 {
+		n += align4(nlaHdrLen + len(bytecode))
+	}
+	b := make([]byte, n)
 	nlHeader(b, len(b))
 	r := b[nlmsgHdrLen:]
 	r[0] = family  // sdiag_family
 	r[1] = ipproto // sdiag_protocol
-	r[2] = 0       // idiag_ext: none; the base message has every field we read
+	r[2] = ext     // idiag_ext
 	r[3] = 0       // pad / sdiag_raw_protocol
 	binary.NativeEndian.PutUint32(r[4:8], states)
-	// struct inet_diag_sockid stays zero: no address, port or cookie filter.
+	// struct inet_diag_sockid stays zero: addresses and ports are
+	// filtered by the bytecode, which a dump honours (the sockid is only
+	// read by single-socket lookups).
+	if len(bytecode) > 0 {
+		a := r[inetReqLen:]
+		binary.NativeEndian.PutUint16(a[0:2], uint16(nlaHdrLen+len(bytecode)))
+		binary.NativeEndian.PutUint16(a[2:4], inetDiagReqBytecode)
+		copy(a[nlaHdrLen:], bytecode)
+	}
 	return b
 }
 
 // unixRequest builds a SOCK_DIAG_BY_FAMILY dump request carrying struct
-// unix_diag_req.
-func unixRequest(states uint32) []byte {
+// unix_diag_req. Of the extras, ExtraMemInfo adds UDIAG_SHOW_MEMINFO;
+// the shutdown state comes unasked.
+func unixRequest(states uint32, extras sock.Extras) []byte {
 	b := make([]byte, nlmsgHdrLen+unixReqLen)
 	nlHeader(b, len(b))
 	r := b[nlmsgHdrLen:]
 	r[0] = unix.AF_UNIX
 	binary.NativeEndian.PutUint32(r[4:8], states)
-	binary.NativeEndian.PutUint32(r[12:16], udiagShowName|udiagShowPeer|udiagShowRQLen|udiagShowUID)
+	show := uint32(udiagShowName | udiagShowPeer | udiagShowRQLen | udiagShowUID)
+	if extras&sock.ExtraMemInfo != 0 {
+		show |= udiagShowMemInfo
+	}
+	binary.NativeEndian.PutUint32(r[12:16], show)
 	return b
 }

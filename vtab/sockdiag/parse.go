@@ -94,7 +94,10 @@ func nextAttr(b []byte) (typ uint16, payload, rest []byte, err error) {
 // parseInetMessage decodes the payload of one SOCK_DIAG_BY_FAMILY reply
 // from an inet_diag dump (struct inet_diag_msg plus attributes). family and
 // proto are what the dump asked for; a reply of another family is an error.
-func parseInetMessage(b []byte, family uint8, proto sock.Proto) (sock.Socket, error) {
+// want says which extras to decode into Socket.Extra, which is allocated
+// from arena, and only when the reply carries some; arena may be nil when
+// want is 0.
+func parseInetMessage(b []byte, family uint8, proto sock.Proto, want sock.Extras, arena *extraArena) (sock.Socket, error) {
 	var s sock.Socket
 	if len(b) < inetMsgLen {
 		return s, fmt.Errorf("inet_diag_msg of %d bytes: %w", len(b), errShort)
@@ -134,15 +137,36 @@ func parseInetMessage(b []byte, family uint8, proto sock.Proto) (sock.Socket, er
 	s.Inode = uint64(binary.NativeEndian.Uint32(b[inetOffInode:]))
 
 	rawProto := -1
+	var ex sock.Extra
 	for a := b[inetMsgLen:]; len(a) > 0; {
 		typ, p, rest, err := nextAttr(a)
 		if err != nil {
 			return s, fmt.Errorf("inet_diag_msg: %w", err)
 		}
-		if typ == inetDiagProtocol && len(p) >= 1 {
+		switch {
+		case typ == inetDiagProtocol && len(p) >= 1:
 			rawProto = int(p[0])
+		case want == 0:
+		case typ == inetDiagInfo && want&sock.ExtraTCPInfo != 0 && proto == sock.TCP:
+			parseTCPInfo(p, &ex.TCP)
+			ex.Have |= sock.ExtraTCPInfo
+		case typ == inetDiagSkMemInfo && want&sock.ExtraMemInfo != 0:
+			parseMemInfo(p, &ex.Mem)
+			ex.Have |= sock.ExtraMemInfo
+		case typ == inetDiagCong && want&sock.ExtraCongestion != 0:
+			ex.Congestion = arena.congestion(p)
+			ex.Have |= sock.ExtraCongestion
+		case typ == inetDiagShutdown && want&sock.ExtraShutdown != 0 && len(p) >= 1:
+			ex.Shutdown = p[0]
+			ex.Have |= sock.ExtraShutdown
+		case typ == inetDiagCgroupID && want&sock.ExtraCgroup != 0 && len(p) >= 8:
+			ex.CgroupID = binary.NativeEndian.Uint64(p)
+			ex.Have |= sock.ExtraCgroup
 		}
 		a = rest
+	}
+	if ex.Have != 0 {
+		s.Extra = arena.keep(&ex)
 	}
 
 	if proto == sock.RAW {
@@ -164,8 +188,10 @@ func parseInetMessage(b []byte, family uint8, proto sock.Proto) (sock.Socket, er
 }
 
 // parseUnixMessage decodes the payload of one SOCK_DIAG_BY_FAMILY reply
-// from a unix_diag dump (struct unix_diag_msg plus attributes).
-func parseUnixMessage(b []byte) (sock.Socket, error) {
+// from a unix_diag dump (struct unix_diag_msg plus attributes). Of the
+// extras in want, unix sockets have ExtraMemInfo and ExtraShutdown, which
+// go to Socket.Extra allocated from arena (nil allowed when want is 0).
+func parseUnixMessage(b []byte, want sock.Extras, arena *extraArena) (sock.Socket, error) {
 	var s sock.Socket
 	if len(b) < unixMsgLen {
 		return s, fmt.Errorf("unix_diag_msg of %d bytes: %w", len(b), errShort)
@@ -180,12 +206,23 @@ func parseUnixMessage(b []byte) (sock.Socket, error) {
 	s.Inode = uint64(binary.NativeEndian.Uint32(b[unixOffInode:]))
 	s.Cookie = cookie(b[unixOffCookie:])
 
+	var ex sock.Extra
 	for a := b[unixMsgLen:]; len(a) > 0; {
 		typ, p, rest, err := nextAttr(a)
 		if err != nil {
 			return s, fmt.Errorf("unix_diag_msg: %w", err)
 		}
 		switch typ {
+		case unixDiagMemInfo:
+			if want&sock.ExtraMemInfo != 0 {
+				parseMemInfo(p, &ex.Mem)
+				ex.Have |= sock.ExtraMemInfo
+			}
+		case unixDiagShutdown:
+			if want&sock.ExtraShutdown != 0 && len(p) >= 1 {
+				ex.Shutdown = p[0]
+				ex.Have |= sock.ExtraShutdown
+			}
 		case unixDiagName:
 			s.Path = unixPath(p)
 		case unixDiagPeer:
@@ -206,6 +243,9 @@ func parseUnixMessage(b []byte) (sock.Socket, error) {
 			s.UID = binary.NativeEndian.Uint32(p)
 		}
 		a = rest
+	}
+	if ex.Have != 0 {
+		s.Extra = arena.keep(&ex)
 	}
 	if s.State == sock.StateListen {
 		moveBacklog(&s)

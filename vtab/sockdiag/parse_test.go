@@ -101,7 +101,7 @@ func TestParseInetV4(t *testing.T) {
 		dst:    netip.MustParseAddrPort("10.1.2.3:54321"),
 		cookie: 0x1122334455667788, expires: 200, rq: 7, wq: 9, uid: 1000, inode: 424242,
 	}, commonInetAttrs()...)
-	s, err := parseInetMessage(b, unix.AF_INET, sock.TCP)
+	s, err := parseInetMessage(b, unix.AF_INET, sock.TCP, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestParseInetV6(t *testing.T) {
 		dst:     netip.MustParseAddrPort("[::ffff:192.0.2.7]:40000"),
 		expires: uint32(0xffffff9c), // -100 ms: an older kernel's wrapped, overdue timer
 	}, commonInetAttrs()...)
-	s, err := parseInetMessage(b, unix.AF_INET6, sock.TCP)
+	s, err := parseInetMessage(b, unix.AF_INET6, sock.TCP, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestParseRaw(t *testing.T) {
 		dst:   netip.AddrPortFrom(netip.IPv4Unspecified(), 0),
 		inode: 77, rq: 768,
 	}, append(commonInetAttrs(), nlattr(inetDiagProtocol, []byte{1}))...)
-	s, err := parseInetMessage(b, unix.AF_INET, sock.RAW)
+	s, err := parseInetMessage(b, unix.AF_INET, sock.RAW, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestParseRaw(t *testing.T) {
 		src: netip.AddrPortFrom(netip.IPv6Loopback(), 58),
 		dst: netip.AddrPortFrom(netip.IPv6Loopback(), 0),
 	})
-	s, err = parseInetMessage(b, unix.AF_INET6, sock.RAW)
+	s, err = parseInetMessage(b, unix.AF_INET6, sock.RAW, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestParseUnix(t *testing.T) {
 		nlattr(unixDiagUID, u32(65534)),
 		nlattr(6, []byte{0}), // UNIX_DIAG_SHUTDOWN, not asked for: skipped
 	)
-	s, err := parseUnixMessage(b)
+	s, err := parseUnixMessage(b, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestParseUnix(t *testing.T) {
 		nlattr(unixDiagName, []byte("/run/x.sock\x00")),
 		nlattr(unixDiagPeer, u32(9003)),
 	)
-	s, err = parseUnixMessage(b)
+	s, err = parseUnixMessage(b, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestParseUnix(t *testing.T) {
 	}
 
 	// Unbound: no name attribute at all.
-	s, err = parseUnixMessage(unixMsg(sock.TypeSeqPacket, sock.StateClose, 1, 0))
+	s, err = parseUnixMessage(unixMsg(sock.TypeSeqPacket, sock.StateClose, 1, 0), 0, nil)
 	if err != nil || s.Path != "" || s.Type != sock.TypeSeqPacket {
 		t.Errorf("unbound: %+v, %v", s, err)
 	}
@@ -244,36 +244,36 @@ func TestParseErrors(t *testing.T) {
 	v4 := inetFields{family: unix.AF_INET, src: netip.MustParseAddrPort("1.2.3.4:5"), dst: netip.MustParseAddrPort("6.7.8.9:10")}
 	full := inetMsg(v4, commonInetAttrs()...)
 	for n := 0; n < inetMsgLen; n++ {
-		if _, err := parseInetMessage(full[:n], unix.AF_INET, sock.TCP); !errors.Is(err, errShort) {
+		if _, err := parseInetMessage(full[:n], unix.AF_INET, sock.TCP, 0, nil); !errors.Is(err, errShort) {
 			t.Errorf("inet truncated to %d bytes: err = %v, want errShort", n, err)
 		}
 	}
 	// Cut inside an attribute: its header claims more than is there.
-	if _, err := parseInetMessage(full[:inetMsgLen+8+6], unix.AF_INET, sock.TCP); err == nil {
+	if _, err := parseInetMessage(full[:inetMsgLen+8+6], unix.AF_INET, sock.TCP, 0, nil); err == nil {
 		t.Error("inet cut inside an attribute: no error")
 	}
 	// An attribute whose length is below the header size.
 	bad := inetMsg(v4, []byte{2, 0, 1, 0})
-	if _, err := parseInetMessage(bad, unix.AF_INET, sock.TCP); err == nil {
+	if _, err := parseInetMessage(bad, unix.AF_INET, sock.TCP, 0, nil); err == nil {
 		t.Error("attribute length 2: no error")
 	}
-	if _, err := parseInetMessage(full, unix.AF_INET6, sock.TCP); err == nil {
+	if _, err := parseInetMessage(full, unix.AF_INET6, sock.TCP, 0, nil); err == nil {
 		t.Error("family mismatch: no error")
 	}
 
 	ufull := unixMsg(sock.TypeStream, sock.StateListen, 1, 0, nlattr(unixDiagRQLen, make([]byte, 8)))
 	for n := 0; n < unixMsgLen; n++ {
-		if _, err := parseUnixMessage(ufull[:n]); !errors.Is(err, errShort) {
+		if _, err := parseUnixMessage(ufull[:n], 0, nil); !errors.Is(err, errShort) {
 			t.Errorf("unix truncated to %d bytes: err = %v", n, err)
 		}
 	}
 	short := unixMsg(sock.TypeStream, sock.StateListen, 1, 0, nlattr(unixDiagRQLen, make([]byte, 4)))
-	if _, err := parseUnixMessage(short); !errors.Is(err, errShort) {
+	if _, err := parseUnixMessage(short, 0, nil); !errors.Is(err, errShort) {
 		t.Errorf("4-byte RQLEN: err = %v", err)
 	}
 	notUnix := unixMsg(sock.TypeStream, sock.StateListen, 1, 0)
 	notUnix[0] = unix.AF_INET
-	if _, err := parseUnixMessage(notUnix); err == nil {
+	if _, err := parseUnixMessage(notUnix, 0, nil); err == nil {
 		t.Error("unix_diag_msg of family AF_INET: no error")
 	}
 }
@@ -306,18 +306,18 @@ func parseAll(b []byte) {
 		if len(b) > 0 {
 			c := append([]byte(nil), b...)
 			c[0] = fam // get past the family check
-			_, _ = parseInetMessage(c, fam, sock.RAW)
+			_, _ = parseInetMessage(c, fam, sock.RAW, 0, nil)
 		}
-		_, _ = parseInetMessage(b, fam, sock.TCP)
+		_, _ = parseInetMessage(b, fam, sock.TCP, 0, nil)
 	}
-	_, _ = parseUnixMessage(b)
+	_, _ = parseUnixMessage(b, 0, nil)
 	if len(b) > 0 {
 		c := append([]byte(nil), b...)
 		c[0] = unix.AF_UNIX
-		_, _ = parseUnixMessage(c)
+		_, _ = parseUnixMessage(c, 0, nil)
 	}
 	st := dumpState{seq: 1}
-	_ = handleBatch(b, &st, func(p []byte) error { _, err := parseUnixMessage(p); return err })
+	_ = handleBatch(b, &st, func(p []byte) error { _, err := parseUnixMessage(p, 0, nil); return err })
 }
 
 func FuzzParse(f *testing.F) {
@@ -339,7 +339,7 @@ func TestHandleBatch(t *testing.T) {
 
 	var got []uint64
 	collect := func(p []byte) error {
-		s, err := parseUnixMessage(p)
+		s, err := parseUnixMessage(p, 0, nil)
 		got = append(got, s.Inode)
 		return err
 	}
@@ -397,7 +397,7 @@ func TestHandleBatch(t *testing.T) {
 }
 
 func TestRequests(t *testing.T) {
-	b := inetRequest(unix.AF_INET6, unix.IPPROTO_RAW, 1<<sock.StateCloseWait)
+	b := inetRequest(unix.AF_INET6, unix.IPPROTO_RAW, 1<<sock.StateCloseWait, 0, nil)
 	if len(b) != 72 {
 		t.Fatalf("inet request is %d bytes, want 72 (nlmsghdr + inet_diag_req_v2)", len(b))
 	}
@@ -414,7 +414,7 @@ func TestRequests(t *testing.T) {
 		}
 	}
 
-	u := unixRequest(sock.AllStates)
+	u := unixRequest(sock.AllStates, 0)
 	if len(u) != 40 || ne.Uint32(u[0:]) != 40 {
 		t.Fatalf("unix request is %d bytes, want 40", len(u))
 	}

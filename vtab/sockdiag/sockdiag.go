@@ -3,9 +3,11 @@
 // and IPv6, and a unix_diag dump for AF_UNIX sockets.
 //
 // Only the dumps a sock.Request asks for run, and its state mask goes to
-// the kernel, which filters before copying anything out. All dumps of one
-// Sockets call share one netlink socket and one receive buffer; replies are
-// parsed in place.
+// the kernel, which filters before copying anything out; so does its port
+// and address Filter, compiled to inet_diag bytecode as ss does, and only
+// the extras it asks for (tcp_info, skmem, congestion algorithm) are
+// requested. All dumps of one Sockets call share one netlink socket and one
+// receive buffer; replies are parsed in place.
 //
 // When the kernel refuses sock_diag (no permission, no NETLINK_SOCK_DIAG,
 // no inet_diag or unix_diag module) Sockets returns an error wrapping
@@ -41,7 +43,8 @@ var ErrUnavailable = errors.New("netlink sock_diag unavailable")
 // discard the partial result and read everything from /proc/net.
 type UnavailableError struct {
 	// Missing holds one request per refused (family, protocol) dump, with
-	// the original state mask: hand each to a /proc/net reader.
+	// the original state mask, filter and extras: hand each to a /proc/net
+	// reader (which applies the filter and ignores the extras).
 	Missing []sock.Request
 	Names   []string // the refused dumps as netstat names them: raw, raw6, ...
 	Err     error    // the errno the kernel returned
@@ -66,9 +69,16 @@ const maxTries = 3
 // to use, and a Reader is safe for concurrent use: each Sockets call opens
 // its own netlink socket.
 type Reader struct {
-	// sizeHint remembers how many sockets the last call returned, so the
-	// next one allocates its result once.
+	// sizeHint remembers how many sockets the last unfiltered call
+	// returned, so the next one allocates its result once.
 	sizeHint atomic.Int64
+	// noBytecode is set once the kernel refused a filter program
+	// (EINVAL: an older kernel without INET_DIAG_BC_S_EQ, say); from then
+	// on filters run in userspace only. Tests set it to compare the two.
+	noBytecode atomic.Bool
+	// compile compiles a filter for the kernel; nil means compileFilter.
+	// Tests swap it to feed the kernel programs it refuses.
+	compile func(f *sock.Filter, family uint8) ([]byte, error)
 }
 
 // New returns a Reader for the live kernel of the caller's network namespace.
@@ -95,22 +105,35 @@ var dumps = []dumpKind{
 	{"unix", unix.AF_UNIX, sock.UNIX, 0},
 }
 
-func (d dumpKind) request(states uint32) []byte {
+// inetStates are the states an inet_diag request asks for at most:
+// ESTABLISHED through NEW_SYN_RECV. Bit 13 is TCP_BOUND_INACTIVE (Linux
+// 6.6+), which makes the kernel also walk the bind hash for sockets that
+// are bound but neither listening nor connected; /proc/net/tcp and ss
+// (without --bound-inactive) do not show those, and the walk costs about
+// 11 ms per TCP dump at 80k sockets, so AllStates must not ask for it.
+const inetStates = 1<<(sock.StateNewSynRecv+1) - 2
+
+func (d dumpKind) request(req *sock.Request, bytecode []byte) []byte {
 	if d.proto == sock.UNIX {
-		return unixRequest(states)
+		return unixRequest(req.StateMask(), req.Extras)
 	}
-	return inetRequest(d.family, d.ipproto, states)
+	return inetRequest(d.family, d.ipproto, req.StateMask()&inetStates, idiagExt(req.Extras), bytecode)
 }
 
-func (d dumpKind) parse(b []byte) (sock.Socket, error) {
+func (d dumpKind) parse(b []byte, want sock.Extras, arena *extraArena) (sock.Socket, error) {
 	if d.proto == sock.UNIX {
-		return parseUnixMessage(b)
+		return parseUnixMessage(b, want, arena)
 	}
-	return parseInetMessage(b, d.family, d.proto)
+	return parseInetMessage(b, d.family, d.proto, want, arena)
 }
 
 // Sockets dumps the sockets req asks for: only the (family, protocol)
-// dumps req.Wants runs, with req.StateMask() as the kernel's state filter.
+// dumps req.Wants runs, with req.StateMask() as the kernel's state filter
+// and req.Filter compiled into the kernel's bytecode filter. Every socket
+// is checked against both again here (raw_diag ignores the state mask; a
+// kernel that refuses the bytecode with EINVAL gets the dump again without
+// it), so the result holds exactly the sockets req selects. req.Extras
+// are fetched into Socket.Extra.
 // Errors name the dump that failed ("sockdiag: dump tcp6: ...") and come
 // with no sockets, with one exception: when the kernel lacks the handler
 // for some dumps (ENOENT), the others still run and Sockets returns their
@@ -130,58 +153,89 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 	if len(plan) == 0 {
 		return []sock.Socket{}, nil
 	}
-	mask := req.StateMask()
-
 	c, err := dial(ctx, nil)
 	if err != nil {
 		return nil, classify("sockdiag: open", err)
 	}
 	defer func() { c.close() }()
 
+	filtered := !req.Filter.IsZero()
 	hint := r.sizeHint.Load()
+	if filtered {
+		hint = 0
+	}
 	out := make([]sock.Socket, 0, hint+hint/8+64)
+	var arena *extraArena
+	if req.Extras != 0 {
+		arena = &extraArena{}
+	}
 	var missing *UnavailableError
 	for _, d := range plan {
-		out, err = runDump(ctx, &c, d, mask, out)
+		var bc []byte
+		if filtered && d.proto != sock.UNIX && !r.noBytecode.Load() {
+			// A filter that does not compile (too long) runs in
+			// userspace alone.
+			compile := r.compile
+			if compile == nil {
+				compile = compileFilter
+			}
+			bc, _ = compile(&req.Filter, d.family)
+		}
+		out, err = runDump(ctx, &c, d, &req, bc, arena, out)
+		if len(bc) > 0 && errors.Is(err, unix.EINVAL) {
+			// The kernel's inet_diag_bc_audit refused the program
+			// (an opcode it does not know): filter in userspace.
+			r.noBytecode.Store(true)
+			out, err = runDump(ctx, &c, d, &req, nil, arena, out)
+		}
 		if errors.Is(err, unix.ENOENT) {
 			// No handler for this (family, protocol): note it, run the rest.
 			if missing == nil {
 				missing = &UnavailableError{Err: unix.ENOENT}
 			}
 			missing.Names = append(missing.Names, d.name)
-			missing.Missing = append(missing.Missing, sock.Request{
-				Families:  []uint8{d.family},
-				Protocols: []sock.Proto{d.proto},
-				States:    req.States,
-			})
+			m := req
+			m.Families = []uint8{d.family}
+			m.Protocols = []sock.Proto{d.proto}
+			missing.Missing = append(missing.Missing, m)
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
-	r.sizeHint.Store(int64(len(out)))
+	if !filtered {
+		r.sizeHint.Store(int64(len(out)))
+	}
 	if missing != nil {
 		return out, missing
 	}
 	return out, nil
 }
 
-// runDump runs one dump, appending its sockets to out. An interrupted dump
-// (NLM_F_DUMP_INTR, or ENOBUFS which reopens the socket) is redone from the
-// start, maxTries times in all.
-func runDump(ctx context.Context, c **conn, d dumpKind, mask uint32, out []sock.Socket) ([]sock.Socket, error) {
+// runDump runs one dump, appending to out the sockets that pass req's
+// state mask and filter. bytecode, when not empty, is the filter compiled
+// for the kernel. An interrupted dump (NLM_F_DUMP_INTR, or ENOBUFS which
+// reopens the socket) is redone from the start, maxTries times in all.
+func runDump(ctx context.Context, c **conn, d dumpKind, req *sock.Request, bytecode []byte, arena *extraArena, out []sock.Socket) ([]sock.Socket, error) {
 	ctxName := "sockdiag: dump " + d.name
-	req := d.request(mask)
+	if len(bytecode) > 0 {
+		ctxName += " (filtered by the kernel)"
+	}
+	msg := d.request(req, bytecode)
+	mask := req.StateMask()
+	filter := &req.Filter
+	filtered := !filter.IsZero()
 	start := len(out)
 	each := func(p []byte) error {
-		s, err := d.parse(p)
+		s, err := d.parse(p, req.Extras, arena)
 		if err != nil {
 			return err
 		}
 		// The kernel filters by state for TCP, UDP and unix, but raw_diag
-		// ignores idiag_states: filter here for all.
-		if s.State < 32 && mask&(1<<s.State) != 0 {
+		// ignores idiag_states: filter here for all. The bytecode may
+		// have been refused, or may keep more than Match: check again.
+		if s.State < 32 && mask&(1<<s.State) != 0 && (!filtered || filter.Match(&s)) {
 			out = append(out, s)
 		}
 		return nil
@@ -197,7 +251,7 @@ func runDump(ctx context.Context, c **conn, d dumpKind, mask uint32, out []sock.
 			}
 			*c = nc
 		}
-		interrupted, err := (*c).dump(ctx, req, each)
+		interrupted, err := (*c).dump(ctx, msg, each)
 		switch {
 		case errors.Is(err, unix.ENOBUFS):
 			// Messages were lost; the rest of the dump may still be
