@@ -24,6 +24,14 @@ type Source struct {
 	ProcRoot string
 	// Live is true when ProcRoot is the running kernel's /proc.
 	Live bool
+	// SysRoot is the sysfs tree interfaces read MTU, flags, MAC and speed
+	// from when netlink does not carry them: "/sys" for the live kernel,
+	// DIR/../sys beside a --proc DIR (it need not exist).
+	SysRoot string
+	// EtcRoot is the directory services and iproute2/rt_tables are read
+	// under: "/etc", or DIR/../etc beside a --proc DIR when that exists
+	// (a support bundle's own /etc). Empty means "/etc".
+	EtcRoot string
 	// Sockets reads socket tables.
 	Sockets sock.Reader
 
@@ -44,6 +52,7 @@ func NewSource(procRoot string, notify func(string)) (*Source, error) {
 	s := &Source{notify: notify, users: map[uint32]string{}}
 	if procRoot == "" {
 		s.ProcRoot, s.Live = "/proc", true
+		s.SysRoot, s.EtcRoot = "/sys", "/etc"
 		s.Sockets = &fallbackReader{
 			primary:  sockdiag.New(),
 			fallback: procnet.New("/proc"),
@@ -63,7 +72,20 @@ func NewSource(procRoot string, notify func(string)) (*Source, error) {
 	}
 	s.ProcRoot = procRoot
 	s.Sockets = procnet.New(procRoot)
+	s.SysRoot = filepath.Join(procRoot, "..", "sys")
+	s.EtcRoot = "/etc"
+	if st, err := os.Stat(filepath.Join(procRoot, "..", "etc")); err == nil && st.IsDir() {
+		s.EtcRoot = filepath.Join(procRoot, "..", "etc")
+	}
 	return s, nil
+}
+
+// etcRoot is EtcRoot, or "/etc" when unset.
+func (s *Source) etcRoot() string {
+	if s.EtcRoot == "" {
+		return "/etc"
+	}
+	return s.EtcRoot
 }
 
 // OwnerScans returns how many /proc/*/fd walks the source has made.

@@ -124,12 +124,14 @@ func (s Schema) ColumnIndex(name string) int {
 // CreateSQL is the CREATE TABLE statement declared to SQLite; .schema shows it.
 func (s Schema) CreateSQL() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TABLE %s(", s.Name)
+	fmt.Fprintf(&b, "CREATE TABLE %q(", s.Name)
 	for i, c := range s.Columns {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s %s", c.Name, c.Type)
+		// Quoted: routes.table, interfaces.index and
+		// multicast_groups.group are SQL keywords.
+		fmt.Fprintf(&b, "%q %s", c.Name, c.Type)
 		if c.Hidden {
 			b.WriteString(" HIDDEN")
 		}

@@ -82,3 +82,11 @@ func FuzzParseRtTables(f *testing.F) {
 	fuzzParser(f, "rt_tables", parseRtTables, "testdata/etc/iproute2/rt_tables",
 		"testdata/etc/iproute2/rt_tables.d/10-override.conf")
 }
+
+func FuzzParseIfInet6(f *testing.F) {
+	fuzzParser(f, "if_inet6", parseIfInet6, netFixture("if_inet6"))
+}
+
+func FuzzParseARP(f *testing.F) {
+	fuzzParser(f, "arp", parseARP, netFixture("arp"))
+}

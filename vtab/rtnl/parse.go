@@ -399,6 +399,11 @@ func appendRoutes(out []Route, p []byte) ([]Route, error) {
 			}
 		case rtaNHID:
 			r.NexthopID, _ = u32(a.Value)
+		case unix.RTA_CACHEINFO:
+			// struct rta_cacheinfo: clntref, lastuse, then __s32 expires.
+			if len(a.Value) >= 12 {
+				r.Expires = int32(ne.Uint32(a.Value[8:12]))
+			}
 		case unix.RTA_METRICS:
 			if r.Metrics, err = parseMetrics(a.Value); err != nil {
 				return out, fmt.Errorf("route: RTA_METRICS: %w", err)

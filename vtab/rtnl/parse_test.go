@@ -251,6 +251,9 @@ func TestParseRoutes(t *testing.T) {
 		nlmsg(unix.RTM_NEWROUTE, unix.NLM_F_MULTI, 3, cat(
 			rtmsg(unix.AF_INET6, 0, unix.RT_TABLE_MAIN, unix.RTPROT_RA, unix.RT_SCOPE_UNIVERSE, unix.RTN_UNICAST, unix.RTNH_F_LINKDOWN),
 			atU32(unix.RTA_TABLE, unix.RT_TABLE_MAIN), at(unix.RTA_GATEWAY, ip("fe80::1")), atU32(unix.RTA_OIF, 4),
+			// struct rta_cacheinfo: clntref, lastuse, expires 1799.5 s, error, used
+			at(unix.RTA_CACHEINFO, cat(ne.AppendUint32(nil, 0), ne.AppendUint32(nil, 0), ne.AppendUint32(nil, 179950),
+				ne.AppendUint32(nil, 0), ne.AppendUint32(nil, 0))),
 		)),
 	)
 	routes, err := ParseRoutes(b)
@@ -270,7 +273,7 @@ func TestParseRoutes(t *testing.T) {
 		{Family: unix.AF_INET6, Dst: netip.MustParsePrefix("fd00:11::/48"), Table: unix.RT_TABLE_MAIN,
 			Protocol: unix.RTPROT_BOOT, Type: unix.RTN_BLACKHOLE, Priority: 1024, Pref: 1, HasPref: true},
 		{Family: unix.AF_INET6, Dst: netip.MustParsePrefix("::/0"), Gateway: netip.MustParseAddr("fe80::1"), OIF: 4,
-			Table: unix.RT_TABLE_MAIN, Protocol: unix.RTPROT_RA, Type: unix.RTN_UNICAST, Flags: unix.RTNH_F_LINKDOWN},
+			Table: unix.RT_TABLE_MAIN, Protocol: unix.RTPROT_RA, Type: unix.RTN_UNICAST, Flags: unix.RTNH_F_LINKDOWN, Expires: 179950},
 	}
 	if !reflect.DeepEqual(routes, want) {
 		t.Fatalf("routes:\n got %+v\nwant %+v", routes, want)

@@ -239,6 +239,7 @@ type Route struct {
 	Pref      uint8        // RTA_PREF (IPv6 router preference); see PrefName
 	HasPref   bool         // whether RTA_PREF was present
 	NexthopID uint32       // RTA_NH_ID (nexthop object); 0 when absent
+	Expires   int32        // RTA_CACHEINFO rta_expires: clock ticks (USER_HZ, 1/100 s) until the route expires; 0 when it does not
 	Weight    int          // rtnh_hops+1 for a multipath nexthop; 0 for a single-path route
 	Multipath bool         // this row is one nexthop of an RTA_MULTIPATH route
 }

@@ -1,0 +1,322 @@
+package vtab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+	sqlvtab "modernc.org/sqlite/vtab"
+
+	"github.com/netsql/netsql/vtab/procstat"
+	"github.com/netsql/netsql/vtab/rtnl"
+)
+
+// ifaceCounters are an interface's counters as /proc/net/dev (and so
+// netstat -i and ifconfig) report them.
+type ifaceCounters struct {
+	rxPackets, rxBytes, rxErrors, rxDropped, rxOver, rxFrame, rxMulticast uint64
+	txPackets, txBytes, txErrors, txDropped, txOver, txCarrier, txColls   uint64
+}
+
+// interfaceRecord is one row of the interfaces table.
+type interfaceRecord struct {
+	name      string
+	index     any // int64, or nil when unknown
+	mtu       any
+	flags     uint32 // IFF_* as SIOCGIFFLAGS reports them (RUNNING included)
+	haveFlags bool
+	mac       any
+	typ       any
+	operstate any
+	master    any
+	kind      any
+	speed     any
+	counters  ifaceCounters
+	netns     uint64
+}
+
+// ifaceFlagLetters is net-tools 2.10's order for netstat -i's Flg column.
+// (2.10 prints P for POINTOPOINT as well as PROMISC; later releases print p.)
+var ifaceFlagLetters = []flagLetter{
+	{unix.IFF_ALLMULTI, "A"}, {unix.IFF_BROADCAST, "B"}, {unix.IFF_DEBUG, "D"},
+	{unix.IFF_LOOPBACK, "L"}, {unix.IFF_MULTICAST, "M"}, {unix.IFF_DYNAMIC, "d"},
+	{unix.IFF_PROMISC, "P"}, {unix.IFF_NOTRAILERS, "N"}, {unix.IFF_NOARP, "O"},
+	{unix.IFF_POINTOPOINT, "P"}, {unix.IFF_SLAVE, "s"}, {unix.IFF_MASTER, "m"},
+	{unix.IFF_RUNNING, "R"}, {unix.IFF_UP, "U"},
+}
+
+// InterfaceFlags spells IFF_* bits as netstat -i's Flg column does, e.g.
+// BMRU for an up ethernet device, LRU for lo, BO for a down ifb. No flags
+// at all give "" (netstat prints "[NO FLAGS]").
+func InterfaceFlags(flags uint32) string {
+	var b strings.Builder
+	for _, f := range ifaceFlagLetters {
+		if flags&f.bit != 0 {
+			b.WriteString(f.letter)
+		}
+	}
+	return b.String()
+}
+
+func (r *interfaceRecord) flag(bit uint32) any {
+	if !r.haveFlags {
+		return nil
+	}
+	if r.flags&bit != 0 {
+		return int64(1)
+	}
+	return int64(0)
+}
+
+func counter(get func(*ifaceCounters) uint64) func(*interfaceRecord) any {
+	return func(r *interfaceRecord) any { return int64(get(&r.counters)) }
+}
+
+// Interfaces is the interfaces table: every network device with its
+// netstat -i counters.
+var Interfaces = &Table[interfaceRecord]{
+	Name: "interfaces",
+	Doc: "Every network interface with its state and 64-bit counters (ip -s link, netstat -i), read through rtnetlink. " +
+		"With --proc, counters from net/dev and the rest from a sysfs tree beside it (DIR/../sys/class/net), NULL where that is missing. " +
+		"Counters add up as /proc/net/dev and netstat count them: rx_dropped includes missed, rx_frame and tx_carrier sum their error kinds.",
+	Example: "SELECT name, rx_bytes, tx_bytes FROM interfaces ORDER BY rx_bytes + tx_bytes DESC;",
+	Columns: []Column[interfaceRecord]{
+		{Name: "name", Type: Text, Push: pushEQ, Doc: "interface name",
+			Value: func(r *interfaceRecord) any { return r.name }},
+		{Name: "index", Type: Integer, Push: pushEQ, Doc: "interface index (ifindex)",
+			Value: func(r *interfaceRecord) any { return r.index }},
+		{Name: "mtu", Type: Integer, Doc: "MTU in bytes",
+			Value: func(r *interfaceRecord) any { return r.mtu }},
+		{Name: "flags", Type: Text, Doc: "netstat -i's flag letters: A allmulti, B broadcast, D debug, L loopback, M multicast, d dynamic, P promisc or point-to-point, N notrailers, O noarp, s slave, m master, R running, U up (e.g. BMRU)",
+			Value: func(r *interfaceRecord) any {
+				if !r.haveFlags {
+					return nil
+				}
+				return InterfaceFlags(r.flags)
+			}},
+		{Name: "up", Type: Integer, Doc: "1 when administratively up (IFF_UP)",
+			Value: func(r *interfaceRecord) any { return r.flag(unix.IFF_UP) }},
+		{Name: "running", Type: Integer, Doc: "1 when up and operationally up or unknown (IFF_RUNNING)",
+			Value: func(r *interfaceRecord) any { return r.flag(unix.IFF_RUNNING) }},
+		{Name: "loopback", Type: Integer, Doc: "1 for a loopback device",
+			Value: func(r *interfaceRecord) any { return r.flag(unix.IFF_LOOPBACK) }},
+		{Name: "mac", Type: Text, Doc: "link-layer address (00:00:00:00:00:00 for lo); NULL when the link has none",
+			Value: func(r *interfaceRecord) any { return r.mac }},
+		{Name: "type", Type: Text, Doc: "link type as ip link prints it after link/: ether, loopback, none, sit...",
+			Value: func(r *interfaceRecord) any { return r.typ }},
+		{Name: "operstate", Type: Text, Doc: "operational state (RFC 2863): UP, DOWN, UNKNOWN, LOWERLAYERDOWN, DORMANT...",
+			Value: func(r *interfaceRecord) any { return r.operstate }},
+		{Name: "speed_mbps", Type: Integer, Doc: "link speed in Mbit/s from sysfs; NULL when unknown (virtual devices, link down)",
+			Value: func(r *interfaceRecord) any { return r.speed }},
+		{Name: "master", Type: Text, Doc: "the bridge or bond this interface is enslaved to; NULL when none",
+			Value: func(r *interfaceRecord) any { return r.master }},
+		{Name: "kind", Type: Text, Doc: "driver kind of a virtual device: veth, bridge, bond, vlan, dummy...; NULL for physical devices, lo, and with --proc",
+			Value: func(r *interfaceRecord) any { return r.kind }},
+		{Name: "rx_packets", Type: Integer, Doc: "packets received (netstat -i RX-OK)",
+			Value: counter(func(c *ifaceCounters) uint64 { return c.rxPackets })},
+		{Name: "rx_bytes", Type: Integer, Doc: "bytes received",
+			Value: counter(func(c *ifaceCounters) uint64 { return c.rxBytes })},
+		{Name: "rx_errors", Type: Integer, Doc: "receive errors (RX-ERR)",
+			Value: counter(func(c *ifaceCounters) uint64 { return c.rxErrors })},
+		{Name: "rx_dropped", Type: Integer, Doc: "packets dropped on receive, missed included (RX-DRP)",
+			Value: counter(func(c *ifaceCounters) uint64 { return c.rxDropped })},
+		{Name: "rx_over", Type: Integer, Doc: "receive FIFO overruns (RX-OVR)",
+			Value: counter(func(c *ifaceCounters) uint64 { return c.rxOver })},
+		{Name: "rx_frame", Type: Integer, Doc: "frame errors: length, overrun, CRC and alignment errors together (ifconfig's frame)",
+			Value: counter(func(c *ifaceCounters) uint64 { return c.rxFrame })},
+		{Name: "rx_multicast", Type: Integer, Doc: "multicast packets received",
+			Value: counter(func(c *ifaceCounters) uint64 { return c.rxMulticast })},
+		{Name: "tx_packets", Type: Integer, Doc: "packets sent (TX-OK)",
+			Value: counter(func(c *ifaceCounters) uint64 { return c.txPackets })},
+		{Name: "tx_bytes", Type: Integer, Doc: "bytes sent",
+			Value: counter(func(c *ifaceCounters) uint64 { return c.txBytes })},
+		{Name: "tx_errors", Type: Integer, Doc: "transmit errors (TX-ERR)",
+			Value: counter(func(c *ifaceCounters) uint64 { return c.txErrors })},
+		{Name: "tx_dropped", Type: Integer, Doc: "packets dropped on transmit (TX-DRP)",
+			Value: counter(func(c *ifaceCounters) uint64 { return c.txDropped })},
+		{Name: "tx_over", Type: Integer, Doc: "transmit FIFO overruns (TX-OVR)",
+			Value: counter(func(c *ifaceCounters) uint64 { return c.txOver })},
+		{Name: "tx_carrier", Type: Integer, Doc: "carrier errors: carrier, aborted, window and heartbeat errors together (ifconfig's carrier)",
+			Value: counter(func(c *ifaceCounters) uint64 { return c.txCarrier })},
+		{Name: "tx_collisions", Type: Integer, Doc: "collisions",
+			Value: counter(func(c *ifaceCounters) uint64 { return c.txColls })},
+		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the interface lives in",
+			Value: func(r *interfaceRecord) any { return nullIfZero(r.netns) }},
+	},
+	Rows: readInterfaces,
+}
+
+// countersOf converts rtnetlink's 64-bit counters to /proc/net/dev's sums.
+func countersOf(s *rtnl.LinkStats) ifaceCounters {
+	return ifaceCounters{
+		rxPackets: s.RxPackets, rxBytes: s.RxBytes, rxErrors: s.RxErrors,
+		rxDropped:   s.RxDropped + s.RxMissedErrors,
+		rxOver:      s.RxFIFOErrors,
+		rxFrame:     s.RxLengthErrors + s.RxOverErrors + s.RxCRCErrors + s.RxFrameErrors,
+		rxMulticast: s.Multicast,
+		txPackets:   s.TxPackets, txBytes: s.TxBytes, txErrors: s.TxErrors, txDropped: s.TxDropped,
+		txOver:    s.TxFIFOErrors,
+		txCarrier: s.TxCarrierErrors + s.TxAbortedErrors + s.TxWindowErrors + s.TxHeartbeatErrors,
+		txColls:   s.Collisions,
+	}
+}
+
+func readInterfaces(ctx context.Context, src *Source, q *Query) ([]interfaceRecord, error) {
+	var f rtnl.LinkFilter
+	for _, v := range q.Values("name", sqlvtab.OpEQ) {
+		name, ok := v.(string)
+		if !ok {
+			continue // let SQLite compare a number with the TEXT column
+		}
+		if f.Name != "" && f.Name != name {
+			return nil, nil
+		}
+		f.Name = name
+	}
+	idx, set, ok := intFilter(q, "index")
+	if !ok {
+		return nil, nil
+	}
+	if set {
+		if idx <= 0 {
+			return nil, nil
+		}
+		f.Index = idx
+	}
+	if !src.Live {
+		return readProcInterfaces(src, q, f)
+	}
+	c, err := dialRoute("interfaces")
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	links, err := c.Links(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("interfaces: %w", err)
+	}
+	netns := src.NetNS()
+	names := map[int]string{}
+	for _, l := range links {
+		names[l.Index] = l.Name
+	}
+	recs := make([]interfaceRecord, len(links))
+	for i, l := range links {
+		r := interfaceRecord{
+			name: l.Name, index: int64(l.Index), mtu: int64(l.MTU),
+			flags: l.Flags, haveFlags: true, mac: macText(l.MAC),
+			typ: l.TypeName(), operstate: l.OperStateName(), netns: netns,
+			counters: countersOf(&l.Stats),
+		}
+		if l.Kind != "" {
+			r.kind = l.Kind
+		}
+		if l.MasterIndex != 0 {
+			if _, known := names[l.MasterIndex]; !known && q.Uses("master") {
+				if ms, err := c.Links(ctx, rtnl.LinkFilter{Index: l.MasterIndex}); err == nil && len(ms) == 1 {
+					names[l.MasterIndex] = ms[0].Name
+				}
+			}
+			r.master = nameOr(names, l.MasterIndex)
+		}
+		if q.Uses("speed_mbps") {
+			r.speed = sysSpeed(src, l.Name)
+		}
+		recs[i] = r
+	}
+	return recs, nil
+}
+
+// sysSpeed reads /sys/class/net/IF/speed: NULL when absent, unreadable
+// (EINVAL for virtual devices) or -1 (unknown).
+func sysSpeed(src *Source, iface string) any {
+	s, ok := readSys(src, iface, "speed")
+	if !ok {
+		return nil
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 || v == 0xffffffff {
+		return nil
+	}
+	return v
+}
+
+// readProcInterfaces reads net/dev and, where it exists, the sysfs tree
+// beside the /proc tree.
+func readProcInterfaces(src *Source, q *Query, f rtnl.LinkFilter) ([]interfaceRecord, error) {
+	devs, err := procstat.DevCounters(src.ProcRoot)
+	if err != nil {
+		return nil, missingProc(src, "interfaces", err)
+	}
+	netns := src.NetNS()
+	var recs []interfaceRecord
+	for _, d := range devs {
+		if f.Name != "" && d.Interface != f.Name {
+			continue
+		}
+		r := interfaceRecord{
+			name: d.Interface, netns: netns,
+			counters: ifaceCounters{
+				rxPackets: d.RxPackets, rxBytes: d.RxBytes, rxErrors: d.RxErrors, rxDropped: d.RxDropped,
+				rxOver: d.RxFIFO, rxFrame: d.RxFrame, rxMulticast: d.RxMulticast,
+				txPackets: d.TxPackets, txBytes: d.TxBytes, txErrors: d.TxErrors, txDropped: d.TxDropped,
+				txOver: d.TxFIFO, txCarrier: d.TxCarrier, txColls: d.TxCollisions,
+			},
+		}
+		sysInterface(src, &r)
+		if f.Index != 0 && r.index != int64(f.Index) && r.index != nil {
+			continue
+		}
+		if q.Uses("speed_mbps") {
+			r.speed = sysSpeed(src, d.Interface)
+		}
+		recs = append(recs, r)
+	}
+	return recs, nil
+}
+
+// sysInterface fills what sysfs knows about r.name: index, MTU, flags,
+// MAC, type, operstate and master.
+func sysInterface(src *Source, r *interfaceRecord) {
+	num := func(attr string, base int) (int64, bool) {
+		s, ok := readSys(src, r.name, attr)
+		if !ok {
+			return 0, false
+		}
+		v, err := strconv.ParseInt(strings.TrimPrefix(s, "0x"), base, 64)
+		return v, err == nil
+	}
+	if v, ok := num("ifindex", 10); ok {
+		r.index = v
+	}
+	if v, ok := num("mtu", 10); ok {
+		r.mtu = v
+	}
+	oper, haveOper := readSys(src, r.name, "operstate")
+	if haveOper {
+		r.operstate = strings.ToUpper(oper)
+	}
+	if v, ok := num("flags", 16); ok {
+		// sysfs shows dev->flags; IFF_RUNNING is what dev_get_flags adds
+		// for an up device whose operstate is up or unknown.
+		r.flags, r.haveFlags = uint32(v), true
+		if r.flags&unix.IFF_UP != 0 && (oper == "up" || oper == "unknown" || !haveOper) {
+			r.flags |= unix.IFF_RUNNING
+		}
+	}
+	if v, ok := num("type", 10); ok && v >= 0 && v <= 0xffff {
+		r.typ = rtnl.ARPHRDName(uint16(v))
+	}
+	if s, ok := readSys(src, r.name, "address"); ok && s != "" {
+		r.mac = s
+	}
+	if src.SysRoot != "" {
+		if t, err := os.Readlink(filepath.Join(src.SysRoot, "class", "net", r.name, "master")); err == nil {
+			r.master = filepath.Base(t)
+		}
+	}
+}

@@ -1,0 +1,424 @@
+package vtab
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// dnsTimeout bounds one reverse DNS lookup. After the first lookup that
+// times out, the resolver stops asking DNS for the rest of the run, so a
+// dead name server costs one timeout, not one per address.
+const dnsTimeout = 1500 * time.Millisecond
+
+// resolver turns numbers into the names netstat prints: ports into
+// service names (/etc/services, /etc/protocols), addresses into host names
+// (/etc/hosts, then DNS) and networks into network names (/etc/networks).
+// Everything is read under the source's EtcRoot once per engine and cached
+// for the engine's life (one run of netsql).
+type resolver struct {
+	etc string
+	// dns is true when reverse lookups may ask DNS: only for the host's
+	// own /etc (a copied /etc says nothing about reachable name servers)
+	// and when nsswitch.conf's hosts line lists dns.
+	dns bool
+	// lookupAddr is the DNS reverse lookup (net.Resolver.LookupAddr;
+	// tests replace it).
+	lookupAddr func(ctx context.Context, addr string) ([]string, error)
+
+	loadOnce sync.Once
+	tcp      map[int]string // port -> name, as netstat's lists find it
+	udp      map[int]string
+	raw      map[int]string
+	hosts    []hostEntry
+	networks []netEntry
+	order    []string // nsswitch hosts sources we handle: files, dns
+
+	mu      sync.Mutex
+	ctx     context.Context
+	cache   map[string]string // address text -> name
+	dnsDead bool
+}
+
+type hostEntry struct {
+	addr netip.Addr
+	name string
+}
+
+type netEntry struct {
+	net  uint32
+	name string
+}
+
+func newResolver(src *Source) *resolver {
+	etc := src.EtcRoot
+	if etc == "" {
+		etc = "/etc"
+	}
+	goResolver := &net.Resolver{PreferGo: true}
+	return &resolver{
+		etc:        etc,
+		dns:        filepath.Clean(etc) == "/etc",
+		lookupAddr: goResolver.LookupAddr,
+		cache:      map[string]string{},
+	}
+}
+
+func (r *resolver) setContext(ctx context.Context) {
+	r.mu.Lock()
+	r.ctx = ctx
+	r.mu.Unlock()
+}
+
+func (r *resolver) context() context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ctx == nil {
+		return context.Background()
+	}
+	return r.ctx
+}
+
+// load reads the /etc files. Missing or unreadable files leave their
+// tables empty (names stay numeric), as the C library does.
+func (r *resolver) load() {
+	r.loadOnce.Do(func() {
+		r.tcp, r.udp, r.raw = map[int]string{}, map[int]string{}, map[int]string{}
+		// netstat keeps each list newest-first and takes the first match,
+		// so the last line for a port wins; later lines overwrite.
+		forFields(filepath.Join(r.etc, "services"), func(f []string) {
+			num, proto, ok := strings.Cut(f[1], "/")
+			port, err := strconv.Atoi(num)
+			if !ok || err != nil || port < 0 || port > 65535 {
+				return
+			}
+			switch proto {
+			case "tcp":
+				r.tcp[port] = f[0]
+			case "udp":
+				r.udp[port] = f[0]
+			case "raw":
+				r.raw[port] = f[0]
+			}
+		})
+		// Protocols come after services in netstat's raw list: they win.
+		forFields(filepath.Join(r.etc, "protocols"), func(f []string) {
+			if n, err := strconv.Atoi(f[1]); err == nil && n >= 0 && n <= 65535 {
+				r.raw[n] = f[0]
+			}
+		})
+		forFields(filepath.Join(r.etc, "hosts"), func(f []string) {
+			a, err := netip.ParseAddr(f[0])
+			if err != nil {
+				return
+			}
+			r.hosts = append(r.hosts, hostEntry{addr: a.WithZone(""), name: f[1]})
+		})
+		forFields(filepath.Join(r.etc, "networks"), func(f []string) {
+			if n, ok := inetNetwork(f[1]); ok {
+				r.networks = append(r.networks, netEntry{net: n, name: f[0]})
+			}
+		})
+		r.order = []string{"files", "dns"}
+		if line, ok := nsswitchLine(filepath.Join(r.etc, "nsswitch.conf"), "hosts"); ok {
+			r.order = r.order[:0]
+			for _, w := range strings.Fields(line) {
+				if w == "files" || w == "dns" {
+					r.order = append(r.order, w)
+				}
+			}
+		}
+	})
+}
+
+// forFields calls fn with the fields of every line of a files-database
+// (comments stripped) that has at least two.
+func forFields(path string, fn func([]string)) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		if fs := strings.Fields(line); len(fs) >= 2 {
+			fn(fs)
+		}
+	}
+}
+
+// nsswitchLine returns the sources listed for database db, without
+// [action] items.
+func nsswitchLine(path, db string) (string, bool) {
+	var out string
+	found := false
+	forFields(path, func(f []string) {
+		if !found && f[0] == db+":" {
+			var words []string
+			for _, w := range f[1:] {
+				if !strings.HasPrefix(w, "[") {
+					words = append(words, w)
+				}
+			}
+			out, found = strings.Join(words, " "), true
+		}
+	})
+	return out, found
+}
+
+// inetNetwork parses a network number as inet_network(3) does: one to
+// four dot-separated parts, the last one the low byte ("192.0.2" is
+// 0xC00002, "127.0.0.0" is 0x7F000000).
+func inetNetwork(s string) (uint32, bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) > 4 {
+		return 0, false
+	}
+	var n uint32
+	for _, p := range parts {
+		v, err := strconv.ParseUint(p, 0, 8)
+		if err != nil {
+			return 0, false
+		}
+		n = n<<8 | uint32(v)
+	}
+	return n, true
+}
+
+// service returns the name netstat prints for a port: "*" for 0, the
+// services (or for raw, protocols) name unless numeric, else the number.
+func (r *resolver) service(port int, proto string, numeric bool) string {
+	if port == 0 {
+		return "*"
+	}
+	if !numeric {
+		r.load()
+		var m map[int]string
+		switch strings.TrimSuffix(proto, "6") {
+		case "tcp":
+			m = r.tcp
+		case "udp":
+			m = r.udp
+		case "raw":
+			m = r.raw
+		}
+		if name, ok := m[port]; ok {
+			return name
+		}
+	}
+	return strconv.Itoa(port)
+}
+
+// hostName returns the name of an address, or its numeric text.
+func (r *resolver) hostName(text string) (string, error) {
+	a, err := netip.ParseAddr(text)
+	if err != nil {
+		return "", errors.New("host_name: " + strconv.Quote(text) + " is not an IP address")
+	}
+	return r.lookupHost(a.WithZone("")), nil
+}
+
+// lookupHost reverse-resolves a in the resolver's order, caching the
+// answer (names and misses alike) for the engine's life.
+func (r *resolver) lookupHost(a netip.Addr) string {
+	if a.Is4In6() {
+		// glibc's getnameinfo looks a v4-mapped address up as IPv4.
+		a = a.Unmap()
+	}
+	key := a.String()
+	r.mu.Lock()
+	name, ok := r.cache[key]
+	r.mu.Unlock()
+	if ok {
+		return name
+	}
+	r.load()
+	name = ""
+	for _, src := range r.order {
+		switch src {
+		case "files":
+			for _, h := range r.hosts {
+				if h.addr == a {
+					name = h.name
+					break
+				}
+			}
+		case "dns":
+			name = r.dnsName(a)
+		}
+		if name != "" {
+			break
+		}
+	}
+	if name == "" {
+		name = ntop(a)
+	}
+	r.mu.Lock()
+	r.cache[key] = name
+	r.mu.Unlock()
+	return name
+}
+
+// dnsName asks DNS for a's PTR name, "" when there is none, DNS is off,
+// or it did not answer in time (which turns it off for the run).
+func (r *resolver) dnsName(a netip.Addr) string {
+	if !r.dns || a.IsUnspecified() {
+		return ""
+	}
+	r.mu.Lock()
+	dead := r.dnsDead
+	r.mu.Unlock()
+	if dead {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(r.context(), dnsTimeout)
+	defer cancel()
+	names, err := r.lookupAddr(ctx, a.String())
+	if err != nil {
+		var de *net.DNSError
+		if ctx.Err() != nil || errors.As(err, &de) && (de.IsTimeout || de.IsTemporary) {
+			r.mu.Lock()
+			r.dnsDead = true
+			r.mu.Unlock()
+		}
+		return ""
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return strings.TrimSuffix(names[0], ".")
+}
+
+// networkName returns the /etc/networks name of an IPv4 network address,
+// "" when it has none (getnetbyaddr(3); trailing zero bytes may be left
+// off in the file: "192.0.2" names 192.0.2.0).
+func (r *resolver) networkName(a netip.Addr) string {
+	r.load()
+	b := a.As4()
+	n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	for {
+		for _, e := range r.networks {
+			if e.net == n {
+				return e.name
+			}
+		}
+		if n == 0 || n&0xff != 0 {
+			return ""
+		}
+		n >>= 8
+	}
+}
+
+// ntop prints an address as glibc's inet_ntop does: Go's text except for
+// IPv4-compatible IPv6 addresses (::a.b.c.d), which glibc prints dotted.
+func ntop(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		b := a.As16()
+		zero := true
+		for _, x := range b[:12] {
+			zero = zero && x == 0
+		}
+		if zero && (b[12] != 0 || b[13] != 0) {
+			return "::" + netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}).String()
+		}
+	}
+	return a.String()
+}
+
+// netstatHost is net-tools' INET_sprint / INET6_sprint for a socket
+// address: numeric text, or a name. IPv4 addresses whose last byte is 0
+// are looked up as networks (netstat passes netmask 255.255.255.0), and
+// 0.0.0.0 stays 0.0.0.0; the IPv6 wildcard is [::] when resolving.
+func (r *resolver) netstatHost(a netip.Addr, numeric bool) string {
+	a = a.WithZone("")
+	if a.Is4() {
+		if numeric || a.IsUnspecified() {
+			return a.String()
+		}
+		if a.As4()[3] == 0 {
+			if name := r.networkName(a); name != "" {
+				return name
+			}
+			return a.String()
+		}
+		return r.lookupHost(a)
+	}
+	var s string
+	switch {
+	case numeric:
+		s = ntop(a)
+	case a.IsUnspecified():
+		return "[::]"
+	default:
+		s = r.lookupHost(a)
+	}
+	// fix_v4_address: a v4-mapped address prints as its IPv4 part.
+	if a.Is4In6() {
+		if i := strings.IndexByte(s, '.'); i >= 0 {
+			if j := strings.LastIndexByte(s[:i], ':'); j >= 0 {
+				return s[j+1:]
+			}
+		}
+	}
+	return s
+}
+
+// netstatShortLen is what netstat's addr_do_one allows "addr:port" before
+// cutting it (plus the colon: 23 columns).
+const netstatShortLen = 22
+
+// netstatAddr formats a socket address as netstat's Local Address and
+// Foreign Address columns: host:port, and unless wide, when that is longer
+// than 23 characters, the port keeps up to 18 characters and the host is
+// cut to fit.
+func (r *resolver) netstatAddr(addr string, port int, proto string, numHosts, numPorts, wide bool) (string, error) {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return "", errors.New("netstat_addr: " + strconv.Quote(addr) + " is not an IP address")
+	}
+	host := r.netstatHost(a, numHosts)
+	sport := r.service(port, proto, numPorts)
+	if !wide && len(host)+len(sport) > netstatShortLen {
+		portLen := min(len(sport), netstatShortLen-4)
+		hostLen := min(netstatShortLen-portLen, len(host))
+		return host[:hostLen] + ":" + sport[:portLen], nil
+	}
+	return host + ":" + sport, nil
+}
+
+// routeHost is net-tools' INET_rresolve as netstat -r calls it for a
+// destination (and, with host set and netmask 255.255.255.0, a gateway):
+// numeric text when numeric; "default" for 0.0.0.0/0 and 0.0.0.0 under
+// any other mask; a host lookup when host is set or addr has bits outside
+// netmask; otherwise an /etc/networks lookup.
+func (r *resolver) routeHost(addr, netmask netip.Addr, numeric, host bool) string {
+	if numeric {
+		return addr.String()
+	}
+	a, m := addr.As4(), netmask.As4()
+	if addr.IsUnspecified() {
+		if netmask.IsUnspecified() {
+			return "default"
+		}
+		return "0.0.0.0"
+	}
+	for i := range a {
+		host = host || a[i]&^m[i] != 0
+	}
+	if host {
+		return r.lookupHost(addr)
+	}
+	if name := r.networkName(addr); name != "" {
+		return name
+	}
+	return addr.String()
+}

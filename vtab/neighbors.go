@@ -1,0 +1,124 @@
+package vtab
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netsql/netsql/vtab/procstat"
+	"github.com/netsql/netsql/vtab/rtnl"
+)
+
+// neighborRecord is one row of the neighbors table.
+type neighborRecord struct {
+	n     rtnl.Neighbor
+	iface any
+	state any
+	netns uint64
+}
+
+// Neighbors is the neighbors table: the ARP (IPv4) and NDP (IPv6) caches.
+var Neighbors = &Table[neighborRecord]{
+	Name: "neighbors",
+	Doc: "The neighbour tables: ARP for IPv4 and NDP for IPv6 (ip neigh show nud all), read through rtnetlink; proxy entries are not listed. " +
+		"With --proc only IPv4 entries exist (net/arp, where state is PERMANENT or NULL): asking for family = 'inet6' is an error there.",
+	Example: "SELECT address, mac, interface, state FROM neighbors WHERE state NOT IN ('FAILED', 'NOARP') ORDER BY interface, address;",
+	Columns: []Column[neighborRecord]{
+		{Name: "address", Type: Text, Doc: "the neighbour's IP address",
+			Value: func(r *neighborRecord) any { return r.n.Address.String() }},
+		{Name: "family", Type: Text, Push: pushEQ, Doc: "address family: inet (ARP), inet6 (NDP)",
+			Value: func(r *neighborRecord) any { return afName(r.n.Family) }},
+		{Name: "mac", Type: Text, Doc: "link-layer address; NULL while unresolved",
+			Value: func(r *neighborRecord) any { return macText(r.n.MAC) }},
+		{Name: "interface", Type: Text, Doc: "interface the neighbour is reached on",
+			Value: func(r *neighborRecord) any { return r.iface }},
+		{Name: "ifindex", Type: Integer, Push: pushEQ, Doc: "interface index (join to interfaces.index); NULL with --proc",
+			Value: func(r *neighborRecord) any {
+				if r.n.Index == 0 {
+					return nil
+				}
+				return int64(r.n.Index)
+			}},
+		{Name: "state", Type: Text, Doc: "NUD state as ip neigh prints it: REACHABLE, STALE, DELAY, PROBE, INCOMPLETE, FAILED, NOARP, PERMANENT, NONE (several joined by commas); with --proc PERMANENT or NULL (net/arp does not say)",
+			Value: func(r *neighborRecord) any { return r.state }},
+		{Name: "router", Type: Integer, Doc: "1 when the IPv6 neighbour announced itself as a router; always 0 for IPv4",
+			Value: func(r *neighborRecord) any {
+				if r.n.Router {
+					return int64(1)
+				}
+				return int64(0)
+			}},
+		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the entry belongs to",
+			Value: func(r *neighborRecord) any { return nullIfZero(r.netns) }},
+	},
+	Rows: readNeighbors,
+}
+
+func readNeighbors(ctx context.Context, src *Source, q *Query) ([]neighborRecord, error) {
+	fam, ok := familyFilter(q)
+	if !ok {
+		return nil, nil
+	}
+	idx, set, ok := intFilter(q, "ifindex")
+	if !ok || set && idx <= 0 {
+		return nil, nil
+	}
+	if !src.Live {
+		if set {
+			return nil, nil // net/arp has no index: every row's ifindex is NULL
+		}
+		return readProcNeighbors(src, fam)
+	}
+	c, err := dialRoute("neighbors")
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	list, err := c.Neighbors(ctx, rtnl.NeighFilter{Family: fam, Index: idx})
+	if err != nil {
+		return nil, fmt.Errorf("neighbors: %w", err)
+	}
+	var names map[int]string
+	if q.Uses("interface") {
+		if names, err = linkNames(ctx, c); err != nil {
+			return nil, fmt.Errorf("neighbors: %w", err)
+		}
+	}
+	netns := src.NetNS()
+	recs := make([]neighborRecord, len(list))
+	for i, n := range list {
+		recs[i] = neighborRecord{n: n, iface: nameOr(names, n.Index), state: strings.Join(n.StateNames(), ","), netns: netns}
+	}
+	return recs, nil
+}
+
+func readProcNeighbors(src *Source, fam int) ([]neighborRecord, error) {
+	if fam == unix.AF_INET6 {
+		return nil, fmt.Errorf("neighbors: IPv6 neighbours (NDP) are not in a /proc tree (only rtnetlink lists them); --proc %s has IPv4 ones only, from net/arp", src.ProcRoot)
+	}
+	list, err := procstat.ARP(src.ProcRoot)
+	if err != nil {
+		return nil, missingProc(src, "neighbors", err)
+	}
+	netns := src.NetNS()
+	var recs []neighborRecord
+	for _, e := range list {
+		if e.Flags&procstat.ATFPublish != 0 {
+			continue // a proxy entry, as ip neigh leaves them out
+		}
+		r := neighborRecord{
+			n:     rtnl.Neighbor{Family: unix.AF_INET, Address: e.Address},
+			iface: e.Interface, netns: netns,
+		}
+		if e.Flags&procstat.ATFComplete != 0 {
+			r.n.MAC = e.MAC
+		}
+		if e.Flags&procstat.ATFPermanent != 0 {
+			r.state = "PERMANENT"
+		}
+		recs = append(recs, r)
+	}
+	return recs, nil
+}

@@ -1,0 +1,489 @@
+package vtab
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The live tests of routes, interfaces, addresses, neighbors and
+// multicast_groups build a network in two namespaces they create, then
+// run netsql inside one of them by re-executing this test binary under
+// `ip netns exec` (TestNetstackHelperProcess): every thread of that
+// process, and so every netlink socket and /proc/net read, is in the
+// namespace.
+
+// TestNetstackHelperProcess is not a test: run with NETSQL_T3_SQL set (a
+// JSON array of statements) it opens an engine, runs each statement and
+// prints a JSON array of results, each an array of "a|b|c" rows.
+// NETSQL_T3_PROC=1 reads /proc as a --proc tree instead of the live kernel.
+func TestNetstackHelperProcess(t *testing.T) {
+	stmts := os.Getenv("NETSQL_T3_SQL")
+	if stmts == "" {
+		return
+	}
+	var qs []string
+	if err := json.Unmarshal([]byte(stmts), &qs); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	opts := Options{}
+	if os.Getenv("NETSQL_T3_PROC") != "" {
+		opts.ProcRoot = "/proc"
+	}
+	eng, err := Open(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	var out [][]string
+	for _, q := range qs {
+		out = append(out, query(t, eng, q))
+	}
+	if t.Failed() {
+		os.Exit(1)
+	}
+	json.NewEncoder(os.Stdout).Encode(out)
+	os.Exit(0)
+}
+
+// testNet is the network a live test built.
+type testNet struct {
+	ns, peer string
+	netns    uint64 // inode of ns
+	vtIndex  int    // ifindex of vt3 inside ns
+}
+
+// ipRun runs ip(8), failing the test on error.
+func ipRun(t *testing.T, args ...string) []byte {
+	t.Helper()
+	out, err := exec.Command("ip", args...).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, ee.Stderr)
+		}
+		t.Fatalf("ip %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+// newTestNet builds, in namespace NAME (and its peer NAME-p, which holds
+// the other end of the veth pair; the root namespace is not touched):
+//
+//	lo up; vt3 10.9.0.2/24 fd00:9::2/64 <-> vpeer 10.9.0.1/24 fd00:9::1/64
+//	default via 10.9.0.1
+//	10.10.0.0/24 via 10.9.0.1 table 100
+//	blackhole 10.11.0.0/24, blackhole fd00:11::/64, unreachable 10.13.0.1
+//	fd00:10::/64 via fd00:9::1
+//	10.12.0.0/24 multipath via 10.9.0.1 weight 1 and 10.9.0.3 weight 2
+//	neighbours 10.9.0.5 (permanent) and fd00:9::5 (permanent, router)
+//	a socket in ns joined to 239.1.2.3 and ff15::1234 on vt3
+func newTestNet(t *testing.T) *testNet {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (CAP_NET_ADMIN) to create network namespaces")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs ip from iproute2")
+	}
+	var r [4]byte
+	rand.Read(r[:])
+	n := &testNet{ns: "netsql-t3-" + hex.EncodeToString(r[:])}
+	n.peer = n.ns + "-p"
+	if out, err := exec.Command("ip", "netns", "add", n.ns).CombinedOutput(); err != nil {
+		t.Skipf("needs root (CAP_NET_ADMIN) to create network namespaces: ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", n.ns).Run() })
+	ipRun(t, "netns", "add", n.peer)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", n.peer).Run() })
+	var st syscall.Stat_t
+	if err := syscall.Stat("/run/netns/"+n.ns, &st); err != nil {
+		t.Fatal(err)
+	}
+	n.netns = st.Ino
+
+	in := func(args ...string) { ipRun(t, append([]string{"-n", n.ns}, args...)...) }
+	inPeer := func(args ...string) { ipRun(t, append([]string{"-n", n.peer}, args...)...) }
+	inPeer("link", "add", "vpeer", "type", "veth", "peer", "name", "vt3")
+	inPeer("link", "set", "vt3", "netns", n.ns)
+	inPeer("addr", "add", "10.9.0.1/24", "dev", "vpeer")
+	inPeer("-6", "addr", "add", "fd00:9::1/64", "dev", "vpeer", "nodad")
+	inPeer("link", "set", "vpeer", "up")
+	in("link", "set", "lo", "up")
+	in("addr", "add", "10.9.0.2/24", "dev", "vt3")
+	in("-6", "addr", "add", "fd00:9::2/64", "dev", "vt3", "nodad")
+	in("link", "set", "vt3", "up")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(string(ipRun(t, "-n", n.ns, "-br", "link", "show", "vt3")), " UP ") {
+		if time.Now().After(deadline) {
+			t.Fatal("vt3 never came up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	in("route", "add", "default", "via", "10.9.0.1")
+	in("route", "add", "10.10.0.0/24", "via", "10.9.0.1", "table", "100")
+	in("route", "add", "blackhole", "10.11.0.0/24")
+	in("-6", "route", "add", "blackhole", "fd00:11::/64")
+	in("route", "add", "unreachable", "10.13.0.1")
+	in("-6", "route", "add", "fd00:10::/64", "via", "fd00:9::1")
+	in("route", "add", "10.12.0.0/24", "nexthop", "via", "10.9.0.1", "weight", "1", "nexthop", "via", "10.9.0.3", "weight", "2")
+	in("neigh", "add", "10.9.0.5", "lladdr", "02:00:00:00:00:05", "dev", "vt3", "nud", "permanent")
+	in("-6", "neigh", "add", "fd00:9::5", "lladdr", "02:00:00:00:00:06", "dev", "vt3", "nud", "permanent", "router")
+
+	var links []map[string]any
+	json.Unmarshal(ipRun(t, "-n", n.ns, "-j", "link", "show", "vt3"), &links)
+	if len(links) != 1 {
+		t.Fatalf("vt3: %v", links)
+	}
+	n.vtIndex = int(links[0]["ifindex"].(float64))
+	n.joinGroups(t)
+	return n
+}
+
+// joinGroups opens UDP sockets inside the namespace (on a locked thread
+// that enters it and comes back) and joins a group per family on vt3.
+// The sockets stay in the namespace until the test ends.
+func (n *testNet) joinGroups(t *testing.T) {
+	t.Helper()
+	type result struct {
+		fds []int
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{err: err}
+			return
+		}
+		defer unix.Close(orig)
+		target, err := unix.Open("/run/netns/"+n.ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{err: err}
+			return
+		}
+		defer unix.Close(target)
+		if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{err: err}
+			return
+		}
+		var res result
+		join := func() error {
+			fd4, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			res.fds = append(res.fds, fd4)
+			if err := unix.Bind(fd4, &unix.SockaddrInet4{}); err != nil {
+				return err // bound, so sockstat counts it in use
+			}
+			if err := unix.SetsockoptIPMreqn(fd4, unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP,
+				&unix.IPMreqn{Multiaddr: [4]byte{239, 1, 2, 3}, Ifindex: int32(n.vtIndex)}); err != nil {
+				return fmt.Errorf("IP_ADD_MEMBERSHIP: %w", err)
+			}
+			fd6, err := unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			res.fds = append(res.fds, fd6)
+			if err := unix.Bind(fd6, &unix.SockaddrInet6{}); err != nil {
+				return err
+			}
+			mreq := &unix.IPv6Mreq{Multiaddr: netip.MustParseAddr("ff15::1234").As16(), Interface: uint32(n.vtIndex)}
+			if err := unix.SetsockoptIPv6Mreq(fd6, unix.IPPROTO_IPV6, unix.IPV6_JOIN_GROUP, mreq); err != nil {
+				return fmt.Errorf("IPV6_JOIN_GROUP: %w", err)
+			}
+			return nil
+		}
+		res.err = join()
+		if unix.Setns(orig, unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread() // else the thread dies with the goroutine
+		}
+		ch <- res
+	}()
+	res := <-ch
+	t.Cleanup(func() {
+		for _, fd := range res.fds {
+			unix.Close(fd)
+		}
+	})
+	if res.err != nil {
+		t.Fatalf("join multicast groups in %s: %v", n.ns, res.err)
+	}
+}
+
+// run runs statements with netsql inside the namespace.
+func (n *testNet) run(t *testing.T, proc bool, stmts ...string) [][]string {
+	t.Helper()
+	js, _ := json.Marshal(stmts)
+	cmd := exec.Command("ip", "netns", "exec", n.ns, os.Args[0], "-test.run=^TestNetstackHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "NETSQL_T3_SQL="+string(js))
+	if proc {
+		cmd.Env = append(cmd.Env, "NETSQL_T3_PROC=1")
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("netsql in %s: %v\n%s\n%s", n.ns, err, out, stderr.String())
+	}
+	var res [][]string
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("netsql in %s: %v\n%s", n.ns, err, out)
+	}
+	return res
+}
+
+// ipJSONIn runs ip -j in the namespace and decodes its array of objects.
+func (n *testNet) ipJSON(t *testing.T, args ...string) []map[string]any {
+	t.Helper()
+	out := ipRun(t, append([]string{"-n", n.ns, "-j"}, args...)...)
+	var v []map[string]any
+	d := json.NewDecoder(bytes.NewReader(out))
+	d.UseNumber()
+	if len(bytes.TrimSpace(out)) > 0 {
+		if err := d.Decode(&v); err != nil {
+			t.Fatalf("ip %v: %v: %s", args, err, out)
+		}
+	}
+	return v
+}
+
+func jstr(m map[string]any, k string) string {
+	v, ok := m[k]
+	if !ok || v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func sameRows(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	got, want = slices.Clone(got), slices.Clone(want)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("%s:\n got:\n  %s\nwant:\n  %s", what, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+func TestLiveNetstackInNamespace(t *testing.T) {
+	n := newTestNet(t)
+	ns := strconv.FormatUint(n.netns, 10)
+	res := n.run(t, false,
+		`SELECT destination, prefix_len, coalesce(gateway, '-'), coalesce(interface, '-'), "table", flags, type, coalesce(weight, '-') FROM routes
+		 WHERE table_id = 100 OR type IN ('blackhole', 'unreachable') OR destination IN ('fd00:10::', '10.12.0.0') ORDER BY 1, 3`,
+		`SELECT gateway, interface FROM routes WHERE family = 'inet' AND destination = '0.0.0.0' AND prefix_len = 0 AND "table" = 'main'`,
+		`SELECT count(*), count(DISTINCT netns), min(netns) FROM routes`,
+		`SELECT name, flags, up, running, loopback, mtu, type, operstate, coalesce(kind, '-'), coalesce(master, '-'), coalesce(speed_mbps, '-'), netns FROM interfaces ORDER BY "index"`,
+		`SELECT interface, family, address, prefix_len, coalesce(netmask, '-'), coalesce(broadcast, '-'), scope, flags, coalesce(valid_lft, 'forever'), netns
+		 FROM addresses WHERE NOT (family = 'inet6' AND scope = 'link') ORDER BY ifindex, family, address`,
+		`SELECT address, family, mac, interface, state, router, netns FROM neighbors WHERE state = 'PERMANENT' ORDER BY family`,
+		`SELECT interface, refcnt, "group", family, netns FROM multicast_groups WHERE "group" IN ('239.1.2.3', 'ff15::1234') ORDER BY family`,
+		`SELECT count(*) > 100, count(DISTINCT protocol) >= 8, min(netns) FROM protocol_stats`,
+		`SELECT family, value, netns FROM socket_summary WHERE protocol = 'UDP' AND name = 'inuse' ORDER BY family`,
+		`SELECT name FROM interfaces WHERE name = 'vt3'`,
+		`SELECT count(*) FROM addresses WHERE ifindex = `+strconv.Itoa(n.vtIndex)+` AND family = 'inet6'`,
+		`SELECT address FROM neighbors WHERE ifindex = `+strconv.Itoa(n.vtIndex)+` AND family = 'inet' AND state = 'PERMANENT'`,
+	)
+	check := func(i int, what string, want ...string) {
+		t.Helper()
+		if !slices.Equal(res[i], want) {
+			t.Errorf("%s:\n got:\n  %s\nwant:\n  %s", what, strings.Join(res[i], "\n  "), strings.Join(want, "\n  "))
+		}
+	}
+	check(0, "routes built",
+		"10.10.0.0|24|10.9.0.1|vt3|100|UG|unicast|-",
+		"10.11.0.0|24|-|-|main|U|blackhole|-", // /proc/net/route marks only unreachable and prohibit as reject
+		"10.12.0.0|24|10.9.0.1|vt3|main|UG|unicast|1",
+		"10.12.0.0|24|10.9.0.3|vt3|main|UG|unicast|2",
+		"10.13.0.1|32|-|-|main|!H|unreachable|-",
+		"fd00:10::|64|fd00:9::1|vt3|main|UG|unicast|-",
+		"fd00:11::|64|-|lo|main|!n|blackhole|-",
+	)
+	check(1, "default gateway", "10.9.0.1|vt3")
+	if len(res[2]) != 1 || !strings.HasSuffix(res[2][0], "|1|"+ns) {
+		t.Errorf("routes netns: %v, want all %s", res[2], ns)
+	}
+	check(3, "interfaces",
+		"lo|LRU|1|1|1|65536|loopback|UNKNOWN|-|-|-|"+ns,
+		"vt3|BMRU|1|1|0|1500|ether|UP|veth|-|10000|"+ns)
+	check(4, "addresses",
+		"lo|inet|127.0.0.1|8|255.0.0.0|-|host|permanent|forever|"+ns,
+		"lo|inet6|::1|128|-|-|host|permanent|forever|"+ns,
+		fmt.Sprintf("vt3|inet|10.9.0.2|24|255.255.255.0|-|global|permanent|forever|%s", ns),
+		fmt.Sprintf("vt3|inet6|fd00:9::2|64|-|-|global|permanent,nodad|forever|%s", ns))
+	check(5, "neighbours",
+		"10.9.0.5|inet|02:00:00:00:00:05|vt3|PERMANENT|0|"+ns,
+		"fd00:9::5|inet6|02:00:00:00:00:06|vt3|PERMANENT|1|"+ns)
+	check(6, "multicast groups", "vt3|1|239.1.2.3|inet|"+ns, "vt3|1|ff15::1234|inet6|"+ns)
+	check(7, "protocol_stats", "1|1|"+ns)
+	check(8, "socket_summary: our two UDP sockets", "inet|1|"+ns, "inet6|1|"+ns)
+	check(9, "interfaces by name", "vt3")
+	check(10, "addresses by ifindex", "2")         // fd00:9::2 and fe80::
+	check(11, "neighbours by ifindex", "10.9.0.5") // not a count: the gateway may get resolved meanwhile
+}
+
+// TestLiveNetstackMatchesIP compares the tables with ip(8) inside the
+// namespace, row for row.
+func TestLiveNetstackMatchesIP(t *testing.T) {
+	n := newTestNet(t)
+
+	t.Run("routes", func(t *testing.T) {
+		got := n.run(t, false, `SELECT CASE WHEN prefix_len = 0 THEN 'default'
+			WHEN prefix_len IN (32, 128) AND family = CASE prefix_len WHEN 32 THEN 'inet' ELSE 'inet6' END THEN destination
+			ELSE destination || '/' || prefix_len END,
+			coalesce(gateway, ''), coalesce(interface, ''), "table", protocol, scope, type, metric, coalesce(source, ''), coalesce(weight, 0)
+			FROM routes`)[0]
+		var want []string
+		for _, fam := range []string{"-4", "-6"} {
+			for _, m := range n.ipJSON(t, "-d", fam, "route", "show", "table", "all") {
+				metric := jstr(m, "metric")
+				if metric == "" {
+					metric = "0"
+				}
+				row := func(gw, dev string, weight int) string {
+					return strings.Join([]string{jstr(m, "dst"), gw, dev, jstr(m, "table"), jstr(m, "protocol"),
+						jstr(m, "scope"), jstr(m, "type"), metric, jstr(m, "prefsrc"), strconv.Itoa(weight)}, "|")
+				}
+				hops, ok := m["nexthops"].([]any)
+				if !ok {
+					want = append(want, row(jstr(m, "gateway"), jstr(m, "dev"), 0))
+					continue
+				}
+				for _, h := range hops {
+					nh := h.(map[string]any)
+					w := 1
+					fmt.Sscan(jstr(nh, "weight"), &w)
+					want = append(want, row(jstr(nh, "gateway"), jstr(nh, "dev"), w))
+				}
+			}
+		}
+		sameRows(t, "routes vs ip -j -d route show table all", got, want)
+		if len(got) < 18 {
+			t.Errorf("only %d routes", len(got))
+		}
+	})
+
+	t.Run("route flags vs /proc", func(t *testing.T) {
+		// The kernel's own RTF_* bits, as netstat reads them: net/route
+		// (IPv4 main table, no broadcast or multicast routes) and
+		// net/ipv6_route (every IPv6 route but the cached ones).
+		const key = `family || ' ' || destination || '/' || prefix_len || ' ' || coalesce(gateway, '-') || ' ' || coalesce(interface, '*') || ' ' || metric || ' ' || flags`
+		res := n.run(t, false,
+			`SELECT `+key+` FROM routes WHERE family = 'inet' AND table_id = 254 AND type NOT IN ('broadcast', 'multicast')
+			 UNION ALL SELECT `+key+` FROM routes WHERE family = 'inet6'`)
+		proc := n.run(t, true, `SELECT `+key+` FROM routes WHERE NOT (family = 'inet6' AND flags = '!n' AND destination = '::' AND prefix_len = 0 AND interface = 'lo')`)
+		// multipath: /proc/net/route shows one line, with the first hop's gateway
+		var live []string
+		for _, r := range res[0] {
+			if strings.Contains(r, "10.12.0.0/24 10.9.0.3") {
+				continue
+			}
+			live = append(live, r)
+		}
+		if len(live) < 10 {
+			t.Errorf("only %d routes to compare: %q", len(live), live)
+		}
+		sameRows(t, "flags from rtnetlink vs /proc/net/{route,ipv6_route}", live, proc[0])
+	})
+
+	t.Run("interface counters", func(t *testing.T) {
+		var diff string
+		for attempt := 0; attempt < 40; attempt++ {
+			q := `SELECT name, "index", mtu, mac, type, operstate, rx_packets, rx_bytes, rx_errors, rx_dropped, rx_over, rx_frame, rx_multicast,
+				tx_packets, tx_bytes, tx_errors, tx_dropped, tx_over, tx_carrier, tx_collisions FROM interfaces`
+			res := n.run(t, false, q)
+			want := n.ipLinks(t)
+			again := n.run(t, false, q)
+			if slices.Equal(res[0], again[0]) {
+				a, b := slices.Clone(res[0]), slices.Clone(want)
+				slices.Sort(a)
+				slices.Sort(b)
+				if slices.Equal(a, b) {
+					return
+				}
+				diff = fmt.Sprintf("got:\n  %s\nwant:\n  %s", strings.Join(a, "\n  "), strings.Join(b, "\n  "))
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		t.Errorf("interfaces differ from ip -j -s -s link: %s", diff)
+	})
+
+	t.Run("neighbours", func(t *testing.T) {
+		var diff string
+		for attempt := 0; attempt < 20; attempt++ {
+			got := n.run(t, false, `SELECT address, interface, coalesce(mac, ''), state, router FROM neighbors`)[0]
+			var want []string
+			for _, m := range n.ipJSON(t, "neigh", "show", "nud", "all") {
+				var states []string
+				if s, ok := m["state"].([]any); ok {
+					for _, x := range s {
+						states = append(states, fmt.Sprint(x))
+					}
+				}
+				router := "0"
+				if _, ok := m["router"]; ok {
+					router = "1"
+				}
+				want = append(want, strings.Join([]string{jstr(m, "dst"), jstr(m, "dev"), jstr(m, "lladdr"), strings.Join(states, ","), router}, "|"))
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if slices.Equal(got, want) && len(got) >= 2 {
+				return
+			}
+			diff = fmt.Sprintf("got:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+			time.Sleep(250 * time.Millisecond)
+		}
+		t.Errorf("neighbours differ from ip -j neigh show nud all: %s", diff)
+	})
+}
+
+// ipLinks renders ip -j -s -s link as interfaces rows, summing the error
+// kinds the way /proc/net/dev (and the table) does.
+func (n *testNet) ipLinks(t *testing.T) []string {
+	t.Helper()
+	var rows []string
+	for _, m := range n.ipJSON(t, "-s", "-s", "link", "show") {
+		st, _ := m["stats64"].(map[string]any)
+		rx, _ := st["rx"].(map[string]any)
+		tx, _ := st["tx"].(map[string]any)
+		g := func(m map[string]any, keys ...string) string {
+			var sum uint64
+			for _, k := range keys {
+				v, _ := strconv.ParseUint(jstr(m, k), 10, 64)
+				sum += v
+			}
+			return strconv.FormatUint(sum, 10)
+		}
+		mac := jstr(m, "address")
+		rows = append(rows, strings.Join([]string{jstr(m, "ifname"), jstr(m, "ifindex"), jstr(m, "mtu"), mac,
+			jstr(m, "link_type"), jstr(m, "operstate"),
+			g(rx, "packets"), g(rx, "bytes"), g(rx, "errors"), g(rx, "dropped", "missed_errors"), g(rx, "fifo_errors"),
+			g(rx, "length_errors", "over_errors", "crc_errors", "frame_errors"), g(rx, "multicast"),
+			g(tx, "packets"), g(tx, "bytes"), g(tx, "errors"), g(tx, "dropped"), g(tx, "fifo_errors"),
+			g(tx, "carrier_errors", "aborted_errors", "window_errors", "heartbeat_errors"), g(tx, "collisions")}, "|"))
+	}
+	return rows
+}
