@@ -34,6 +34,7 @@ type Engine struct {
 	db     *sql.DB
 	src    *Source
 	tables []Def
+	funcs  *sqlFuncs
 
 	mu       sync.Mutex
 	sessions map[int]*session
@@ -65,9 +66,11 @@ func Open(opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("vtab: register %s: %w", s.Name, err)
 		}
 	}
-	if err := registerFunctions(drv, src); err != nil {
+	funcs, err := registerFunctions(drv, src)
+	if err != nil {
 		return nil, err
 	}
+	e.funcs = funcs
 	e.db = sql.OpenDB(&connector{drv: drv, eng: e})
 	e.db.SetMaxOpenConns(1)
 	e.db.SetMaxIdleConns(1)
@@ -97,6 +100,7 @@ func (e *Engine) ExecContext(ctx context.Context, query string, args ...any) (sq
 }
 
 func (e *Engine) setContext(ctx context.Context) {
+	e.funcs.setContext(ctx)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, s := range e.sessions {

@@ -1,28 +1,344 @@
 package vtab
 
 import (
+	"context"
 	"database/sql/driver"
 	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"modernc.org/sqlite"
+
+	"github.com/netsql/netsql/vtab/procs"
 )
 
-// registerFunctions adds netsql's SQL functions to an engine's driver.
-func registerFunctions(drv *sqlite.Driver, src *Source) error {
-	err := drv.RegisterDeterministicScalarFunction("user_name", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-		switch x := args[0].(type) {
-		case nil:
-			return nil, nil
-		case int64:
-			if x < 0 || x > 1<<32-1 {
-				return nil, fmt.Errorf("user_name: uid %d out of range", x)
-			}
-			return src.UserName(uint32(x)), nil
-		}
-		return nil, fmt.Errorf("user_name: want an integer uid, got %T", args[0])
-	})
-	if err != nil {
-		return fmt.Errorf("vtab: register user_name: %w", err)
+// Function documents one SQL function netsql adds to SQLite.
+type Function struct {
+	Name string // with its arguments, e.g. "service_name(port, proto)"
+	Doc  string // one line
+}
+
+// Functions lists netsql's SQL functions, for .help and the README.
+func Functions() []Function {
+	return []Function{
+		{"user_name(uid)", "login name for uid from the passwd database, or the number as text"},
+		{"service_name(port, proto)", "port name from /etc/services (raw: /etc/protocols) as netstat resolves it: '*' for 0, the number as text when unknown; proto is tcp, udp or raw (a trailing 6 is ignored)"},
+		{"host_name(addr)", "host name for an IP address by reverse lookup in the resolver's order (/etc/hosts, then DNS with a short timeout), cached per run; the address itself when it has no name"},
+		{"netstat_addr(addr, port, proto, numeric, wide)", "netstat's Local/Foreign Address text: host:port resolved unless numeric (1 for -n; or text naming 'hosts' and/or 'ports'), cut to 23 columns unless wide (-W)"},
+		{"netstat_host(addr, numeric)", "netstat's text for an address without a port: a host name unless numeric, 0.0.0.0 and [::] for wildcards, /etc/networks names for IPv4 addresses ending in .0"},
+		{"netstat_route_host(addr, netmask, numeric, host)", "netstat -r's Destination and Gateway text: default for 0.0.0.0/0, a host name when host is true or the address has bits outside netmask, else an /etc/networks name; numeric when numeric"},
+		{"netstat_program(pid)", "netstat -p's PID/Program name: pid/argv[0] without its directory, cut to 19 bytes; '-' for NULL"},
+		{"netstat_timer(proto, timer, expires, retransmits, probes)", "netstat -o's Timer text, e.g. 'keepalive (7183.36/0/0)'"},
 	}
-	return nil
+}
+
+// sqlFuncs holds what netsql's SQL functions share within one engine: the
+// source's /etc and /proc, the name caches, and the context of the
+// statement running now (DNS lookups obey its cancellation).
+type sqlFuncs struct {
+	src   *Source
+	names *resolver
+}
+
+// setContext records the running statement's context.
+func (f *sqlFuncs) setContext(ctx context.Context) { f.names.setContext(ctx) }
+
+// sqlFunc is the signature of a scalar function body.
+type sqlFunc = func(*sqlite.FunctionContext, []driver.Value) (driver.Value, error)
+
+// registerFunctions adds netsql's SQL functions to an engine's driver.
+func registerFunctions(drv *sqlite.Driver, src *Source) (*sqlFuncs, error) {
+	f := &sqlFuncs{src: src, names: newResolver(src)}
+	deterministic := []struct {
+		name  string
+		nargs int32
+		fn    sqlFunc
+	}{
+		{"user_name", 1, f.userName},
+		{"service_name", 2, f.serviceName},
+		{"netstat_timer", 5, f.netstatTimer},
+	}
+	for _, d := range deterministic {
+		if err := drv.RegisterDeterministicScalarFunction(d.name, d.nargs, d.fn); err != nil {
+			return nil, fmt.Errorf("vtab: register %s: %w", d.name, err)
+		}
+	}
+	// These read the network or /proc: not deterministic.
+	volatile := []struct {
+		name  string
+		nargs int32
+		fn    sqlFunc
+	}{
+		{"host_name", 1, f.hostName},
+		{"netstat_addr", 5, f.netstatAddr},
+		{"netstat_host", 2, f.netstatHost},
+		{"netstat_route_host", 4, f.netstatRouteHost},
+		{"netstat_program", 1, f.netstatProgram},
+	}
+	for _, d := range volatile {
+		if err := drv.RegisterScalarFunction(d.name, d.nargs, d.fn); err != nil {
+			return nil, fmt.Errorf("vtab: register %s: %w", d.name, err)
+		}
+	}
+	return f, nil
+}
+
+func (f *sqlFuncs) userName(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	switch x := args[0].(type) {
+	case nil:
+		return nil, nil
+	case int64:
+		if x < 0 || x > 1<<32-1 {
+			return nil, fmt.Errorf("user_name: uid %d out of range", x)
+		}
+		return f.src.UserName(uint32(x)), nil
+	}
+	return nil, fmt.Errorf("user_name: want an integer uid, got %T", args[0])
+}
+
+func (f *sqlFuncs) serviceName(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	if args[0] == nil {
+		return nil, nil
+	}
+	port, err := intArg("service_name", "port", args[0])
+	if err != nil {
+		return nil, err
+	}
+	proto, err := textArg("service_name", "proto", args[1])
+	if err != nil {
+		return nil, err
+	}
+	if port < 0 || port > 65535 {
+		return nil, fmt.Errorf("service_name: port %d out of range", port)
+	}
+	return f.names.service(int(port), proto, false), nil
+}
+
+func (f *sqlFuncs) hostName(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	if args[0] == nil {
+		return nil, nil
+	}
+	addr, err := textArg("host_name", "addr", args[0])
+	if err != nil {
+		return nil, err
+	}
+	return f.names.hostName(addr)
+}
+
+func (f *sqlFuncs) netstatAddr(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	if args[0] == nil {
+		return nil, nil
+	}
+	addr, err := textArg("netstat_addr", "addr", args[0])
+	if err != nil {
+		return nil, err
+	}
+	port, err := intArg("netstat_addr", "port", args[1])
+	if err != nil {
+		return nil, err
+	}
+	proto, err := textArg("netstat_addr", "proto", args[2])
+	if err != nil {
+		return nil, err
+	}
+	numHosts, numPorts, err := numericArg(args[3])
+	if err != nil {
+		return nil, err
+	}
+	return f.names.netstatAddr(addr, int(port), proto, numHosts, numPorts, truthy(args[4]))
+}
+
+func (f *sqlFuncs) netstatHost(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	if args[0] == nil {
+		return nil, nil
+	}
+	text, err := textArg("netstat_host", "addr", args[0])
+	if err != nil {
+		return nil, err
+	}
+	a, err := netip.ParseAddr(text)
+	if err != nil {
+		return nil, fmt.Errorf("netstat_host: %q is not an IP address", text)
+	}
+	numHosts, _, err := numericArg(args[1])
+	if err != nil {
+		return nil, err
+	}
+	return f.names.netstatHost(a, numHosts), nil
+}
+
+func (f *sqlFuncs) netstatRouteHost(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	if args[0] == nil {
+		return nil, nil
+	}
+	var addrs [2]netip.Addr
+	for i, what := range []string{"addr", "netmask"} {
+		text, err := textArg("netstat_route_host", what, args[i])
+		if err != nil {
+			return nil, err
+		}
+		a, err := netip.ParseAddr(text)
+		if err != nil || !a.Is4() {
+			return nil, fmt.Errorf("netstat_route_host: %s %q is not an IPv4 address", what, text)
+		}
+		addrs[i] = a
+	}
+	numHosts, _, err := numericArg(args[2])
+	if err != nil {
+		return nil, err
+	}
+	return f.names.routeHost(addrs[0], addrs[1], numHosts, truthy(args[3])), nil
+}
+
+func (f *sqlFuncs) netstatProgram(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	if args[0] == nil {
+		return "-", nil
+	}
+	pid, err := intArg("netstat_program", "pid", args[0])
+	if err != nil {
+		return nil, err
+	}
+	cmdline, err := readCmdline(f.src.ProcRoot, int(pid))
+	if err != nil {
+		// netstat skips a process whose cmdline it cannot read.
+		return "-", nil
+	}
+	return procs.NetstatPIDProgram(int(pid), procs.NetstatProgram(cmdline)), nil
+}
+
+// netstatTimer formats netstat -o's Timer column. TCP prints the timer's
+// name with (seconds/retransmits/probes); UDP and raw sockets have no
+// timers in /proc/net (the kernel prints zeros), so netstat shows them off.
+func (f *sqlFuncs) netstatTimer(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	proto, err := textArg("netstat_timer", "proto", args[0])
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(proto, "tcp") {
+		return "off (0.00/0/0)", nil
+	}
+	timer, _ := args[1].(string)
+	expires := floatArg(args[2])
+	retr, _ := args[3].(int64)
+	probes, _ := args[4].(int64)
+	if timer == "" || timer == "off" {
+		return fmt.Sprintf("off (0.00/%d/%d)", retr, probes), nil
+	}
+	switch timer {
+	case "on", "keepalive", "timewait", "probe":
+	default:
+		timer = "unkn-" + timer
+	}
+	// netstat divides clock ticks (1/100 s) by 100 and prints %2.2f.
+	return fmt.Sprintf("%s (%2.2f/%d/%d)", timer, expires, retr, probes), nil
+}
+
+// readCmdline reads what netstat reads of /proc/PID/cmdline: at most 511
+// bytes.
+func readCmdline(procRoot string, pid int) ([]byte, error) {
+	f, err := os.Open(filepath.Join(procRoot, strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, 511)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// intArg reads an integer argument; integral reals and numeric text pass.
+func intArg(fn, name string, v driver.Value) (int64, error) {
+	switch x := v.(type) {
+	case int64:
+		return x, nil
+	case float64:
+		if x == float64(int64(x)) {
+			return int64(x), nil
+		}
+	case string:
+		if n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
+			return n, nil
+		}
+	case nil:
+		return 0, fmt.Errorf("%s: %s is NULL", fn, name)
+	}
+	return 0, fmt.Errorf("%s: %s: want an integer, got %v", fn, name, v)
+}
+
+func textArg(fn, name string, v driver.Value) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case []byte:
+		return string(x), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case nil:
+		return "", fmt.Errorf("%s: %s is NULL", fn, name)
+	}
+	return "", fmt.Errorf("%s: %s: want text, got %T", fn, name, v)
+}
+
+func floatArg(v driver.Value) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case int64:
+		return float64(x)
+	}
+	return 0
+}
+
+// truthy is SQLite's idea of true: a non-zero number or numeric text.
+func truthy(v driver.Value) bool {
+	switch x := v.(type) {
+	case int64:
+		return x != 0
+	case float64:
+		return x != 0
+	case bool:
+		return x
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		return err == nil && f != 0
+	}
+	return false
+}
+
+// numericArg reads netstat_addr's numeric argument: a number (non-zero:
+// -n, neither hosts nor ports resolved) or text naming what stays numeric
+// ("hosts", "ports", "hosts,ports,users": --numeric-hosts, --numeric-ports).
+func numericArg(v driver.Value) (hosts, ports bool, err error) {
+	switch x := v.(type) {
+	case nil:
+		return false, false, nil
+	case int64, float64, bool:
+		t := truthy(x)
+		return t, t, nil
+	case string:
+		if _, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
+			t := truthy(x)
+			return t, t, nil
+		}
+		for _, w := range strings.FieldsFunc(x, func(r rune) bool { return r == ',' || r == ' ' || r == '|' }) {
+			switch w {
+			case "hosts":
+				hosts = true
+			case "ports":
+				ports = true
+			case "users":
+			default:
+				return false, false, fmt.Errorf("netstat_addr: numeric: unknown word %q (want hosts, ports, users, or 0/1)", w)
+			}
+		}
+		return hosts, ports, nil
+	}
+	return false, false, fmt.Errorf("netstat_addr: numeric: want a number or text, got %T", v)
 }

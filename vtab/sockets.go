@@ -117,6 +117,34 @@ var Sockets = &Table[socketRecord]{
 				}
 				return int64(r.Retransmits)
 			}},
+		{Name: "probes", Type: Integer, Doc: "TCP: unanswered keepalive or zero-window probes (netstat -o's third number); using it reads TCP sockets from /proc/net (NULL for others)",
+			Value: func(r *socketRecord) any {
+				if r.Protocol != sock.TCP {
+					return nil
+				}
+				return int64(r.Probes)
+			}},
+		{Name: "kernel_state", Type: Integer, Doc: "the kernel's state number as /proc/net prints it (1 ESTABLISHED ... 7 CLOSE, 10 LISTEN); netstat -w shows it for raw sockets (NULL for unix)",
+			Value: func(r *socketRecord) any {
+				if r.Protocol == sock.UNIX {
+					return nil
+				}
+				return int64(r.State)
+			}},
+		{Name: "refcnt", Type: Integer, Doc: "unix: the kernel's reference count (netstat -x RefCnt); using it reads unix sockets from /proc/net/unix (NULL for inet)",
+			Value: func(r *socketRecord) any {
+				if r.Protocol != sock.UNIX {
+					return nil
+				}
+				return int64(r.RefCount)
+			}},
+		{Name: "flags", Type: Text, Doc: "unix: netstat -x's flag words, ACC for a listener, '' for none; using it reads unix sockets from /proc/net/unix (NULL for inet)",
+			Value: func(r *socketRecord) any {
+				if r.Protocol != sock.UNIX {
+					return nil
+				}
+				return unixFlagWords(r.UnixFlags)
+			}},
 	},
 	Rows: readSockets,
 }
@@ -126,7 +154,7 @@ func readSockets(ctx context.Context, src *Source, q *Query) ([]socketRecord, er
 	if !ok {
 		return nil, nil // the constraints exclude every socket
 	}
-	socks, err := src.Sockets.Sockets(ctx, req)
+	socks, err := readSocketList(ctx, src, q, req)
 	if err != nil {
 		return nil, fmt.Errorf("sockets: %w", err)
 	}

@@ -1,6 +1,8 @@
 // Command netsql answers SQL questions about the live Linux network stack.
 //
 //	netsql [flags] [SQL]
+//	netsql [flags] -q NAME         run a canned query (-q alone lists them)
+//	netsql [flags] netstat [netstat flags]
 //
 // See README.md for the tables and examples.
 package main
@@ -19,6 +21,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netsql/netsql/queries"
+	"github.com/netsql/netsql/queries/netstat"
 	"github.com/netsql/netsql/shell"
 	"github.com/netsql/netsql/vtab"
 )
@@ -46,6 +50,15 @@ type config struct {
 	headers bool
 	params  map[string]string
 	sql     []string
+	// query is -q NAME; listQueries is -q without a name.
+	query       string
+	listQueries bool
+	// formatSet is true when --format was given (a raw canned query
+	// then prints as a table instead of its own layout).
+	formatSet bool
+	// netstat holds the arguments after the netstat sub-command; nil
+	// when it was not given.
+	netstat []string
 }
 
 type paramFlag map[string]string
@@ -86,6 +99,12 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "cancel a statement that runs longer (0: never)")
 	fs.BoolVar(&cfg.headers, "header", true, "print column names (table, csv, markdown)")
 	fs.Var(paramFlag(cfg.params), "p", "bind `name=value` to :name (repeatable)")
+	fs.StringVar(&cfg.query, "q", "", "run the canned query `NAME` (-q alone lists them)")
+	args, cfg.netstat = splitNetstat(args)
+	if n := len(args); n > 0 && (args[n-1] == "-q" || args[n-1] == "--q") {
+		cfg.listQueries = true
+		args = args[:n-1]
+	}
 	for len(args) > 0 {
 		// A word with spaces is SQL even when it starts with "-" (a
 		// leading "-- comment"): flag parsing stops before it.
@@ -111,13 +130,45 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 		}
 		args = append(append([]string(nil), rest...), args[n:]...)
 	}
+	fs.Visit(func(f *flag.Flag) { cfg.formatSet = cfg.formatSet || f.Name == "format" })
 	if _, err := shell.NewWriter(cfg.format, io.Discard, shell.DefaultOptions); err != nil {
 		return nil, err
+	}
+	modes := 0
+	for _, set := range []bool{cfg.file != "", len(cfg.sql) > 0, cfg.query != "" || cfg.listQueries, cfg.netstat != nil} {
+		if set {
+			modes++
+		}
+	}
+	if modes > 1 {
+		return nil, errors.New("give one of SQL, -f FILE, -q NAME or netstat ...")
 	}
 	if cfg.file != "" && len(cfg.sql) > 0 {
 		return nil, errors.New("give SQL either with -f or as an argument, not both")
 	}
 	return cfg, nil
+}
+
+// splitNetstat finds the netstat sub-command: the first word that is
+// "netstat" and is not a flag's value. Everything after it is netstat's.
+func splitNetstat(args []string) (own, netstatArgs []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "netstat" {
+			return args[:i], append([]string{}, args[i+1:]...)
+		}
+		if !strings.HasPrefix(a, "-") || strings.Contains(a, "=") {
+			if !strings.HasPrefix(a, "-") {
+				return args, nil // SQL: no sub-command
+			}
+			continue
+		}
+		switch strings.TrimLeft(a, "-") {
+		case "format", "proc", "f", "timeout", "p", "q":
+			i++ // the flag's value
+		}
+	}
+	return args, nil
 }
 
 func looksLikeSQL(arg string) bool {
@@ -134,8 +185,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "usage: netsql [flags] [SQL]   (netsql -h for help)")
 		return exitUsage
 	}
+	if cfg.listQueries {
+		listQueries(stdout)
+		return exitOK
+	}
+	var canned *queries.Query
+	if cfg.query != "" {
+		q, ok := queries.Lookup(cfg.query)
+		if !ok {
+			fmt.Fprintf(stderr, "netsql: no canned query %q (netsql -q lists them)\n", cfg.query)
+			return exitUsage
+		}
+		canned = &q
+	}
 	script := strings.Join(cfg.sql, " ")
 	switch {
+	case cfg.netstat != nil || canned != nil:
+		script = ""
 	case cfg.file != "":
 		b, err := os.ReadFile(cfg.file)
 		if err != nil {
@@ -155,10 +221,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		script = string(b)
 	}
 
-	eng, err := vtab.Open(vtab.Options{
-		ProcRoot: cfg.proc,
-		Notify:   func(msg string) { fmt.Fprintln(stderr, msg) },
-	})
+	notify := func(msg string) { fmt.Fprintln(stderr, msg) }
+	if cfg.netstat != nil {
+		notify = netstat.Notifier(stderr)
+	}
+	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: notify})
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError
@@ -169,6 +236,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.timeout)
 		defer cancel()
+	}
+	if cfg.netstat != nil {
+		return netstat.Command(ctx, eng, cfg.netstat, stdout, stderr)
+	}
+	if canned != nil {
+		params := canned.Bind(cfg.params)
+		if canned.Format == "raw" && !cfg.formatSet {
+			if err := netstat.RunRaw(ctx, eng, canned, params, stdout); err != nil {
+				fmt.Fprintf(stderr, "netsql: %s: %v\n", canned.Name, err)
+				return exitError
+			}
+			return exitOK
+		}
+		cfg.params, script = params, canned.SQL
 	}
 	opts := shell.DefaultOptions
 	opts.Headers = cfg.headers
@@ -183,6 +264,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitError
 	}
 	return exitOK
+}
+
+// listQueries prints every canned query's name and description.
+func listQueries(w io.Writer) {
+	qs := queries.Builtin()
+	width := 0
+	for _, q := range qs {
+		width = max(width, len(q.Name))
+	}
+	for _, q := range qs {
+		fmt.Fprintf(w, "%-*s  %s\n", width, q.Name, q.Description)
+	}
 }
 
 func isTerminal(r io.Reader) bool {

@@ -189,3 +189,44 @@ func TestREADMESQLExamplesRun(t *testing.T) {
 		}
 	}
 }
+
+// netstatFixture is the shared fixture host the netstat captures describe.
+const netstatFixture = "../../vtab/testdata/fixture/proc"
+
+func TestCannedQueries(t *testing.T) {
+	out, _, code := runCLI(t, "", "-q")
+	if code != 0 || !strings.Contains(out, "netstat-inet ") || !strings.Contains(out, "Internet connections") {
+		t.Errorf("netsql -q: exit %d, %q", code, out)
+	}
+	out, errs, code := runCLI(t, "", "--proc", netstatFixture, "-q", "netstat-unix", "-p", "listening=1")
+	want := "Active UNIX domain sockets (only servers)\n" +
+		"Proto RefCnt Flags       Type       State         I-Node   Path\n" +
+		"unix  2      [ ACC ]     STREAM     LISTENING     219995   /var/run/demo-app.sock\n" +
+		"unix  2      [ ACC ]     STREAM     LISTENING     219996   @anchors-abstract\n"
+	if code != 0 || out != want {
+		t.Errorf("netsql -q netstat-unix: exit %d, stderr %q\n%s\nwant:\n%s", code, errs, out, want)
+	}
+	// --format turns a raw canned query's rows into an ordinary result.
+	out, _, code = runCLI(t, "", "--proc", netstatFixture, "--format", "csv", "--header=false", "-q", "netstat-groups")
+	if code != 0 || !strings.HasPrefix(out, "IPv6/IPv4 Group Memberships\n") {
+		t.Errorf("netsql --format csv -q netstat-groups: exit %d, %q", code, out)
+	}
+	if _, errs, code := runCLI(t, "", "-q", "nope"); code != 2 || !strings.Contains(errs, "no canned query") {
+		t.Errorf("unknown query: exit %d, %q", code, errs)
+	}
+}
+
+func TestNetstatSubcommand(t *testing.T) {
+	want, err := os.ReadFile("../../queries/netstat/testdata/captures/netstat_tanp.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := runCLI(t, "", "--proc", netstatFixture, "netstat", "-tanp")
+	if code != 0 || out != string(want) {
+		t.Errorf("netsql netstat -tanp: exit %d, stderr %q\n%s", code, errs, out)
+	}
+	_, errs, code = runCLI(t, "", "netstat", "--bogus")
+	if code != 2 || !strings.HasPrefix(errs, "netstat: unrecognized option '--bogus'\nusage: netstat") {
+		t.Errorf("netsql netstat --bogus: exit %d, %q", code, errs)
+	}
+}

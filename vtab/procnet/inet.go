@@ -79,7 +79,9 @@ func parseInetLine(line []byte, family uint8, proto sock.Proto) (sock.Socket, er
 	if err != nil {
 		return sock.Socket{}, err
 	}
-	// f[8] is "timeout" (TCP's unanswered probe count, 0 elsewhere): not read.
+	// f[8] is "timeout": TCP's unanswered probe count, 0 elsewhere. It is
+	// informational; a value that does not parse reads as 0.
+	probes, _ := parseDec(f[8], 32)
 	inode, err := decField(f[9], "inode", 64)
 	if err != nil {
 		return sock.Socket{}, err
@@ -98,6 +100,7 @@ func parseInetLine(line []byte, family uint8, proto sock.Proto) (sock.Socket, er
 		Timer:          uint8(tr),
 		TimerExpiresMs: ticksToMs(when, len(f[5])-bytes.IndexByte(f[5], ':')-1),
 		Retransmits:    uint32(retr),
+		Probes:         uint32(probes),
 	}
 	if proto == sock.RAW && local.Port() <= 0xff {
 		s.RawProtocol = uint8(local.Port())

@@ -77,9 +77,10 @@ var netFiles = []netFile{
 }
 
 // Sockets returns the sockets of every family and protocol req wants whose
-// state is in req.StateMask(), in file order (tcp, tcp6, udp, udp6, raw,
-// raw6, unix) and within a file in the kernel's order. Files the request
-// does not want are not opened.
+// state is in req.StateMask() and that req.Filter matches, in file order
+// (tcp, tcp6, udp, udp6, raw, raw6, unix) and within a file in the
+// kernel's order. Files the request does not want are not opened (a
+// non-zero Filter skips unix, an IPv4-only address filter the *6 files).
 //
 // A missing file is skipped (no tcp6 when IPv6 is disabled, no raw6 in an
 // old bundle), but a missing net/ directory is an error wrapping
@@ -87,9 +88,10 @@ var netFiles = []netFile{
 // A line that does not parse is an error wrapping ErrMalformed that names
 // the file and line. ctx is checked before each file.
 //
-// Fields /proc/net does not carry stay zero: Cookie and PeerInode always,
-// and a TCP listener's SendQ (sock_diag reports the maximum backlog there;
-// /proc/net/tcp prints 0, as netstat shows).
+// Fields /proc/net does not carry stay zero: Cookie, PeerInode and Extra
+// always (req.Extras is ignored), and a TCP listener's SendQ (sock_diag
+// reports the maximum backlog there; /proc/net/tcp prints 0, as netstat
+// shows).
 func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, error) {
 	mask := req.StateMask()
 	netDir := filepath.Join(r.root, "net")
@@ -108,13 +110,30 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 			}
 			checked = true
 		}
+		start := len(out)
 		var err error
 		out, err = readFile(filepath.Join(netDir, f.name), f, mask, out)
 		if err != nil {
 			return nil, err
 		}
+		out = applyFilter(&req.Filter, out, start)
 	}
 	return out, nil
+}
+
+// applyFilter drops the sockets from out[start:] that f does not match,
+// keeping the order of the rest.
+func applyFilter(f *sock.Filter, out []sock.Socket, start int) []sock.Socket {
+	if f.IsZero() {
+		return out
+	}
+	kept := out[:start]
+	for i := range out[start:] {
+		if s := &out[start+i]; f.Match(s) {
+			kept = append(kept, *s)
+		}
+	}
+	return kept
 }
 
 // readFile appends the sockets of one /proc/net file to out. A file that

@@ -29,7 +29,11 @@ func inet(family uint8, proto sock.Proto, state uint8, local, remote string, ino
 }
 
 func unixSock(state, typ uint8, ref uint32, inode uint64, path string) sock.Socket {
-	return sock.Socket{Family: unix.AF_UNIX, Protocol: sock.UNIX, State: state, Type: typ, RefCount: ref, Inode: inode, Path: path}
+	s := sock.Socket{Family: unix.AF_UNIX, Protocol: sock.UNIX, State: state, Type: typ, RefCount: ref, Inode: inode, Path: path}
+	if state == sock.StateListen {
+		s.UnixFlags = 1 << 16 // __SO_ACCEPTCON
+	}
+	return s
 }
 
 // fixtureSockets is every socket in testdata/proc, in the order Sockets

@@ -94,13 +94,14 @@ func parseUnixLine(line []byte) (sock.Socket, error) {
 		path = string(rest[1:]) // rest starts with the one separating space
 	}
 	return sock.Socket{
-		Family:   unix.AF_UNIX,
-		Protocol: sock.UNIX,
-		State:    unixState(uint32(flags), uint8(st)),
-		Type:     uint8(typ),
-		Path:     path,
-		RefCount: uint32(ref),
-		Inode:    inode,
+		Family:    unix.AF_UNIX,
+		Protocol:  sock.UNIX,
+		State:     unixState(uint32(flags), uint8(st)),
+		Type:      uint8(typ),
+		Path:      path,
+		RefCount:  uint32(ref),
+		UnixFlags: uint32(flags),
+		Inode:     inode,
 	}, nil
 }
 

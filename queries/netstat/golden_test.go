@@ -1,0 +1,219 @@
+package netstat
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netsql/netsql/vtab"
+)
+
+// fixtureProc is the shared fixture host (see vtab/testdata/fixture/README.md):
+// the /proc/net files behind the captures in testdata/captures, with the
+// fixture process 9058 (python3) holding the sockets, and /etc beside it.
+const fixtureProc = "../../vtab/testdata/fixture/proc"
+
+func openFixture(t *testing.T) *vtab.Engine {
+	t.Helper()
+	eng, err := vtab.Open(vtab.Options{ProcRoot: fixtureProc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	return eng
+}
+
+// goldens maps each capture to the netstat arguments that made it.
+var goldens = []struct {
+	file string
+	args string
+}{
+	{"netstat_tan.txt", "-tan"},
+	{"netstat_tanp.txt", "-tanp"},
+	{"netstat_tane.txt", "-tane"},
+	{"netstat_tano.txt", "-tano"},
+	{"netstat_apA_inet.txt", "-apA inet"},
+	{"netstat_apWA_inet.txt", "-apWA inet"},
+	{"netstat_xa.txt", "-xa"},
+	{"extra_netstat_an.txt", "-an"},
+	{"extra_netstat_ta.txt", "-ta"},
+	{"extra_netstat_taW.txt", "-taW"},
+	{"extra_netstat_tanW.txt", "-tanW"},
+	{"extra_netstat_te.txt", "-te"},
+	{"extra_netstat_lntu.txt", "-lntu"},
+	{"extra_netstat_uanp.txt", "-uanp"},
+	{"extra_netstat_wa.txt", "-wa"},
+	{"extra_netstat_xlp.txt", "-xlp"},
+	{"netstat_g.txt", "-g"},
+	{"netstat_r.txt", "-r"},
+	{"netstat_rn.txt", "-rn"},
+	{"extra_netstat_ree.txt", "-ree"},
+	{"netstat_rn_A_inet6.txt", "-rn -A inet6"},
+	{"extra_netstat_ia.txt", "-ia"},
+}
+
+func TestGolden(t *testing.T) {
+	eng := openFixture(t)
+	for _, g := range goldens {
+		t.Run(g.file, func(t *testing.T) {
+			want, err := os.ReadFile(filepath.Join("testdata", "captures", g.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out, errb bytes.Buffer
+			code := Command(context.Background(), eng, strings.Fields(g.args), &out, &errb)
+			if code != 0 || errb.Len() > 0 {
+				t.Fatalf("netstat %s: exit %d, stderr %q", g.args, code, errb.String())
+			}
+			if got := out.String(); got != string(want) {
+				t.Errorf("netstat %s differs from %s:\n%s", g.args, g.file, lineDiff(got, string(want)))
+			}
+		})
+	}
+}
+
+// TestGoldenEarlierCounters renders the captures taken a moment before the
+// fixture's /proc/net/dev was copied, over a fixture whose dev file holds
+// the counters of that moment (testdata/earlier/dev).
+func TestGoldenEarlierCounters(t *testing.T) {
+	root := t.TempDir()
+	fixture, err := filepath.Abs(filepath.Join(fixtureProc, ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"sys", "etc"} {
+		if err := os.Symlink(filepath.Join(fixture, name), filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proc := filepath.Join(root, "proc")
+	if err := os.MkdirAll(filepath.Join(proc, "net"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Join(fixture, "proc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "net" {
+			if err := os.Symlink(filepath.Join(fixture, "proc", e.Name()), filepath.Join(proc, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	files, err := os.ReadDir(filepath.Join(fixture, "proc", "net"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		src := filepath.Join(fixture, "proc", "net", f.Name())
+		if f.Name() == "dev" {
+			src, _ = filepath.Abs(filepath.Join("testdata", "earlier", "dev"))
+		}
+		if err := os.Symlink(src, filepath.Join(proc, "net", f.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eng, err := vtab.Open(vtab.Options{ProcRoot: proc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	want, err := os.ReadFile(filepath.Join("testdata", "captures", "netstat_i.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := Command(context.Background(), eng, []string{"-i"}, &out, &errb); code != 0 || errb.Len() > 0 {
+		t.Fatalf("netstat -i: exit %d, stderr %q", code, errb.String())
+	}
+	if out.String() != string(want) {
+		t.Errorf("netstat -i differs from netstat_i.txt:\n%s", lineDiff(out.String(), string(want)))
+	}
+}
+
+// TestGoldenContinuous checks -c's header rule: the interface table's title
+// prints once, its column header every pass (extra_netstat_ci_3s.txt holds
+// four passes).
+func TestGoldenContinuous(t *testing.T) {
+	eng := openFixture(t)
+	want, err := os.ReadFile(filepath.Join("testdata", "captures", "extra_netstat_ci_3s.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Parse([]string{"-ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanFor(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.Repeat {
+		t.Fatal("-c does not repeat")
+	}
+	plan.Passes, plan.Interval = 4, time.Millisecond
+	var out, errb bytes.Buffer
+	if code := Execute(context.Background(), eng, plan, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if out.String() != string(want) {
+		t.Errorf("netstat -ci differs:\n%s", lineDiff(out.String(), string(want)))
+	}
+}
+
+// TestErrors checks the answers that are errors: -M on a current kernel,
+// an unknown flag, an unknown address family.
+func TestErrors(t *testing.T) {
+	eng := openFixture(t)
+	masq, err := os.ReadFile(filepath.Join("testdata", "captures", "extra_netstat_M.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args       string
+		code       int
+		stderrHead string
+	}{
+		{"-M", 1, string(masq)},
+		{"-tank", 2, "netstat: invalid option -- 'k'\nusage: netstat [-vWeenNcCF]"},
+		{"--bogus", 2, "netstat: unrecognized option '--bogus'\nusage:"},
+		{"--nu", 2, "netstat: option '--nu' is ambiguous; possibilities: '--numeric' '--numeric-hosts' '--numeric-ports' '--numeric-users'\nusage:"},
+		{"-A", 2, "netstat: option requires an argument -- 'A'\nusage:"},
+		{"-A bogus", 1, "Unknown address family `bogus'.\n"},
+		{"-ri", 2, "usage: netstat"},
+	} {
+		var out, errb bytes.Buffer
+		code := Command(context.Background(), eng, strings.Fields(c.args), &out, &errb)
+		if code != c.code || !strings.HasPrefix(errb.String(), c.stderrHead) || out.Len() > 0 {
+			t.Errorf("netstat %s: exit %d, stdout %q, stderr %q; want exit %d, stderr starting %q",
+				c.args, code, out.String(), errb.String(), c.code, c.stderrHead)
+		}
+	}
+}
+
+// lineDiff shows the first lines that differ, with line ends visible.
+func lineDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(g), len(w)) && shown < 6; i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			b.WriteString("line " + strconv.Itoa(i+1) + ":\n  got  " + strings.ReplaceAll(gl, " ", "·") + "$\n  want " + strings.ReplaceAll(wl, " ", "·") + "$\n")
+			shown++
+		}
+	}
+	return b.String()
+}

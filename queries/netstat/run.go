@@ -1,0 +1,358 @@
+package netstat
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/netsql/netsql/queries"
+	"github.com/netsql/netsql/shell"
+	"github.com/netsql/netsql/vtab"
+)
+
+// Exit statuses. A usage error exits 2 (netsql's usage status; net-tools
+// itself exits 3).
+const (
+	ExitOK    = 0
+	ExitError = 1
+	ExitUsage = 2
+)
+
+// Step is one canned query to run with its parameters.
+type Step struct {
+	Query  string
+	Params map[string]string
+}
+
+// Plan is what a netstat command line runs: Steps in order, repeated
+// every Interval while Repeat is set, or a fixed error.
+type Plan struct {
+	Steps  []Step
+	Repeat bool
+	// Stderr is printed before the steps (e.g. -M's error); Exit is the
+	// status to exit with after them (non-zero: stop after one pass).
+	Stderr string
+	Stdout string
+	Exit   int
+	// Passes stops a repeating plan after that many passes (0: never;
+	// tests use it).
+	Passes int
+	// Interval is the pause between passes; 0 means Interval.
+	Interval time.Duration
+}
+
+// PlanFor turns parsed flags into the canned queries netstat would run.
+func PlanFor(f *Flags) (*Plan, error) {
+	if f.Help {
+		return &Plan{Stdout: Usage}, nil
+	}
+	if f.Version {
+		return &Plan{Stdout: Version}, nil
+	}
+	if f.Interfaces+f.Route+f.Masquerade+f.Statistics > 1 {
+		return nil, &UsageError{}
+	}
+	if f.Context > 0 {
+		return &Plan{Stderr: "SELinux is not enabled on this machine.\n", Exit: ExitError}, nil
+	}
+	inet, inet6 := f.Families["inet"] > 0, f.Families["inet6"] > 0
+	tcp, udp, raw := f.TCP > 0, f.UDP > 0, f.Raw > 0
+	udplite, sctp := f.UDPLite > 0, f.SCTP > 0
+	if (inet || inet6 || f.Statistics > 0) && !(tcp || sctp || udp || udplite || raw) {
+		tcp, sctp, udp, udplite, raw = true, true, true, true, true
+	}
+	if (tcp || sctp || udp || udplite || raw || f.Groups > 0) && !(inet || inet6) {
+		inet, inet6 = true, true
+	}
+	unix := f.Families["unix"] > 0
+	other := f.Families["ipx"] + f.Families["ax25"] + f.Families["netrom"] + f.Families["x25"] + f.Families["rose"]
+	// netstat's flag_arg: was any socket kind asked for?
+	arg := tcp || sctp || udp || udplite || raw || unix || other > 0 || f.Groups > 0 || f.L2CAP > 0 || f.RFCOMM > 0
+
+	if f.Masquerade > 0 {
+		return &Plan{Stderr: "netstat: no support for `ip_masquerade' on this system.\n", Exit: ExitError}, nil
+	}
+	numeric := f.numericWords()
+	if f.Statistics > 0 {
+		af := f.AFName
+		if af == "" {
+			af = "inet"
+		}
+		p := map[string]string{"tcp": b(tcp), "udp": b(udp), "raw": b(raw)}
+		switch af {
+		case "inet":
+			return &Plan{Steps: []Step{{"netstat-statistics", p}}}, nil
+		case "inet6":
+			return &Plan{Steps: []Step{{"netstat-statistics6", p}}}, nil
+		}
+		return &Plan{Stdout: fmt.Sprintf("netstat: No statistics support for specified address family: %s\n", af), Exit: ExitError}, nil
+	}
+	if f.Route > 0 {
+		// netstat swaps -e's meaning for routes: -r alone is the MSS
+		// layout (2), -re the Metric/Ref/Use one (1), -ree both (3).
+		ext := f.Extend
+		switch ext {
+		case 1:
+			ext = 2
+		case 2:
+			ext = 1
+		}
+		af := f.AFName
+		if af == "" {
+			af = "inet"
+		}
+		plan := &Plan{Repeat: f.Continuous > 0}
+		for _, name := range strings.Split(af, ",") {
+			if name == "" {
+				continue
+			}
+			params := map[string]string{"numeric": b(f.NumericHosts), "extend": strconv.Itoa(min(ext, 3))}
+			switch name {
+			case "inet":
+				plan.Steps = append(plan.Steps, Step{"netstat-route", params})
+			case "inet6":
+				plan.Steps = append(plan.Steps, Step{"netstat-route6", params})
+			case "unix", "ash", "bluetooth":
+				// These families exist but route nothing.
+				plan.Stderr = fmt.Sprintf("No routing for address family `%s'.\n", name)
+				plan.Exit, plan.Repeat = 3, false
+				return plan, nil
+			default:
+				plan.Stderr = fmt.Sprintf("Address family `%s' not supported.\n", name)
+				plan.Exit, plan.Repeat = 3, false
+				return plan, nil
+			}
+		}
+		return plan, nil
+	}
+	if f.Interfaces > 0 {
+		view := "netstat-interfaces"
+		if f.Extend > 1 {
+			// ifconfig's long form needs txqueuelen and the numeric
+			// flags, which the interfaces table does not have yet.
+			view = "netstat-interfaces-long"
+		}
+		return &Plan{Repeat: f.Continuous > 0, Steps: []Step{{view, map[string]string{
+			"all": b(f.All > 0),
+		}}}}, nil
+	}
+
+	plan := &Plan{Repeat: f.Continuous > 0}
+	if !arg || tcp || udp || raw || sctp || udplite {
+		if !arg {
+			tcp, udp, raw = true, true, true
+		}
+		plan.Steps = append(plan.Steps, Step{"netstat-inet", map[string]string{
+			"tcp": b(tcp), "udp": b(udp), "raw": b(raw),
+			"inet": b(!arg || inet), "inet6": b(!arg || inet6),
+			"all": b(f.All > 0), "listening": b(f.Listening > 0),
+			"numeric": numeric, "wide": b(f.Wide > 0), "extend": b(f.Extend > 1),
+			"programs": b(f.Programs > 0), "timers": b(f.Timers > 0),
+		}})
+	}
+	if f.Groups > 0 {
+		plan.Steps = append(plan.Steps, Step{"netstat-groups", map[string]string{
+			"inet": b(inet), "inet6": b(inet6), "numeric": b(f.NumericHosts),
+		}})
+	}
+	if !arg || unix {
+		plan.Steps = append(plan.Steps, Step{"netstat-unix", map[string]string{
+			"all": b(f.All > 0), "listening": b(f.Listening > 0), "programs": b(f.Programs > 0),
+		}})
+	}
+	if arg {
+		for _, fam := range []struct{ name, text string }{{"ipx", "AF IPX"}, {"ax25", "AF AX25"}, {"x25", "AF X25"}, {"netrom", "AF NETROM"}, {"rose", "AF ROSE"}} {
+			if f.Families[fam.name] > 0 {
+				// None of these exist on a current kernel: netstat says so
+				// and stops.
+				plan.Stderr += fmt.Sprintf("netstat: no support for `%s' on this system.\n", fam.text)
+				plan.Exit, plan.Repeat = ExitError, false
+				break
+			}
+		}
+	}
+	return plan, nil
+}
+
+// numericWords is the netstat-inet :numeric parameter for the flags.
+func (f *Flags) numericWords() string {
+	if f.NumericHosts && f.NumericPorts && f.NumericUsers {
+		return "1"
+	}
+	var w []string
+	if f.NumericHosts {
+		w = append(w, "hosts")
+	}
+	if f.NumericPorts {
+		w = append(w, "ports")
+	}
+	if f.NumericUsers {
+		w = append(w, "users")
+	}
+	if len(w) == 0 {
+		return "0"
+	}
+	return strings.Join(w, " ")
+}
+
+func b(v bool) string {
+	if v {
+		return "1"
+	}
+	return "0"
+}
+
+// Interval is how long -c waits between passes, as netstat's sleep(1).
+const Interval = time.Second
+
+// Command runs `netsql netstat ARGS` on eng and returns the exit status.
+func Command(ctx context.Context, eng *vtab.Engine, args []string, stdout, stderr io.Writer) int {
+	f, err := Parse(args)
+	var fe *FamilyError
+	var ue *UsageError
+	switch {
+	case errors.As(err, &fe):
+		io.WriteString(stderr, fe.Msg)
+		return ExitError
+	case errors.As(err, &ue):
+		io.WriteString(stderr, ue.Msg)
+		io.WriteString(stderr, Usage)
+		return ExitUsage
+	}
+	plan, err := PlanFor(f)
+	if errors.As(err, &ue) {
+		io.WriteString(stderr, ue.Msg)
+		io.WriteString(stderr, Usage)
+		return ExitUsage
+	}
+	return Execute(ctx, eng, plan, stdout, stderr)
+}
+
+// Execute runs a plan: every step once, or with Repeat every Interval
+// until ctx ends (an interrupted -c exits 0).
+func Execute(ctx context.Context, eng *vtab.Engine, plan *Plan, stdout, stderr io.Writer) int {
+	io.WriteString(stdout, plan.Stdout)
+	for pass := 0; ; pass++ {
+		for _, st := range plan.Steps {
+			q, ok := queries.Lookup(st.Query)
+			if !ok {
+				fmt.Fprintf(stderr, "netsql: netstat: this view (%s) is not available yet\n", st.Query)
+				return ExitError
+			}
+			params := q.Bind(st.Params)
+			params["iteration"] = strconv.Itoa(pass)
+			if err := RunRaw(ctx, eng, &q, params, stdout); err != nil {
+				if ctx.Err() != nil && pass > 0 {
+					return ExitOK
+				}
+				fmt.Fprintf(stderr, "netsql: %s: %v\n", q.Name, err)
+				return ExitError
+			}
+		}
+		io.WriteString(stderr, plan.Stderr)
+		plan.Stderr = ""
+		if !plan.Repeat || plan.Exit != 0 || plan.Passes > 0 && pass+1 >= plan.Passes {
+			return plan.Exit
+		}
+		wait := plan.Interval
+		if wait == 0 {
+			wait = Interval
+		}
+		select {
+		case <-ctx.Done():
+			return ExitOK
+		case <-time.After(wait):
+		}
+	}
+}
+
+// RunRaw runs every statement of q with params and writes each row as one
+// line: its columns' text joined by spaces, NULL as nothing. It is how
+// queries with `format: raw` print.
+func RunRaw(ctx context.Context, eng *vtab.Engine, q *queries.Query, params map[string]string, w io.Writer) error {
+	stmts, rest := shell.Split(q.SQL)
+	if !onlyComments(rest) {
+		last, _ := shell.Split(rest + ";")
+		stmts = append(stmts, last...)
+	}
+	var out strings.Builder
+	for _, st := range stmts {
+		var args []any
+		for _, name := range st.Params {
+			v, ok := params[name]
+			if !ok {
+				return fmt.Errorf("missing parameter :%s (give it with -p %s=VALUE)", name, name)
+			}
+			args = append(args, sql.Named(name, shell.ParamValue(v)))
+		}
+		if err := rawStatement(ctx, eng, st.SQL, args, &out); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, out.String())
+	return err
+}
+
+func rawStatement(ctx context.Context, eng *vtab.Engine, query string, args []any, out *strings.Builder) error {
+	rows, err := eng.QueryContext(ctx, query, args...)
+	if err != nil {
+		return shell.CleanError(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return shell.CleanError(err)
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return shell.CleanError(err)
+		}
+		for i, v := range vals {
+			if i > 0 {
+				out.WriteByte(' ')
+			}
+			out.WriteString(shell.Text(v, ""))
+		}
+		out.WriteByte('\n')
+	}
+	return shell.CleanError(rows.Err())
+}
+
+func onlyComments(s string) bool {
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "--") {
+			return false
+		}
+	}
+	return true
+}
+
+// Notifier returns an engine notice handler for netstat mode: notices that
+// some processes' sockets could not be attributed become netstat's own
+// message (printed once, and only when not root, as netstat does); other
+// notices pass through.
+func Notifier(stderr io.Writer) func(string) {
+	said := false
+	return func(msg string) {
+		if strings.Contains(msg, "could be identified") || strings.Contains(msg, "could not be read") {
+			if !said && os.Geteuid() != 0 {
+				io.WriteString(stderr, "(Not all processes could be identified, non-owned process info\n will not be shown, you would have to be root to see it all.)\n")
+			}
+			said = true
+			return
+		}
+		fmt.Fprintln(stderr, msg)
+	}
+}

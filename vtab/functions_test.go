@@ -1,0 +1,110 @@
+package vtab
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// fixtureHost is the shared fixture host; its /etc is found beside proc.
+const fixtureHost = "testdata/fixture/proc"
+
+func queryOne(t *testing.T, eng *Engine, q string, args ...any) any {
+	t.Helper()
+	var v any
+	if err := eng.DB().QueryRow(q, args...).Scan(&v); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	return v
+}
+
+func TestNameFunctions(t *testing.T) {
+	eng, err := Open(Options{ProcRoot: fixtureHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	for _, c := range []struct {
+		sql  string
+		want any
+	}{
+		{"SELECT service_name(8080, 'tcp')", "http-alt"},
+		{"SELECT service_name(631, 'tcp6')", "ipp"},
+		{"SELECT service_name(5353, 'udp')", "mdns"},
+		{"SELECT service_name(1, 'raw')", "icmp"}, // from /etc/protocols
+		{"SELECT service_name(0, 'tcp')", "*"},
+		{"SELECT service_name(2222, 'tcp')", "2222"},
+		{"SELECT service_name(NULL, 'tcp')", nil},
+		{"SELECT host_name('127.0.0.1')", "localhost"},
+		{"SELECT host_name('192.0.2.9')", "192.0.2.9"}, // no DNS for a copied /etc
+		{"SELECT host_name('::ffff:127.0.0.1')", "localhost"},
+		{"SELECT netstat_addr('127.0.0.1', 5432, 'tcp', 0, 0)", "localhost:postgresql"},
+		{"SELECT netstat_addr('127.0.0.1', 5432, 'tcp', 1, 0)", "127.0.0.1:5432"},
+		{"SELECT netstat_addr('127.0.0.1', 5432, 'tcp', 'hosts', 0)", "127.0.0.1:postgresql"},
+		{"SELECT netstat_addr('127.0.0.1', 5432, 'tcp', 'ports', 0)", "localhost:5432"},
+		{"SELECT netstat_addr('0.0.0.0', 0, 'udp', 0, 0)", "0.0.0.0:*"},
+		{"SELECT netstat_addr('::', 0, 'tcp6', 0, 0)", "[::]:*"},
+		{"SELECT netstat_addr('::', 0, 'tcp6', 1, 0)", ":::*"},
+		{"SELECT netstat_addr('::ffff:10.1.2.3', 80, 'tcp6', 1, 0)", "10.1.2.3:80"},
+		{"SELECT netstat_addr('::1.2.3.4', 80, 'tcp6', 1, 0)", "::1.2.3.4:80"},
+		// 24 characters: the address is cut so the port keeps its digits.
+		{"SELECT netstat_addr('fe80::fc:ff:fe00:1', 60728, 'tcp6', 1, 0)", "fe80::fc:ff:fe00::60728"},
+		{"SELECT netstat_addr('fe80::fc:ff:fe00:1', 60728, 'tcp6', 1, 1)", "fe80::fc:ff:fe00:1:60728"},
+		{"SELECT length(netstat_addr('2001:db8:1234:5678:9abc:def0:1234:5678', 65535, 'tcp6', 1, 0))", int64(23)},
+		{"SELECT netstat_host('169.254.0.0', 0)", "link-local"}, // /etc/networks
+		{"SELECT netstat_route_host('0.0.0.0', '0.0.0.0', 0, 0)", "default"},
+		{"SELECT netstat_route_host('127.0.0.0', '255.0.0.0', 0, 0)", "loopback"},
+		{"SELECT netstat_route_host('0.0.0.0', '255.255.255.0', 0, 1)", "0.0.0.0"},
+		{"SELECT netstat_program(9058)", "9058/python3"},
+		{"SELECT netstat_program(NULL)", "-"},
+		{"SELECT netstat_timer('tcp', 'keepalive', 7183.36, 0, 0)", "keepalive (7183.36/0/0)"},
+		{"SELECT netstat_timer('tcp', 'off', 0, 2, 1)", "off (0.00/2/1)"},
+		{"SELECT netstat_timer('udp', 'on', 1, 1, 1)", "off (0.00/0/0)"},
+	} {
+		if got := queryOne(t, eng, c.sql); got != c.want {
+			t.Errorf("%s = %#v, want %#v", c.sql, got, c.want)
+		}
+	}
+	if _, err := eng.DB().Exec("SELECT netstat_addr('nope', 1, 'tcp', 0, 0)"); err == nil {
+		t.Error("netstat_addr accepted a non-address")
+	}
+}
+
+// TestDeadDNS: a name server that does not answer costs one timeout per
+// run, not one per address.
+func TestDeadDNS(t *testing.T) {
+	src, err := NewSource(fixtureHost, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newResolver(src)
+	r.dns = true
+	calls := 0
+	r.lookupAddr = func(ctx context.Context, addr string) ([]string, error) {
+		calls++
+		<-ctx.Done()
+		return nil, errors.New("timeout")
+	}
+	start := time.Now()
+	for _, a := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
+		if name, _ := r.hostName(a); name != a {
+			t.Errorf("hostName(%s) = %s", a, name)
+		}
+	}
+	if calls != 1 || time.Since(start) > 2*dnsTimeout {
+		t.Errorf("%d DNS calls in %v; want one timeout, then none", calls, time.Since(start))
+	}
+	r2 := newResolver(src)
+	r2.dns = true
+	r2.lookupAddr = func(context.Context, string) ([]string, error) { return []string{"gw.example."}, nil }
+	if name, _ := r2.hostName("192.0.2.1"); name != "gw.example" {
+		t.Errorf("DNS name = %q", name)
+	}
+	if name, _ := r2.hostName("127.0.0.1"); name != "localhost" {
+		t.Errorf("/etc/hosts must come first: %q", name)
+	}
+}
