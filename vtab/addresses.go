@@ -61,6 +61,7 @@ var Addresses = &Table[addressRecord]{
 			Value: func(r *addressRecord) any { return nullIfZero(r.netns) }},
 	},
 	Rows: readAddresses,
+	Key:  func(r *addressRecord) string { return rowKey(r.a.Index, r.a.Address, r.a.PrefixLen, r.a.Peer) },
 }
 
 func (r *addressRecord) lifetime(v uint32) any {

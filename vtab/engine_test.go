@@ -32,7 +32,7 @@ func (f *fakeSockets) Sockets(_ context.Context, req sock.Request) ([]sock.Socke
 	f.reqs = append(f.reqs, req)
 	var out []sock.Socket
 	for _, s := range f.socks {
-		if req.Wants(s.Family, s.Protocol) && req.StateMask()&(1<<s.State) != 0 {
+		if req.Wants(s.Family, s.Protocol) && req.StateMask()&(1<<s.State) != 0 && req.Filter.Match(&s) {
 			out = append(out, s)
 		}
 	}
@@ -191,8 +191,39 @@ func TestSelfJoinAndCorrelatedSubqueryReadOnce(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("correlated subquery = %v, want %v", got, want)
 	}
-	if n := len(fake.requests()); n > 3 {
-		t.Errorf("correlated subquery made %d kernel requests in all, want at most 2 (one per distinct pushdown)", n-1)
+	if n := len(fake.requests()) - 1; n > 3 {
+		t.Errorf("correlated subquery made %d kernel requests, want 3: the outer read and one per distinct pushed port", n)
+	}
+}
+
+// TestPushedJoinValuesAreBounded: a join that feeds many distinct values
+// into a pushed column makes a bounded number of reads, never one per row.
+func TestPushedJoinValuesAreBounded(t *testing.T) {
+	eng, fake := openFake(t)
+	fake.mu.Lock()
+	for p := 1; p <= 30; p++ {
+		fake.socks = append(fake.socks, tcp4(fmt.Sprintf("127.0.0.1:%d", 1000+p), "127.0.0.1:9", sock.StateEstablished, uint64(1000+p)))
+	}
+	fake.mu.Unlock()
+	got := query(t, eng, `SELECT count(*) FROM sockets a WHERE a.protocol = 'tcp'
+		AND (SELECT count(*) FROM sockets b WHERE b.local_port = a.local_port) = 1`)
+	if !reflect.DeepEqual(got, []string{"32"}) {
+		t.Fatalf("count = %v, want 32 (30 added, 40002, [::1]:631)", got)
+	}
+	if n := len(fake.requests()); n > 1+maxReadsPerStatement+1 {
+		t.Errorf("%d kernel reads for 36 outer rows; want at most %d", n, 2+maxReadsPerStatement)
+	}
+}
+
+// TestORMergesReadsByIdentity: SQLite's OR optimization reads the table
+// once per term and merges rows by rowid; a row matching both terms must
+// appear once and no row may be lost to a rowid collision.
+func TestORMergesReadsByIdentity(t *testing.T) {
+	eng, _ := openFake(t)
+	got := query(t, eng, "SELECT inode FROM sockets WHERE local_port = 8080 OR remote_port = 8080 OR state = 'LISTEN' ORDER BY inode")
+	want := []string{"100", "101", "102", "103", "104"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("OR query = %v, want %v", got, want)
 	}
 }
 
@@ -324,5 +355,52 @@ func TestContextDoesNotOutliveItsStatement(t *testing.T) {
 	var n int
 	if err := eng.DB().QueryRow("SELECT count(*) FROM sockets").Scan(&n); err != nil || n != len(cannedSockets) {
 		t.Fatalf("statement after a cancelled one: n=%d err=%v", n, err)
+	}
+}
+
+func TestPortAndAddressPushdown(t *testing.T) {
+	eng, fake := openFake(t)
+	got := query(t, eng, "SELECT inode FROM sockets WHERE local_port BETWEEN 8000 AND 9000 AND remote_address = '127.0.0.1' ORDER BY inode")
+	if !reflect.DeepEqual(got, []string{"101", "102"}) {
+		t.Fatalf("rows = %v", got)
+	}
+	r := fake.requests()[0]
+	if !reflect.DeepEqual(r.Filter.LocalPorts, []sock.PortRange{{Min: 8000, Max: 9000}}) ||
+		!reflect.DeepEqual(r.Filter.RemoteAddrs, []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}) {
+		t.Errorf("filter = %+v, want local ports 8000-9000 and remote 127.0.0.1/32", r.Filter)
+	}
+	for _, q := range []string{
+		"SELECT * FROM sockets WHERE local_port = 'http'",
+		"SELECT * FROM sockets WHERE local_port > 70000",
+		"SELECT * FROM sockets WHERE remote_address = 'not an address'",
+	} {
+		before := len(fake.requests())
+		if got := query(t, eng, q); len(got) != 0 {
+			t.Errorf("%s matched %v", q, got)
+		}
+		if n := len(fake.requests()) - before; n != 0 {
+			t.Errorf("%s: %d kernel reads for an impossible filter", q, n)
+		}
+	}
+	// '8080' is text but SQLite compares it with the INTEGER column as a number.
+	if got := query(t, eng, "SELECT count(*) FROM sockets WHERE local_port = '8080'"); !reflect.DeepEqual(got, []string{"3"}) {
+		t.Errorf("text port = %v, want 3", got)
+	}
+}
+
+func TestExtrasOnlyWhenUsed(t *testing.T) {
+	eng, fake := openFake(t)
+	query(t, eng, "SELECT state, recv_q FROM sockets")
+	query(t, eng, "SELECT cwnd, congestion FROM sockets")
+	reqs := fake.requests()
+	if reqs[0].Extras != 0 {
+		t.Errorf("plain query asked for extras %b", reqs[0].Extras)
+	}
+	if want := sock.ExtraTCPInfo | sock.ExtraCongestion; reqs[1].Extras != want {
+		t.Errorf("extras = %b, want %b", reqs[1].Extras, want)
+	}
+	// The canned sockets carry no extras: the columns are NULL, not zero.
+	if got := query(t, eng, "SELECT DISTINCT cwnd, rtt_ms, congestion FROM sockets"); !reflect.DeepEqual(got, []string{"NULL|NULL|NULL"}) {
+		t.Errorf("extras without data = %v", got)
 	}
 }

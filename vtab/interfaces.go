@@ -148,6 +148,7 @@ var Interfaces = &Table[interfaceRecord]{
 			Value: func(r *interfaceRecord) any { return nullIfZero(r.netns) }},
 	},
 	Rows: readInterfaces,
+	Key:  func(r *interfaceRecord) string { return r.name },
 }
 
 // countersOf converts rtnetlink's 64-bit counters to /proc/net/dev's sums.

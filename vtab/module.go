@@ -249,7 +249,7 @@ func (c *cursor) Column(col int) (sqlvtab.Value, error) {
 	return c.snap.rows.Value(c.row(), col), nil
 }
 
-func (c *cursor) Rowid() (int64, error) { return int64(c.row()), nil }
+func (c *cursor) Rowid() (int64, error) { return c.snap.rowid(c.row()), nil }
 
 func (c *cursor) Close() error {
 	c.snap, c.rows = nil, nil

@@ -54,6 +54,7 @@ var Neighbors = &Table[neighborRecord]{
 			Value: func(r *neighborRecord) any { return nullIfZero(r.netns) }},
 	},
 	Rows: readNeighbors,
+	Key:  func(r *neighborRecord) string { return rowKey(r.n.Index, r.n.Address) },
 }
 
 func readNeighbors(ctx context.Context, src *Source, q *Query) ([]neighborRecord, error) {

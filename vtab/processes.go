@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 
 	sqlvtab "modernc.org/sqlite/vtab"
 
@@ -41,6 +42,7 @@ var Processes = &Table[processRecord]{
 			Value: func(r *processRecord) any { return nullIfZero(r.NetNS) }},
 	},
 	Rows: readProcesses,
+	Key:  func(r *processRecord) string { return strconv.Itoa(r.PID) },
 }
 
 func programOf(p *procs.Process) string {
@@ -124,6 +126,7 @@ var SocketOwners = &Table[ownerRecord]{
 			Value: func(r *ownerRecord) any { return r.program }},
 	},
 	Rows: readOwners,
+	Key:  func(r *ownerRecord) string { return rowKey(r.Inode, r.PID, r.FD) },
 }
 
 func readOwners(ctx context.Context, src *Source, q *Query) ([]ownerRecord, error) {

@@ -243,6 +243,9 @@ var Routes = &Table[routeRecord]{
 			Value: func(r *routeRecord) any { return nullIfZero(r.netns) }},
 	},
 	Rows: readRoutes,
+	Key: func(r *routeRecord) string {
+		return rowKey(r.family, r.dst, r.gateway, r.src, r.iface, r.metric, r.tableID, r.typ)
+	},
 }
 
 // nl returns v for a route read through rtnetlink, NULL for one from /proc.

@@ -11,7 +11,7 @@ import (
 // maxReadsPerStatement bounds how many differently-filtered kernel reads
 // one table makes in one statement (an IN list, or a join feeding pushed
 // values). Past it the table reads everything once and filters in Go.
-const maxReadsPerStatement = 8
+const maxReadsPerStatement = 4
 
 // session is one connection's state: the context of the running statement
 // and the snapshots its cursors share. A statement lasts while any cursor
@@ -30,14 +30,71 @@ type session struct {
 	open    int
 	snaps   map[string][]*snapshot // by table name + pushed constraints
 	reads   map[string]int         // kernel reads per table this statement
+	ids     map[string]*rowIDs     // rowid assignment per table this statement
 }
 
 // snapshot is one read of one table plus the indexes built over it.
 type snapshot struct {
-	rows  rowSet
-	used  uint64
-	index map[int]map[any][]int32
-	mu    sync.Mutex
+	rows rowSet
+	used uint64
+	// rowids maps row numbers to the rowids SQLite sees; nil means the
+	// row number is the rowid (the statement's first read of the table).
+	rowids []int64
+	index  map[int]map[any][]int32
+	mu     sync.Mutex
+}
+
+// rowid returns the rowid of row number r.
+func (s *snapshot) rowid(r int) int64 {
+	if s.rowids == nil {
+		return int64(r)
+	}
+	return s.rowids[r]
+}
+
+// rowIDs gives one table's rows the same rowid in every read of a
+// statement, by identity (Table.Key). The first read's row numbers are its
+// rowids; later reads look rows up by key and number new ones onwards.
+type rowIDs struct {
+	first *snapshot
+	byKey map[string]int64
+	next  int64
+	reads int
+}
+
+// assign sets snap's rowids; snap is the table's reads-th read.
+func (ids *rowIDs) assign(snap *snapshot) {
+	ids.reads++
+	if ids.first == nil {
+		ids.first, ids.next = snap, int64(snap.rows.Len())
+		return
+	}
+	if !snap.rows.Keyed() {
+		// No identity: keep reads apart so rowids never collide.
+		snap.rowids = make([]int64, snap.rows.Len())
+		base := int64(ids.reads-1) << 32
+		for r := range snap.rowids {
+			snap.rowids[r] = base + int64(r)
+		}
+		return
+	}
+	if ids.byKey == nil {
+		ids.byKey = make(map[string]int64, ids.first.rows.Len())
+		for r := 0; r < ids.first.rows.Len(); r++ {
+			ids.byKey[ids.first.rows.Key(r)] = int64(r)
+		}
+	}
+	snap.rowids = make([]int64, snap.rows.Len())
+	for r := range snap.rowids {
+		k := snap.rows.Key(r)
+		id, seen := ids.byKey[k]
+		if !seen {
+			id = ids.next
+			ids.next++
+			ids.byKey[k] = id
+		}
+		snap.rowids[r] = id
+	}
 }
 
 func (s *session) acquire() {
@@ -56,6 +113,7 @@ func (s *session) release() {
 		s.open = 0
 		s.snaps = nil
 		s.reads = nil
+		s.ids = nil
 		s.ctx = nil
 	}
 	s.mu.Unlock()
@@ -96,6 +154,7 @@ func (s *session) snapshot(m *module, q *Query) (*snapshot, error) {
 	if s.snaps == nil {
 		s.snaps = map[string][]*snapshot{}
 		s.reads = map[string]int{}
+		s.ids = map[string]*rowIDs{}
 	}
 	for _, snap := range s.snaps[key] {
 		if snap.used&q.used == q.used {
@@ -128,6 +187,12 @@ func (s *session) snapshot(m *module, q *Query) (*snapshot, error) {
 	s.mu.Lock()
 	if s.snaps != nil {
 		s.snaps[key] = append(s.snaps[key], snap)
+		ids := s.ids[name]
+		if ids == nil {
+			ids = &rowIDs{}
+			s.ids[name] = ids
+		}
+		ids.assign(snap)
 	}
 	s.mu.Unlock()
 	return snap, nil

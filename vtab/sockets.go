@@ -33,20 +33,20 @@ var Sockets = &Table[socketRecord]{
 	Name:    "sockets",
 	Doc:     "Every TCP, UDP, raw and unix socket of the network namespace, read through netlink sock_diag (or /proc/net).",
 	Example: "SELECT program, count(*) FROM sockets WHERE state = 'CLOSE_WAIT' GROUP BY 1 ORDER BY 2 DESC;",
-	Columns: []Column[socketRecord]{
+	Columns: append([]Column[socketRecord]{
 		{Name: "proto", Type: Text, Push: pushEQ, Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, raw, raw6, unix",
 			Value: func(r *socketRecord) any { return protoWord(&r.Socket) }},
 		{Name: "family", Type: Text, Push: pushEQ, Doc: "address family: inet, inet6, unix",
 			Value: func(r *socketRecord) any { return familyName(r.Family) }},
 		{Name: "protocol", Type: Text, Push: pushEQ, Doc: "transport: tcp, udp, raw, unix",
 			Value: func(r *socketRecord) any { return r.Protocol.String() }},
-		{Name: "local_address", Type: Text, Doc: "local IP address, numeric and canonical (NULL for unix)",
+		{Name: "local_address", Type: Text, Push: pushEQ, Doc: "local IP address, numeric and canonical (NULL for unix)",
 			Value: func(r *socketRecord) any { return addrText(&r.Socket, r.Local.Addr()) }},
-		{Name: "local_port", Type: Integer, Doc: "local port; for raw sockets the IP protocol number, as netstat shows it (NULL for unix)",
+		{Name: "local_port", Type: Integer, Push: pushRange, Doc: "local port; for raw sockets the IP protocol number, as netstat shows it (NULL for unix)",
 			Value: func(r *socketRecord) any { return portValue(&r.Socket, r.Local.Port()) }},
-		{Name: "remote_address", Type: Text, Doc: "remote IP address, 0.0.0.0 or :: when unconnected (NULL for unix)",
+		{Name: "remote_address", Type: Text, Push: pushEQ, Doc: "remote IP address, 0.0.0.0 or :: when unconnected (NULL for unix)",
 			Value: func(r *socketRecord) any { return addrText(&r.Socket, r.Remote.Addr()) }},
-		{Name: "remote_port", Type: Integer, Doc: "remote port, 0 when unconnected (NULL for unix)",
+		{Name: "remote_port", Type: Integer, Push: pushRange, Doc: "remote port, 0 when unconnected (NULL for unix)",
 			Value: func(r *socketRecord) any { return portValue(&r.Socket, r.Remote.Port()) }},
 		{Name: "state", Type: Text, Push: pushEQ, Doc: "TCP: ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING; udp/raw: ESTABLISHED or UNCONN; unix: LISTENING, CONNECTED, CONNECTING, DISCONNECTING, UNCONN",
 			Value: func(r *socketRecord) any { return stateName(&r.Socket) }},
@@ -145,8 +145,11 @@ var Sockets = &Table[socketRecord]{
 				}
 				return unixFlagWords(r.UnixFlags)
 			}},
-	},
+	}, append(internalsColumns(), Column[socketRecord]{
+		Name: "cookie", Type: Integer, Doc: "the kernel's socket cookie (NULL when read from /proc)",
+		Value: func(r *socketRecord) any { return nullIfZero(r.Cookie) }})...),
 	Rows: readSockets,
+	Key:  socketKey,
 }
 
 func readSockets(ctx context.Context, src *Source, q *Query) ([]socketRecord, error) {
@@ -174,6 +177,12 @@ func readSockets(ctx context.Context, src *Source, q *Query) ([]socketRecord, er
 		}
 	}
 	return recs, nil
+}
+
+// socketKey identifies a socket across reads: the inode for sockets a
+// file holds, the address pair for the rest (TIME_WAIT has inode 0).
+func socketKey(r *socketRecord) string {
+	return rowKey(r.Family, uint8(r.Protocol), r.Local, r.Remote, r.Inode)
 }
 
 // attachOwners finds, for every socket with an inode, the process netstat
@@ -339,6 +348,10 @@ func socketRequest(q *Query) (req sock.Request, ok bool) {
 	if len(combos) == 0 || mask == 0 {
 		return req, false
 	}
+	if req.Filter, ok = socketFilter(q); !ok {
+		return req, false
+	}
+	req.Extras = requestedExtras(q)
 	if mask != sock.AllStates {
 		req.States = mask
 	}

@@ -243,3 +243,25 @@ func TestLiveCancelledContext(t *testing.T) {
 		t.Fatal("a cancelled context still ran the query")
 	}
 }
+
+// TestLiveTCPInternals: tcp_info columns are filled for a connected TCP
+// socket and agree with what the connection did.
+func TestLiveTCPInternals(t *testing.T) {
+	f := newCloseWaitFixture(t, 1, 0)
+	if _, err := f.clients[0].Write(make([]byte, 5000)); err != nil {
+		t.Fatal(err)
+	}
+	eng := liveEngine(t)
+	inode := inodeOf(t, f.clients[0])
+	eventually(t, func() string {
+		got := query(t, eng, "SELECT cwnd > 0, mss > 0, rtt_ms >= 0, bytes_acked >= 5000, congestion IS NOT NULL, shutdown FROM sockets WHERE inode = ?", inode)
+		if len(got) != 1 || got[0] != "1|1|1|1|1|none" {
+			return fmt.Sprintf("internals = %v", got)
+		}
+		return ""
+	})
+	got := query(t, eng, "SELECT count(*) FROM sockets WHERE protocol = 'udp' AND cwnd IS NOT NULL")
+	if got[0] != "0" {
+		t.Errorf("UDP sockets with a cwnd: %v", got)
+	}
+}

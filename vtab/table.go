@@ -53,6 +53,12 @@ type Table[T any] struct {
 	// used (skip costly work for the others) and which constraints were
 	// pushed down.
 	Rows func(ctx context.Context, src *Source, q *Query) ([]T, error)
+	// Key identifies a record across the reads of one statement, from
+	// fields that do not change between reads and that Rows always fills.
+	// Tables that push constraints down need it: SQLite's OR optimization
+	// reads such a table once per OR term and merges the rows by rowid, so
+	// the same row must get the same rowid in every read.
+	Key func(*T) string
 }
 
 // Def is a declared table of any record type: what the engine registers.
@@ -68,6 +74,8 @@ type Schema struct {
 	Doc     string
 	Example string
 	Columns []ColumnSchema
+	// Keyed reports whether rows have an identity (Table.Key).
+	Keyed bool
 }
 
 // ColumnSchema is the record-type-free description of a column.
@@ -81,7 +89,7 @@ type ColumnSchema struct {
 
 // Schema implements Def.
 func (t *Table[T]) Schema() Schema {
-	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example}
+	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example, Keyed: t.Key != nil}
 	for _, c := range t.Columns {
 		s.Columns = append(s.Columns, ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push})
 	}
@@ -93,18 +101,32 @@ func (t *Table[T]) produce(ctx context.Context, src *Source, q *Query) (rowSet, 
 	if err != nil {
 		return nil, err
 	}
-	return &records[T]{recs: recs, cols: t.Columns}, nil
+	return &records[T]{recs: recs, cols: t.Columns, key: t.Key}, nil
 }
 
 // rowSet is a snapshot of one table's rows, read lazily by column.
 type rowSet interface {
 	Len() int
 	Value(row, col int) any
+	// Keyed reports whether rows have an identity (Table.Key).
+	Keyed() bool
+	// Key returns a row's identity; "" when the table has none.
+	Key(row int) string
 }
 
 type records[T any] struct {
 	recs []T
 	cols []Column[T]
+	key  func(*T) string
+}
+
+func (r *records[T]) Keyed() bool { return r.key != nil }
+
+func (r *records[T]) Key(row int) string {
+	if r.key == nil {
+		return ""
+	}
+	return r.key(&r.recs[row])
 }
 
 func (r *records[T]) Len() int { return len(r.recs) }
@@ -150,6 +172,9 @@ func (s Schema) validate() error {
 	}
 	seen := map[string]bool{}
 	for _, c := range s.Columns {
+		if len(c.Push) > 0 && !s.Keyed {
+			return fmt.Errorf("vtab: table %s pushes %s down but declares no Key", s.Name, c.Name)
+		}
 		switch c.Type {
 		case Text, Integer, Real:
 		default:
@@ -211,4 +236,14 @@ func (q *Query) Values(column string, op sqlvtab.ConstraintOp) []any {
 		}
 	}
 	return out
+}
+
+// rowKey joins the fields that identify a row into a Table.Key.
+func rowKey(parts ...any) string {
+	var b strings.Builder
+	for _, p := range parts {
+		fmt.Fprint(&b, p)
+		b.WriteByte(0)
+	}
+	return b.String()
 }

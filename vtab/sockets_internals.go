@@ -1,0 +1,211 @@
+package vtab
+
+import (
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	sqlvtab "modernc.org/sqlite/vtab"
+
+	"github.com/netsql/netsql/vtab/sock"
+)
+
+// This file holds the sockets table's TCP internals (what ss -tiem shows),
+// fetched only when a statement uses them, and the port and address
+// filters the kernel applies through sock_diag bytecode.
+
+// internalColumn is a sockets column backed by a sock_diag extra.
+type internalColumn struct {
+	Column[socketRecord]
+	need sock.Extras
+}
+
+// internals are the sockets columns backed by sock_diag extras. Each is
+// NULL when the extra does not apply (not TCP, TIME_WAIT, read from /proc)
+// or the kernel's tcp_info is too old to carry the field.
+var internals = []internalColumn{
+	tcpInfoColumn("rtt_ms", Real, "smoothed round-trip time in milliseconds (tcp_info)", 0,
+		func(t *sock.TCPInfo) any { return t.RTTMs() }),
+	tcpInfoColumn("rttvar_ms", Real, "round-trip time variation in milliseconds", 0,
+		func(t *sock.TCPInfo) any { return t.RTTVarMs() }),
+	tcpInfoColumn("min_rtt_ms", Real, "lowest round-trip time seen, in milliseconds", sock.TCPInfoLenMinRTT,
+		func(t *sock.TCPInfo) any { return t.MinRTTMs() }),
+	tcpInfoColumn("cwnd", Integer, "congestion window in segments", 0,
+		func(t *sock.TCPInfo) any { return int64(t.SndCwnd) }),
+	tcpInfoColumn("ssthresh", Integer, "slow-start threshold in segments; NULL while still unset (infinite)", 0,
+		func(t *sock.TCPInfo) any {
+			if t.SndSsthresh >= sock.InfiniteSsthresh {
+				return nil
+			}
+			return int64(t.SndSsthresh)
+		}),
+	tcpInfoColumn("mss", Integer, "sending maximum segment size in bytes", 0,
+		func(t *sock.TCPInfo) any { return int64(t.SndMSS) }),
+	tcpInfoColumn("retrans", Integer, "segments retransmitted and not yet acknowledged", 0,
+		func(t *sock.TCPInfo) any { return int64(t.Retrans) }),
+	tcpInfoColumn("total_retrans", Integer, "segments retransmitted over the connection's life", 0,
+		func(t *sock.TCPInfo) any { return int64(t.TotalRetrans) }),
+	tcpInfoColumn("lost", Integer, "segments currently considered lost", 0,
+		func(t *sock.TCPInfo) any { return int64(t.Lost) }),
+	tcpInfoColumn("bytes_sent", Integer, "bytes sent, retransmissions included", sock.TCPInfoLenBytesSent,
+		func(t *sock.TCPInfo) any { return clampInt64(t.BytesSent) }),
+	tcpInfoColumn("bytes_acked", Integer, "bytes acknowledged by the peer (the SYN counts 1)", sock.TCPInfoLenBytesAcked,
+		func(t *sock.TCPInfo) any { return clampInt64(t.BytesAcked) }),
+	tcpInfoColumn("bytes_received", Integer, "bytes received (the FIN counts 1)", sock.TCPInfoLenBytesAcked,
+		func(t *sock.TCPInfo) any { return clampInt64(t.BytesReceived) }),
+	tcpInfoColumn("delivery_rate", Integer, "recent delivery rate in bytes per second", sock.TCPInfoLenDeliveryRate,
+		func(t *sock.TCPInfo) any { return clampInt64(t.DeliveryRate) }),
+	tcpInfoColumn("pacing_rate", Integer, "pacing rate in bytes per second", sock.TCPInfoLenPacingRate,
+		func(t *sock.TCPInfo) any { return clampInt64(t.PacingRate) }),
+	extraColumn("congestion", Text, "congestion control algorithm (cubic, bbr...)", sock.ExtraCongestion,
+		func(e *sock.Extra) any { return e.Congestion }),
+	extraColumn("skmem_rmem", Integer, "receive memory allocated, bytes (ss -m r)", sock.ExtraMemInfo,
+		func(e *sock.Extra) any { return int64(e.Mem.RmemAlloc) }),
+	extraColumn("skmem_rcvbuf", Integer, "receive buffer size, bytes (ss -m rb)", sock.ExtraMemInfo,
+		func(e *sock.Extra) any { return int64(e.Mem.Rcvbuf) }),
+	extraColumn("skmem_wmem", Integer, "send memory allocated, bytes (ss -m t)", sock.ExtraMemInfo,
+		func(e *sock.Extra) any { return int64(e.Mem.WmemAlloc) }),
+	extraColumn("skmem_sndbuf", Integer, "send buffer size, bytes (ss -m tb)", sock.ExtraMemInfo,
+		func(e *sock.Extra) any { return int64(e.Mem.Sndbuf) }),
+	extraColumn("cgroup", Integer, "cgroup v2 id (the inode of its directory) of the socket's creator", sock.ExtraCgroup,
+		func(e *sock.Extra) any { return clampInt64(e.CgroupID) }),
+	extraColumn("shutdown", Text, "directions shut down: none, read, write, both", sock.ExtraShutdown,
+		func(e *sock.Extra) any { return shutdownName(e.Shutdown) }),
+}
+
+// internalsColumns returns the declarations of the internals columns.
+func internalsColumns() []Column[socketRecord] {
+	out := make([]Column[socketRecord], len(internals))
+	for i, c := range internals {
+		out[i] = c.Column
+	}
+	return out
+}
+
+func tcpInfoColumn(name, typ, doc string, minLen int, get func(*sock.TCPInfo) any) internalColumn {
+	return internalColumn{need: sock.ExtraTCPInfo, Column: Column[socketRecord]{
+		Name: name, Type: typ, Doc: doc + " (NULL unless TCP with tcp_info)",
+		Value: func(r *socketRecord) any {
+			if !r.Extra.Has(sock.ExtraTCPInfo) || minLen > 0 && !r.Extra.TCP.Has(minLen) {
+				return nil
+			}
+			return get(&r.Extra.TCP)
+		}}}
+}
+
+func extraColumn(name, typ, doc string, x sock.Extras, get func(*sock.Extra) any) internalColumn {
+	return internalColumn{need: x, Column: Column[socketRecord]{
+		Name: name, Type: typ, Doc: doc,
+		Value: func(r *socketRecord) any {
+			if !r.Extra.Has(x) {
+				return nil
+			}
+			return get(r.Extra)
+		}}}
+}
+
+// requestedExtras returns the extras the statement's columns need.
+func requestedExtras(q *Query) sock.Extras {
+	var x sock.Extras
+	for _, c := range internals {
+		if q.Uses(c.Name) {
+			x |= c.need
+		}
+	}
+	return x
+}
+
+func clampInt64(v uint64) int64 {
+	if v > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(v)
+}
+
+func shutdownName(s uint8) string {
+	switch s & (sock.ShutdownRead | sock.ShutdownWrite) {
+	case sock.ShutdownRead:
+		return "read"
+	case sock.ShutdownWrite:
+		return "write"
+	case sock.ShutdownRead | sock.ShutdownWrite:
+		return "both"
+	}
+	return "none"
+}
+
+// pushRange lists the operators a port column hands to the kernel.
+var pushRange = []sqlvtab.ConstraintOp{sqlvtab.OpEQ, sqlvtab.OpGT, sqlvtab.OpGE, sqlvtab.OpLT, sqlvtab.OpLE}
+
+// socketFilter turns port and address constraints into the kernel's
+// bytecode filter. ok is false when they cannot match any socket.
+func socketFilter(q *Query) (f sock.Filter, ok bool) {
+	for _, col := range []struct {
+		name string
+		dst  *[]sock.PortRange
+	}{{"local_port", &f.LocalPorts}, {"remote_port", &f.RemotePorts}} {
+		lo, hi := 0, 65535
+		constrained := false
+		for _, c := range q.Constraints {
+			if c.Column != col.name {
+				continue
+			}
+			v, isNum := portAsNumber(c.Value)
+			if !isNum {
+				return f, false // text that is no number equals no port
+			}
+			constrained = true
+			switch c.Op {
+			case sqlvtab.OpEQ:
+				lo, hi = max(lo, int(math.Ceil(v))), min(hi, int(math.Floor(v)))
+			case sqlvtab.OpGT:
+				lo = max(lo, int(math.Floor(v))+1)
+			case sqlvtab.OpGE:
+				lo = max(lo, int(math.Ceil(v)))
+			case sqlvtab.OpLT:
+				hi = min(hi, int(math.Ceil(v))-1)
+			case sqlvtab.OpLE:
+				hi = min(hi, int(math.Floor(v)))
+			}
+		}
+		if lo > hi {
+			return f, false
+		}
+		if constrained && (lo > 0 || hi < 65535) {
+			*col.dst = []sock.PortRange{{Min: uint16(lo), Max: uint16(hi)}}
+		}
+	}
+	for _, col := range []struct {
+		name string
+		dst  *[]netip.Prefix
+	}{{"local_address", &f.LocalAddrs}, {"remote_address", &f.RemoteAddrs}} {
+		for _, v := range q.Values(col.name, sqlvtab.OpEQ) {
+			s, isText := v.(string)
+			addr, err := netip.ParseAddr(strings.TrimSpace(s))
+			if !isText || err != nil || addr.Zone() != "" {
+				return f, false // the column holds canonical addresses only
+			}
+			if len(*col.dst) > 0 {
+				return sock.Filter{}, true // two equalities: let SQLite decide
+			}
+			*col.dst = []netip.Prefix{netip.PrefixFrom(addr, addr.BitLen())}
+		}
+	}
+	return f, true
+}
+
+// portAsNumber reads a constraint value as SQLite compares it with an
+// INTEGER column: numbers as they are, numeric text as its number.
+func portAsNumber(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, !math.IsNaN(x)
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
