@@ -3,6 +3,7 @@ module github.com/netsql/netsql
 go 1.26.8
 
 require (
+	github.com/chzyer/readline v1.5.1
 	github.com/prometheus/procfs v0.23.0
 	golang.org/x/sys v0.50.0
 	modernc.org/sqlite v1.62.0

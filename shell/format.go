@@ -20,7 +20,23 @@ var Formats = []string{"table", "csv", "json", "ndjson", "line", "markdown"}
 type Options struct {
 	Headers bool   // print the header row (table, csv, markdown)
 	Null    string // how table, line and markdown show NULL
+	// Color styles table and line output with ANSI escapes: bold column
+	// names, dim NULL. Set it only when writing to a terminal.
+	Color bool
+	// MaxWidth cuts table lines wider than this many cells, ending each cut
+	// line with Ellipsis (0: never cut).
+	MaxWidth int
 }
+
+// Ellipsis marks a table line cut at Options.MaxWidth.
+const Ellipsis = "…"
+
+// ANSI styles used when Options.Color is set.
+const (
+	styleBold  = "\x1b[1m"
+	styleDim   = "\x1b[2m"
+	styleReset = "\x1b[0m"
+)
 
 // DefaultOptions are one-shot mode's defaults.
 var DefaultOptions = Options{Headers: true, Null: "NULL"}
@@ -98,6 +114,7 @@ type tableWriter struct {
 	markdown bool
 	cols     []string
 	rows     [][]string
+	nulls    [][]bool
 	numeric  []bool
 }
 
@@ -112,7 +129,9 @@ func (t *tableWriter) Begin(columns []string) error {
 
 func (t *tableWriter) Row(values []any) error {
 	row := make([]string, len(values))
+	nulls := make([]bool, len(values))
 	for i, v := range values {
+		nulls[i] = v == nil
 		row[i] = Text(v, t.opts.Null)
 		if t.markdown {
 			row[i] = strings.ReplaceAll(row[i], "|", `\|`)
@@ -124,6 +143,7 @@ func (t *tableWriter) Row(values []any) error {
 		}
 	}
 	t.rows = append(t.rows, row)
+	t.nulls = append(t.nulls, nulls)
 	return nil
 }
 
@@ -146,38 +166,45 @@ func (t *tableWriter) End() error {
 		}
 	}
 	bw := bufio.NewWriter(t.w)
-	line := func(cells []string, align bool) {
-		var b strings.Builder
+	color := t.opts.Color && !t.markdown
+	line := func(cells []string, align bool, style func(i int) string) {
+		var l styledLine
 		if t.markdown {
-			b.WriteString("| ")
+			l.add("| ", "")
 		}
 		for i, c := range cells {
 			if i > 0 {
 				if t.markdown {
-					b.WriteString(" | ")
+					l.add(" | ", "")
 				} else {
-					b.WriteString("  ")
+					l.add("  ", "")
 				}
+			}
+			st := ""
+			if color && style != nil {
+				st = style(i)
 			}
 			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
 			last := i == len(cells)-1 && !t.markdown
 			switch {
 			case align && t.numeric[i]:
-				b.WriteString(pad + c)
+				l.add(pad, "")
+				l.add(c, st)
 			case last:
-				b.WriteString(c) // no trailing spaces at the end of a line
+				l.add(c, st) // no trailing spaces at the end of a line
 			default:
-				b.WriteString(c + pad)
+				l.add(c, st)
+				l.add(pad, "")
 			}
 		}
 		if t.markdown {
-			b.WriteString(" |")
+			l.add(" |", "")
 		}
-		b.WriteString("\n")
-		bw.WriteString(b.String())
+		bw.WriteString(l.render(t.opts.MaxWidth))
+		bw.WriteString("\n")
 	}
 	if t.opts.Headers || t.markdown {
-		line(t.cols, false)
+		line(t.cols, false, func(int) string { return styleBold })
 		rule := make([]string, len(t.cols))
 		for i := range rule {
 			rule[i] = strings.Repeat("-", widths[i])
@@ -185,12 +212,63 @@ func (t *tableWriter) End() error {
 				rule[i] = strings.Repeat("-", widths[i]-1) + ":"
 			}
 		}
-		line(rule, false)
+		line(rule, false, nil)
 	}
-	for _, r := range t.rows {
-		line(r, true)
+	for r, row := range t.rows {
+		line(row, true, func(i int) string {
+			if t.nulls[r][i] {
+				return styleDim
+			}
+			return ""
+		})
 	}
 	return bw.Flush()
+}
+
+// styledLine is one output line as runs of text, each with an optional
+// ANSI style, so that a line can be cut to a width without counting the
+// escapes.
+type styledLine struct {
+	runs   []string
+	styles []string
+}
+
+func (l *styledLine) add(s, style string) {
+	l.runs = append(l.runs, s)
+	l.styles = append(l.styles, style)
+}
+
+// render joins the runs, cutting the line to max cells (0: no limit) and
+// marking a cut with Ellipsis.
+func (l *styledLine) render(max int) string {
+	total := 0
+	for _, r := range l.runs {
+		total += utf8.RuneCountInString(r)
+	}
+	cut := max > 0 && total > max
+	room := total
+	if cut {
+		room = max - utf8.RuneCountInString(Ellipsis)
+	}
+	var b strings.Builder
+	for i, r := range l.runs {
+		if room <= 0 {
+			break
+		}
+		if n := utf8.RuneCountInString(r); n > room {
+			r = string([]rune(r)[:room])
+		}
+		room -= utf8.RuneCountInString(r)
+		if l.styles[i] != "" && r != "" {
+			b.WriteString(l.styles[i] + r + styleReset)
+		} else {
+			b.WriteString(r)
+		}
+	}
+	if cut {
+		b.WriteString(Ellipsis)
+	}
+	return b.String()
 }
 
 type csvWriter struct {
@@ -323,7 +401,11 @@ func (l *lineWriter) Row(values []any) error {
 	}
 	l.n++
 	for i, v := range values {
-		fmt.Fprintf(l.w, "%*s = %s\n", l.width, l.cols[i], Text(v, l.opts.Null))
+		text := Text(v, l.opts.Null)
+		if v == nil && l.opts.Color {
+			text = styleDim + text + styleReset
+		}
+		fmt.Fprintf(l.w, "%*s = %s\n", l.width, l.cols[i], text)
 	}
 	return nil
 }

@@ -1,0 +1,698 @@
+package shell
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// dotLine is a parsed dot-command: `.name arg "quoted arg"`.
+type dotLine struct {
+	Name string   // without the dot
+	Args []string // words, with quotes removed
+	Rest string   // everything after the name, as typed (trimmed)
+}
+
+// parseDot parses a dot-command line. Words are separated by blanks and
+// may be quoted with '...' or "..." (a doubled quote inside is one quote).
+func parseDot(line string) (dotLine, error) {
+	line = strings.TrimSpace(line)
+	if !strings.HasPrefix(line, ".") {
+		return dotLine{}, fmt.Errorf("not a dot-command: %q", line)
+	}
+	name, rest, _ := strings.Cut(line[1:], " ")
+	if i := strings.IndexAny(name, "\t"); i >= 0 {
+		name, rest = name[:i], name[i+1:]+" "+rest
+	}
+	d := dotLine{Name: name, Rest: strings.TrimSpace(rest)}
+	args, err := splitWords(d.Rest)
+	if err != nil {
+		return d, fmt.Errorf(".%s: %w", name, err)
+	}
+	d.Args = args
+	return d, nil
+}
+
+// splitWords splits on blanks, honouring single and double quotes.
+func splitWords(s string) ([]string, error) {
+	var words []string
+	var w strings.Builder
+	in := false // inside a word
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t':
+			if in {
+				words = append(words, w.String())
+				w.Reset()
+				in = false
+			}
+		case c == '\'' || c == '"':
+			in = true
+			j := i + 1
+			for {
+				if j >= len(s) {
+					return nil, fmt.Errorf("unterminated %c quote", c)
+				}
+				if s[j] == c {
+					if j+1 < len(s) && s[j+1] == c {
+						w.WriteByte(c)
+						j += 2
+						continue
+					}
+					break
+				}
+				w.WriteByte(s[j])
+				j++
+			}
+			i = j
+		default:
+			in = true
+			w.WriteByte(c)
+		}
+	}
+	if in {
+		words = append(words, w.String())
+	}
+	return words, nil
+}
+
+// dotCommand is one dot-command and its help.
+type dotCommand struct {
+	name  string
+	usage string // arguments, for .help
+	help  string
+	run   func(s *session, ctx context.Context, d dotLine) error
+}
+
+// dotCommands lists the shell's dot-commands in the order .help shows them.
+func dotCommands() []dotCommand {
+	return []dotCommand{
+		{"tables", "[PATTERN]", "list the tables (and your views) with what each holds", (*session).dotTables},
+		{"schema", "[TABLE]", "show a table's columns, each with its description", (*session).dotSchema},
+		{"mode", "[FORMAT]", "output format: " + strings.Join(Formats, ", "), (*session).dotMode},
+		{"headers", "on|off", "show column names", (*session).dotHeaders},
+		{"timer", "on|off", "print each statement's wall time", (*session).dotTimer},
+		{"fit", "on|off", "cut table lines to the terminal width, marking cuts with " + Ellipsis + " (default on)", (*session).dotFit},
+		{"nullvalue", "TEXT", "how NULL shows in table and line output (default NULL)", (*session).dotNull},
+		{"queries", "", "list the canned queries, built-in and yours", (*session).dotQueries},
+		{"run", "NAME [name=value...]", "run a canned query, binding its parameters", (*session).dotRun},
+		{"read", "FILE", "run the statements and dot-commands in FILE", (*session).dotRead},
+		{"output", "[FILE]", "send results to FILE (no FILE: back to the terminal)", (*session).dotOutput},
+		{"once", "FILE", "send the next command's results to FILE", (*session).dotOnce},
+		{"param", "set NAME VALUE|unset NAME|list|clear", "bind :NAME (and @NAME, $NAME) in statements; numbers bind as numbers", (*session).dotParam},
+		{"watch", "SECONDS STATEMENT", "re-run a statement (or dot-command) every SECONDS, redrawing, until Ctrl-C", (*session).dotWatch},
+		{"netstat", "[FLAGS]", "print a netstat view, e.g. .netstat -tanp", (*session).dotNetstat},
+		{"help", "[COMMAND]", "show this help", (*session).dotHelp},
+		{"quit", "", "leave the shell (so does Ctrl-D)", (*session).dotQuit},
+	}
+}
+
+// dotNames are the dot-command names, for completion.
+func dotNames() []string {
+	var names []string
+	for _, c := range dotCommands() {
+		names = append(names, c.name)
+	}
+	return append(names, "exit")
+}
+
+// findDot returns the command a name means: its full name, or "exit".
+func findDot(name string) (dotCommand, bool) {
+	if name == "exit" {
+		name = "quit"
+	}
+	for _, c := range dotCommands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return dotCommand{}, false
+}
+
+// dot runs one dot-command line.
+func (s *session) dot(ctx context.Context, line string) error {
+	d, err := parseDot(line)
+	if err != nil {
+		return err
+	}
+	c, ok := findDot(d.Name)
+	if !ok {
+		return fmt.Errorf("unknown command .%s (.help lists them)", d.Name)
+	}
+	return c.run(s, ctx, d)
+}
+
+func usageError(name string) error {
+	c, _ := findDot(name)
+	return fmt.Errorf("usage: .%s %s", c.name, c.usage)
+}
+
+func (s *session) dotHelp(_ context.Context, d dotLine) error {
+	cmds := dotCommands()
+	if len(d.Args) > 0 {
+		c, ok := findDot(strings.TrimPrefix(d.Args[0], "."))
+		if !ok {
+			return fmt.Errorf("unknown command .%s (.help lists them)", strings.TrimPrefix(d.Args[0], "."))
+		}
+		cmds = []dotCommand{c}
+	}
+	const width = 26 // longer usages put their help on the next line
+	var b strings.Builder
+	for _, c := range cmds {
+		use := strings.TrimSpace(c.name + " " + c.usage)
+		if utf8.RuneCountInString(use) > width {
+			fmt.Fprintf(&b, ".%s\n %-*s  %s\n", use, width, "", c.help)
+			continue
+		}
+		fmt.Fprintf(&b, ".%-*s  %s\n", width, use, c.help)
+	}
+	if len(d.Args) == 0 {
+		b.WriteString("\nEnd SQL statements with \";\" (they may span lines). Tab completes; Ctrl-R searches\nhistory; Ctrl-C cancels a running statement or the line being typed; Ctrl-D exits.\n")
+	}
+	return s.write(b.String())
+}
+
+// write sends command output to the current destination.
+func (s *session) write(text string) error {
+	if _, err := io.WriteString(s.dest(), text); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+// fitLine cuts a line to the terminal width when output goes there.
+func (s *session) fitLine(line string) string {
+	if !s.toTerminal() || !s.fit {
+		return line
+	}
+	var l styledLine
+	l.add(line, "")
+	return l.render(termWidth(s.outFD))
+}
+
+func (s *session) dotTables(ctx context.Context, d dotLine) error {
+	if len(d.Args) > 1 {
+		return usageError("tables")
+	}
+	type entry struct{ name, doc string }
+	var list []entry
+	for _, sc := range s.eng.Schemas() {
+		list = append(list, entry{sc.Name, sc.Doc})
+	}
+	user, err := s.userObjects(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range user {
+		list = append(list, entry{u.name, "(your " + u.kind + ")"})
+	}
+	width := 0
+	var shown []entry
+	for _, e := range list {
+		if len(d.Args) == 1 && !likeMatch(d.Args[0], e.name) {
+			continue
+		}
+		shown = append(shown, e)
+		width = max(width, utf8.RuneCountInString(e.name))
+	}
+	var b strings.Builder
+	for _, e := range shown {
+		b.WriteString(s.fitLine(fmt.Sprintf("%-*s  %s", width, e.name, e.doc)) + "\n")
+	}
+	return s.write(b.String())
+}
+
+// likeMatch matches a .tables pattern: SQL LIKE, case-insensitive, and a
+// plain word matches names containing it.
+func likeMatch(pattern, name string) bool {
+	if !strings.ContainsAny(pattern, "%_") {
+		return strings.Contains(strings.ToLower(name), strings.ToLower(pattern))
+	}
+	var match func(p, n string) bool
+	match = func(p, n string) bool {
+		for p != "" {
+			switch p[0] {
+			case '%':
+				for i := 0; i <= len(n); i++ {
+					if match(p[1:], n[i:]) {
+						return true
+					}
+				}
+				return false
+			case '_':
+				if n == "" {
+					return false
+				}
+				_, size := utf8.DecodeRuneInString(n)
+				p, n = p[1:], n[size:]
+			default:
+				if n == "" || !strings.EqualFold(p[:1], n[:1]) {
+					return false
+				}
+				p, n = p[1:], n[1:]
+			}
+		}
+		return n == ""
+	}
+	return match(pattern, name)
+}
+
+type userObject struct{ name, kind, sql string }
+
+// userObjects lists the tables and views the user created in this session.
+func (s *session) userObjects(ctx context.Context) ([]userObject, error) {
+	rows, err := s.eng.QueryContext(ctx, `SELECT name, type, coalesce(sql, '') FROM sqlite_temp_master
+		WHERE type IN ('table', 'view') AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL TABLE%'
+		UNION ALL SELECT name, type, coalesce(sql, '') FROM main.sqlite_master WHERE type IN ('table', 'view')
+		ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("list your tables: %w", CleanError(err))
+	}
+	defer rows.Close()
+	var out []userObject
+	for rows.Next() {
+		var o userObject
+		if err := rows.Scan(&o.name, &o.kind, &o.sql); err != nil {
+			return nil, fmt.Errorf("list your tables: %w", CleanError(err))
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list your tables: %w", CleanError(err))
+	}
+	return out, nil
+}
+
+func (s *session) dotSchema(ctx context.Context, d dotLine) error {
+	if len(d.Args) > 1 {
+		return usageError("schema")
+	}
+	var b strings.Builder
+	found := false
+	for _, sc := range s.eng.Schemas() {
+		if len(d.Args) == 1 && !strings.EqualFold(d.Args[0], sc.Name) {
+			continue
+		}
+		found = true
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "-- %s\nCREATE TABLE %s(\n", sc.Doc, sc.Name)
+		nameW, typeW := 0, 0
+		for _, c := range sc.Columns {
+			nameW = max(nameW, len(c.Name))
+			typ := c.Type
+			if c.Hidden {
+				typ += " HIDDEN"
+			}
+			typeW = max(typeW, len(typ)+1)
+		}
+		for i, c := range sc.Columns {
+			typ := c.Type
+			if c.Hidden {
+				typ += " HIDDEN"
+			}
+			if i < len(sc.Columns)-1 {
+				typ += ","
+			}
+			doc := c.Doc
+			if len(c.Push) > 0 {
+				doc += " [filtered in the kernel]"
+			}
+			fmt.Fprintf(&b, "  %-*s %-*s -- %s\n", nameW, c.Name, typeW, typ, doc)
+		}
+		b.WriteString(");\n")
+	}
+	user, err := s.userObjects(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range user {
+		if len(d.Args) == 1 && !strings.EqualFold(d.Args[0], u.name) {
+			continue
+		}
+		found = true
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(strings.TrimSuffix(u.sql, ";") + ";\n")
+	}
+	if !found {
+		return fmt.Errorf("no such table: %s (.tables lists them)", d.Args[0])
+	}
+	return s.write(b.String())
+}
+
+func (s *session) dotMode(_ context.Context, d dotLine) error {
+	switch len(d.Args) {
+	case 0:
+		return s.write("current output mode: " + s.format + "\n")
+	case 1:
+		if _, err := NewWriter(d.Args[0], io.Discard, s.opts); err != nil {
+			return err
+		}
+		s.format = d.Args[0]
+		return nil
+	}
+	return usageError("mode")
+}
+
+// parseOnOff reads on|off (and yes/no, true/false, 1/0).
+func parseOnOff(name string, args []string) (bool, error) {
+	if len(args) == 1 {
+		switch strings.ToLower(args[0]) {
+		case "on", "yes", "true", "1":
+			return true, nil
+		case "off", "no", "false", "0":
+			return false, nil
+		}
+	}
+	return false, usageError(name)
+}
+
+func (s *session) dotHeaders(_ context.Context, d dotLine) (err error) {
+	s.opts.Headers, err = onOff(d, s.opts.Headers)
+	return err
+}
+
+func (s *session) dotTimer(_ context.Context, d dotLine) (err error) {
+	s.timer, err = onOff(d, s.timer)
+	return err
+}
+
+func (s *session) dotFit(_ context.Context, d dotLine) (err error) {
+	s.fit, err = onOff(d, s.fit)
+	return err
+}
+
+// onOff parses d's on|off argument, keeping cur on error.
+func onOff(d dotLine, cur bool) (bool, error) {
+	v, err := parseOnOff(d.Name, d.Args)
+	if err != nil {
+		return cur, err
+	}
+	return v, nil
+}
+
+func (s *session) dotNull(_ context.Context, d dotLine) error {
+	if len(d.Args) != 1 {
+		return usageError("nullvalue")
+	}
+	s.opts.Null = d.Args[0]
+	return nil
+}
+
+func (s *session) dotQueries(_ context.Context, d dotLine) error {
+	qs, err := s.queries()
+	if err != nil {
+		s.report("", err) // list what could be read
+	}
+	if len(qs) == 0 {
+		return s.write("no canned queries (add your own as " + s.queryDirHint() + "/NAME.sql)\n")
+	}
+	width := 0
+	for _, q := range qs {
+		width = max(width, utf8.RuneCountInString(q.Name))
+	}
+	var b strings.Builder
+	for _, q := range qs {
+		desc := q.Description
+		if q.Origin != "built-in" {
+			desc = strings.TrimSpace(desc + " (" + q.Origin + ")")
+		}
+		b.WriteString(s.fitLine(fmt.Sprintf("%-*s  %s", width, q.Name, desc)) + "\n")
+	}
+	return s.write(b.String())
+}
+
+func (s *session) queryDirHint() string {
+	if dir := s.configDir(); dir != "" {
+		return dir + "/queries"
+	}
+	return "$XDG_CONFIG_HOME/netsql/queries"
+}
+
+func (s *session) dotRun(ctx context.Context, d dotLine) error {
+	if len(d.Args) == 0 {
+		return usageError("run")
+	}
+	qs, err := s.queries()
+	for _, q := range qs {
+		if q.Name != d.Args[0] {
+			continue
+		}
+		// Defaults, then .param, then name=value on the .run line.
+		params := maps.Clone(q.Params)
+		if params == nil {
+			params = map[string]string{}
+		}
+		maps.Copy(params, s.params)
+		for _, a := range d.Args[1:] {
+			name, value, ok := strings.Cut(a, "=")
+			name = strings.TrimLeft(name, ":@$")
+			if !ok || name == "" {
+				return fmt.Errorf(".run %s: want name=value, got %q", q.Name, a)
+			}
+			params[name] = value
+		}
+		saved := s.params
+		s.params = params
+		defer func() { s.params = saved }()
+		return s.runSQL(ctx, q.SQL)
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("no canned query named %q (.queries lists them)", d.Args[0])
+}
+
+func (s *session) dotRead(ctx context.Context, d dotLine) error {
+	if len(d.Args) != 1 {
+		return usageError("read")
+	}
+	return s.readFile(ctx, d.Args[0])
+}
+
+// maxReadDepth bounds .read files that read each other.
+const maxReadDepth = 16
+
+// readFile runs a file of statements and dot-commands, as init.sql and
+// .read do. Errors are reported with the file and line and the file goes
+// on; Ctrl-C stops it.
+func (s *session) readFile(ctx context.Context, path string) error {
+	if s.depth >= maxReadDepth {
+		return fmt.Errorf(".read %s: files nested more than %d deep", path, maxReadDepth)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	s.depth++
+	defer func() { s.depth-- }()
+	var pending strings.Builder
+	start := 0
+	run := func() error {
+		err := s.runSQL(ctx, pending.String())
+		pending.Reset()
+		if errors.Is(err, errInterrupted) {
+			return err
+		}
+		s.report(fmt.Sprintf("%s:%d", path, start), err)
+		return nil
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		if ctx.Err() != nil {
+			return errInterrupted
+		}
+		if pending.Len() == 0 && strings.HasPrefix(strings.TrimSpace(line), ".") {
+			err := s.dot(ctx, line)
+			if errors.Is(err, errInterrupted) {
+				return err
+			}
+			s.report(fmt.Sprintf("%s:%d", path, i+1), err)
+			if s.quit {
+				return nil
+			}
+			continue
+		}
+		if pending.Len() == 0 {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			start = i + 1
+		}
+		pending.WriteString(line + "\n")
+		if Complete(pending.String()) {
+			if err := run(); err != nil {
+				return err
+			}
+		}
+	}
+	if !onlyComments(pending.String()) {
+		return run()
+	}
+	return nil
+}
+
+func (s *session) dotOutput(_ context.Context, d dotLine) error {
+	switch {
+	case len(d.Args) == 0 || len(d.Args) == 1 && (d.Args[0] == "-" || d.Args[0] == "stdout"):
+		s.closeOutput()
+		return nil
+	case len(d.Args) == 1:
+		return s.openOutput(d.Args[0], false)
+	}
+	return usageError("output")
+}
+
+func (s *session) dotOnce(_ context.Context, d dotLine) error {
+	if len(d.Args) != 1 {
+		return usageError("once")
+	}
+	return s.openOutput(d.Args[0], true)
+}
+
+func (s *session) openOutput(path string, once bool) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("output: %w", err)
+	}
+	s.closeOutput()
+	s.output, s.outputFile, s.once = f, f, once
+	return nil
+}
+
+func (s *session) dotParam(_ context.Context, d dotLine) error {
+	if len(d.Args) == 0 {
+		return usageError("param")
+	}
+	switch d.Args[0] {
+	case "set":
+		if len(d.Args) < 3 {
+			return usageError("param")
+		}
+		name := strings.TrimLeft(d.Args[1], ":@$")
+		if name == "" || strings.IndexFunc(name, func(r rune) bool { return r > 127 || !isIdentByte(byte(r)) }) >= 0 {
+			return fmt.Errorf(".param set: %q is not a parameter name", d.Args[1])
+		}
+		s.params[name] = strings.Join(d.Args[2:], " ")
+	case "unset":
+		if len(d.Args) != 2 {
+			return usageError("param")
+		}
+		delete(s.params, strings.TrimLeft(d.Args[1], ":@$"))
+	case "list":
+		names := make([]string, 0, len(s.params))
+		for k := range s.params {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		var b strings.Builder
+		for _, k := range names {
+			fmt.Fprintf(&b, ":%s = %s\n", k, sqlLiteral(ParamValue(s.params[k])))
+		}
+		return s.write(b.String())
+	case "clear":
+		clear(s.params)
+	default:
+		return usageError("param")
+	}
+	return nil
+}
+
+// sqlLiteral shows a parameter's value as SQL would read it.
+func sqlLiteral(v any) string {
+	if str, ok := v.(string); ok {
+		return "'" + strings.ReplaceAll(str, "'", "''") + "'"
+	}
+	return Text(v, "NULL")
+}
+
+// Screen control for .watch.
+const clearScreen = "\x1b[H\x1b[2J"
+
+func (s *session) dotWatch(ctx context.Context, d dotLine) error {
+	secText, stmt, _ := strings.Cut(d.Rest, " ")
+	stmt = strings.TrimSpace(stmt)
+	secs, err := strconv.ParseFloat(secText, 64)
+	if err != nil || secs < 0.1 || secs > 86400 || stmt == "" {
+		return fmt.Errorf("usage: .watch SECONDS STATEMENT (SECONDS from 0.1, e.g. .watch 2 SELECT state, count(*) FROM sockets GROUP BY 1)")
+	}
+	if s.watching {
+		return errors.New(".watch cannot watch .watch")
+	}
+	s.watching = true
+	defer func() { s.watching = false }()
+	interval := time.Duration(secs * float64(time.Second))
+	redraw := s.toTerminal()
+	for round := 0; ; round++ {
+		var buf bytes.Buffer
+		s.capture = &buf
+		if strings.HasPrefix(stmt, ".") {
+			err = s.dot(ctx, stmt)
+		} else {
+			err = s.runSQL(ctx, stmt)
+		}
+		s.capture = nil
+		if ctx.Err() != nil {
+			return s.watchStopped()
+		}
+		if err != nil && round == 0 {
+			return err // a mistake in the statement: no point repeating it
+		}
+		var screen bytes.Buffer
+		if redraw {
+			screen.WriteString(clearScreen)
+		}
+		screen.WriteString(s.fitLine(fmt.Sprintf("Every %gs: %s", secs, OneLine(stmt))) + "\n")
+		screen.WriteString(time.Now().Format("2006-01-02 15:04:05") + "   (Ctrl-C stops)\n\n")
+		screen.Write(buf.Bytes())
+		if err != nil {
+			fmt.Fprintf(&screen, "Error: %v\n", CleanError(err))
+		}
+		if _, err := s.dest().Write(screen.Bytes()); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return s.watchStopped()
+		case <-time.After(interval):
+		}
+	}
+}
+
+// watchStopped ends .watch after Ctrl-C: a fresh line under the "^C" the
+// terminal echoed, and no error.
+func (s *session) watchStopped() error {
+	fmt.Fprintln(s.out)
+	return nil
+}
+
+func (s *session) dotNetstat(ctx context.Context, d dotLine) error {
+	if s.cfg.Netstat == nil {
+		return errors.New(".netstat is not available in this build")
+	}
+	var buf bytes.Buffer
+	if err := s.cfg.Netstat(ctx, d.Args, &buf); err != nil {
+		if ctx.Err() != nil {
+			return errInterrupted
+		}
+		return fmt.Errorf("netstat: %w", err)
+	}
+	return s.write(buf.String())
+}
+
+func (s *session) dotQuit(context.Context, dotLine) error {
+	s.quit = true
+	return nil
+}
