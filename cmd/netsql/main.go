@@ -199,6 +199,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		canned = &q
 	}
 	script := strings.Join(cfg.sql, " ")
+	interactive := false
 	switch {
 	case cfg.netstat != nil || canned != nil:
 		script = ""
@@ -210,8 +211,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		script = string(b)
 	case script == "" && isTerminal(stdin):
-		fmt.Fprintln(stderr, "netsql: no SQL given (the interactive shell is not built yet); try: netsql \"SELECT * FROM sockets\"")
-		return exitUsage
+		interactive = true
 	case script == "":
 		b, err := io.ReadAll(stdin)
 		if err != nil {
@@ -231,6 +231,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitError
 	}
 	defer eng.Close()
+	if interactive {
+		return runInteractive(eng, cfg, stdin, stdout, stderr)
+	}
 
 	if cfg.timeout > 0 {
 		var cancel context.CancelFunc

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/signal"
+	"syscall"
+
+	"github.com/netsql/netsql/queries"
+	"github.com/netsql/netsql/queries/netstat"
+	"github.com/netsql/netsql/shell"
+	"github.com/netsql/netsql/vtab"
+)
+
+// runInteractive opens the shell on a terminal. The shell handles Ctrl-C
+// itself (it cancels the running statement), so its context ends only on
+// SIGTERM or SIGHUP.
+func runInteractive(eng *vtab.Engine, cfg *config, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	opts := shell.DefaultOptions
+	opts.Headers = cfg.headers
+	err := shell.RunShell(ctx, shell.ShellConfig{
+		Engine: eng, In: stdin, Out: stdout, Err: stderr,
+		Format: cfg.format, Opts: opts, Params: cfg.params,
+		Queries: builtinQueries,
+		Netstat: func(ctx context.Context, args []string, out io.Writer) error {
+			if netstat.Command(ctx, eng, args, out, stderr) != exitOK {
+				return errors.New("netstat failed")
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "netsql: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// builtinQueries lists the canned queries for .queries and .run.
+func builtinQueries() []shell.CannedQuery {
+	var out []shell.CannedQuery
+	for _, q := range queries.Builtin() {
+		params := map[string]string{}
+		for _, p := range q.Params {
+			params[p.Name] = p.Default
+		}
+		out = append(out, shell.CannedQuery{Name: q.Name, Description: q.Description, SQL: q.SQL, Params: params, Origin: "built-in"})
+	}
+	return out
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestShellOpensOnTerminal runs the built command with no SQL on a
+// terminal (a tmux pane) and drives the shell like a user.
+func TestShellOpensOnTerminal(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (.ci/run installs it)")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "netsql")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	sock := filepath.Join(dir, "tmux.sock")
+	tmux := func(args ...string) string {
+		out, err := exec.Command("tmux", append([]string{"-S", sock}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	cmd := "env HOME=" + dir + " XDG_STATE_HOME=" + dir + "/state XDG_CONFIG_HOME=" + dir + "/config " +
+		bin + " --proc " + fixtureProc
+	tmux("new-session", "-d", "-x", "120", "-y", "30", cmd)
+	t.Cleanup(func() { exec.Command("tmux", "-S", sock, "kill-server").Run() })
+	waitFor := func(want string) string {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			screen := tmux("capture-pane", "-p")
+			if strings.Contains(screen, want) {
+				return screen
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("screen never showed %q:\n%s", want, screen)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// tmux reads an argument ending in ';' as a command separator unless
+	// the ';' is escaped; -l sends the rest literally.
+	typeLine := func(line string) {
+		if strings.HasSuffix(line, ";") {
+			line = strings.TrimSuffix(line, ";") + `\;`
+		}
+		tmux("send-keys", "-l", line)
+		tmux("send-keys", "Enter")
+	}
+	waitFor("netsql>")
+	typeLine("SELECT count(*) AS udp6_sockets FROM sockets WHERE proto = 'udp6';")
+	screen := waitFor("udp6_sockets")
+	if !strings.Contains(screen, "           1") {
+		t.Errorf("count not shown:\n%s", screen)
+	}
+	typeLine(".netstat -lnu")
+	waitFor("Active Internet connections (only servers)")
+	tmux("send-keys", "C-d")
+}
