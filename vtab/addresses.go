@@ -21,7 +21,8 @@ type addressRecord struct {
 
 // Addresses is the addresses table: every IPv4 and IPv6 interface address.
 var Addresses = &Table[addressRecord]{
-	Name: "addresses",
+	Name:     "addresses",
+	PerNetNS: true,
 	Doc: "Every IPv4 and IPv6 address of every interface (ip addr), read through rtnetlink. " +
 		"With --proc only IPv6 addresses exist (net/if_inet6): /proc has no list of IPv4 addresses, so asking for family = 'inet' is an error there, and without that filter the IPv4 rows are missing (a notice says so).",
 	Example: "SELECT interface, address || '/' || prefix_len AS cidr, flags FROM addresses WHERE scope = 'global' ORDER BY interface;",
@@ -83,7 +84,7 @@ func readAddresses(ctx context.Context, src *Source, q *Query) ([]addressRecord,
 	if !src.Live {
 		return readProcAddresses(src, fam)
 	}
-	c, err := dialRoute("addresses")
+	c, err := dialRoute(src, "addresses")
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +117,7 @@ func readProcAddresses(src *Source, fam int) ([]addressRecord, error) {
 	if fam == unix.AF_INET {
 		return nil, fmt.Errorf("addresses: IPv4 addresses are not in a /proc tree (only rtnetlink lists them); --proc %s has IPv6 addresses only, from net/if_inet6", src.ProcRoot)
 	}
-	list, err := procstat.Addresses6(src.ProcRoot)
+	list, err := procstat.Addresses6(src.NetRoot)
 	if err != nil {
 		return nil, missingProc(src, "addresses", err)
 	}

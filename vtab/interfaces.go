@@ -79,7 +79,8 @@ func counter(get func(*ifaceCounters) uint64) func(*interfaceRecord) any {
 // Interfaces is the interfaces table: every network device with its
 // netstat -i counters.
 var Interfaces = &Table[interfaceRecord]{
-	Name: "interfaces",
+	Name:     "interfaces",
+	PerNetNS: true,
 	Doc: "Every network interface with its state and 64-bit counters (ip -s link, netstat -i), read through rtnetlink. " +
 		"With --proc, counters from net/dev and the rest from a sysfs tree beside it (DIR/../sys/class/net), NULL where that is missing. " +
 		"Counters add up as /proc/net/dev and netstat count them: rx_dropped includes missed, rx_frame and tx_carrier sum their error kinds.",
@@ -191,7 +192,7 @@ func readInterfaces(ctx context.Context, src *Source, q *Query) ([]interfaceReco
 	if !src.Live {
 		return readProcInterfaces(src, q, f)
 	}
-	c, err := dialRoute("interfaces")
+	c, err := dialRoute(src, "interfaces")
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +250,7 @@ func sysSpeed(src *Source, iface string) any {
 // readProcInterfaces reads net/dev and, where it exists, the sysfs tree
 // beside the /proc tree.
 func readProcInterfaces(src *Source, q *Query, f rtnl.LinkFilter) ([]interfaceRecord, error) {
-	devs, err := procstat.DevCounters(src.ProcRoot)
+	devs, err := procstat.DevCounters(src.NetRoot)
 	if err != nil {
 		return nil, missingProc(src, "interfaces", err)
 	}

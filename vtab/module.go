@@ -133,8 +133,9 @@ func (t *table) BestIndex(info *sqlvtab.IndexInfo) error {
 		}
 		c.ArgIndex = len(p.terms) - 1
 		// SQLite re-checks every constraint: pushdown and the index may
-		// return a superset, never miss a row.
-		c.Omit = false
+		// return a superset, never miss a row. netns_name is the exception:
+		// it selects namespaces ('*', 'pid:N'), rows show their own name.
+		c.Omit = col.Name == netnsNameColumn
 	}
 	info.IdxStr = p.encode()
 	info.EstimatedCost = cost

@@ -14,9 +14,10 @@ type groupRecord struct {
 
 // MulticastGroups is the multicast_groups table: what netstat -g shows.
 var MulticastGroups = &Table[groupRecord]{
-	Name:    "multicast_groups",
-	Doc:     "IPv4 and IPv6 multicast group memberships per interface (netstat -g), from net/igmp and net/igmp6, in netstat's order.",
-	Example: "SELECT interface, refcnt, \"group\" FROM multicast_groups WHERE family = 'inet';",
+	Name:     "multicast_groups",
+	PerNetNS: true,
+	Doc:      "IPv4 and IPv6 multicast group memberships per interface (netstat -g), from net/igmp and net/igmp6, in netstat's order.",
+	Example:  "SELECT interface, refcnt, \"group\" FROM multicast_groups WHERE family = 'inet';",
 	Columns: []Column[groupRecord]{
 		{Name: "interface", Type: Text, Doc: "interface name",
 			Value: func(r *groupRecord) any { return r.Interface }},
@@ -35,7 +36,7 @@ var MulticastGroups = &Table[groupRecord]{
 }
 
 func readGroups(ctx context.Context, src *Source, q *Query) ([]groupRecord, error) {
-	list, err := procstat.MulticastGroups(src.ProcRoot)
+	list, err := procstat.MulticastGroups(src.NetRoot)
 	if err != nil {
 		return nil, missingProc(src, "multicast_groups", err)
 	}

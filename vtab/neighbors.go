@@ -21,7 +21,8 @@ type neighborRecord struct {
 
 // Neighbors is the neighbors table: the ARP (IPv4) and NDP (IPv6) caches.
 var Neighbors = &Table[neighborRecord]{
-	Name: "neighbors",
+	Name:     "neighbors",
+	PerNetNS: true,
 	Doc: "The neighbour tables: ARP for IPv4 and NDP for IPv6 (ip neigh show nud all), read through rtnetlink; proxy entries are not listed. " +
 		"With --proc only IPv4 entries exist (net/arp, where state is PERMANENT or NULL): asking for family = 'inet6' is an error there.",
 	Example: "SELECT address, mac, interface, state FROM neighbors WHERE state NOT IN ('FAILED', 'NOARP') ORDER BY interface, address;",
@@ -72,7 +73,7 @@ func readNeighbors(ctx context.Context, src *Source, q *Query) ([]neighborRecord
 		}
 		return readProcNeighbors(src, fam)
 	}
-	c, err := dialRoute("neighbors")
+	c, err := dialRoute(src, "neighbors")
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +100,7 @@ func readProcNeighbors(src *Source, fam int) ([]neighborRecord, error) {
 	if fam == unix.AF_INET6 {
 		return nil, fmt.Errorf("neighbors: IPv6 neighbours (NDP) are not in a /proc tree (only rtnetlink lists them); --proc %s has IPv4 ones only, from net/arp", src.ProcRoot)
 	}
-	list, err := procstat.ARP(src.ProcRoot)
+	list, err := procstat.ARP(src.NetRoot)
 	if err != nil {
 		return nil, missingProc(src, "neighbors", err)
 	}

@@ -64,9 +64,15 @@ func intFilter(q *Query, column string) (v int, set, ok bool) {
 	return ints[0], true, true
 }
 
-// dialRoute opens an rtnetlink socket in the namespace netsql runs in.
-func dialRoute(table string) (*rtnl.Client, error) {
-	c, err := rtnl.Dial()
+// dialRoute opens an rtnetlink socket in the namespace src reads.
+func dialRoute(src *Source, table string) (*rtnl.Client, error) {
+	var c *rtnl.Client
+	var err error
+	if src.netnsPath != "" {
+		c, err = rtnl.DialNetNS(src.netnsPath)
+	} else {
+		c, err = rtnl.Dial()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", table, err)
 	}

@@ -15,9 +15,10 @@ type counterRecord struct {
 // ProtocolStats is the protocol_stats table: the counters netstat -s
 // prints, one row each.
 var ProtocolStats = &Table[counterRecord]{
-	Name:    "protocol_stats",
-	Doc:     "Every protocol counter behind netstat -s, one row each, from net/snmp, net/netstat and net/snmp6 in the kernel's order.",
-	Example: "SELECT protocol, name, value FROM protocol_stats WHERE name LIKE '%Retrans%' AND value > 0;",
+	Name:     "protocol_stats",
+	PerNetNS: true,
+	Doc:      "Every protocol counter behind netstat -s, one row each, from net/snmp, net/netstat and net/snmp6 in the kernel's order.",
+	Example:  "SELECT protocol, name, value FROM protocol_stats WHERE name LIKE '%Retrans%' AND value > 0;",
 	Columns: []Column[counterRecord]{
 		{Name: "protocol", Type: Text, Doc: "section as the kernel names it: Ip, Icmp, IcmpMsg, Tcp, Udp, UdpLite, TcpExt, IpExt, MPTcpExt, Ip6, Icmp6, Udp6, UdpLite6",
 			Value: func(r *counterRecord) any { return r.Protocol }},
@@ -32,7 +33,7 @@ var ProtocolStats = &Table[counterRecord]{
 }
 
 func readProtocolStats(ctx context.Context, src *Source, q *Query) ([]counterRecord, error) {
-	list, err := procstat.ProtocolCounters(src.ProcRoot)
+	list, err := procstat.ProtocolCounters(src.NetRoot)
 	if err != nil {
 		return nil, missingProc(src, "protocol_stats", err)
 	}

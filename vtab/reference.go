@@ -19,7 +19,11 @@ func Reference(schemas []Schema) string {
 		b.WriteString("| column | type | description |\n|---|---|---|\n")
 		for _, c := range s.Columns {
 			doc := c.Doc
-			if pushed := pushedOps(c.Push); pushed != "" {
+			if c.Name == netnsColumn || c.Name == netnsNameColumn {
+				if s.PerNetNS {
+					doc += " *(`=` selects the namespaces read)*"
+				}
+			} else if pushed := pushedOps(c.Push); pushed != "" {
 				doc += " *(`" + pushed + "` filters in the kernel request)*"
 			}
 			if c.Hidden {

@@ -168,7 +168,8 @@ func rtfOf(r *rtnl.Route) uint32 {
 
 // Routes is the routes table: IPv4 and IPv6 routes of every routing table.
 var Routes = &Table[routeRecord]{
-	Name: "routes",
+	Name:     "routes",
+	PerNetNS: true,
 	Doc: "IPv4 and IPv6 routes of every routing table (ip route show table all), one row per next hop of a multipath route, read through rtnetlink. " +
 		"With --proc, from net/route (IPv4 main table only) and net/ipv6_route (all IPv6 routes, without table, protocol or scope: those are NULL).",
 	Example: "SELECT \"table\", count(*) FROM routes GROUP BY 1 ORDER BY 2 DESC;",
@@ -339,7 +340,7 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 	if !src.Live {
 		return readProcRoutes(src, rq)
 	}
-	c, err := dialRoute("routes")
+	c, err := dialRoute(src, "routes")
 	if err != nil {
 		return nil, err
 	}
@@ -373,7 +374,7 @@ func readProcRoutes(src *Source, rq *routeQuery) ([]routeRecord, error) {
 	netns := src.NetNS()
 	var recs []routeRecord
 	if rq.family != unix.AF_INET6 && (rq.table == 0 || rq.table == unix.RT_TABLE_MAIN) {
-		v4, err := procstat.Routes4(src.ProcRoot)
+		v4, err := procstat.Routes4(src.NetRoot)
 		if err != nil {
 			if err := missingProc(src, "routes", err); err != nil {
 				return nil, err
@@ -407,7 +408,7 @@ func readProcRoutes(src *Source, rq *routeQuery) ([]routeRecord, error) {
 		}
 	}
 	if rq.family != unix.AF_INET && rq.table == 0 {
-		v6, err := procstat.Routes6(src.ProcRoot)
+		v6, err := procstat.Routes6(src.NetRoot)
 		if err != nil {
 			if err := missingProc(src, "routes", err); err != nil {
 				return nil, err

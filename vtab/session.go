@@ -179,7 +179,7 @@ func (s *session) snapshot(m *module, q *Query) (*snapshot, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	m.eng.countRead(name)
-	rows, err := m.def.produce(ctx, m.eng.src, q)
+	rows, err := m.produce(ctx, m.eng.src, q)
 	if err != nil {
 		return nil, err
 	}

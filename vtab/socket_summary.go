@@ -14,9 +14,10 @@ type sockstatRecord struct {
 
 // SocketSummary is the socket_summary table: what ss -s prints.
 var SocketSummary = &Table[sockstatRecord]{
-	Name:    "socket_summary",
-	Doc:     "The socket counts ss -s summarises, one row per number, from net/sockstat and net/sockstat6.",
-	Example: "SELECT family, protocol, name, value FROM socket_summary WHERE protocol = 'TCP';",
+	Name:     "socket_summary",
+	PerNetNS: true,
+	Doc:      "The socket counts ss -s summarises, one row per number, from net/sockstat and net/sockstat6.",
+	Example:  "SELECT family, protocol, name, value FROM socket_summary WHERE protocol = 'TCP';",
 	Columns: []Column[sockstatRecord]{
 		{Name: "family", Type: Text, Doc: "inet (net/sockstat) or inet6 (net/sockstat6); NULL for the total of sockets of every family",
 			Value: func(r *sockstatRecord) any {
@@ -38,7 +39,7 @@ var SocketSummary = &Table[sockstatRecord]{
 }
 
 func readSocketSummary(ctx context.Context, src *Source, q *Query) ([]sockstatRecord, error) {
-	list, err := procstat.SocketSummary(src.ProcRoot)
+	list, err := procstat.SocketSummary(src.NetRoot)
 	if err != nil {
 		return nil, missingProc(src, "socket_summary", err)
 	}

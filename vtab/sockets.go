@@ -30,9 +30,10 @@ var pushEQ = []sqlvtab.ConstraintOp{sqlvtab.OpEQ}
 
 // Sockets is the sockets table: one row per TCP, UDP, raw and unix socket.
 var Sockets = &Table[socketRecord]{
-	Name:    "sockets",
-	Doc:     "Every TCP, UDP, raw and unix socket of the network namespace, read through netlink sock_diag (or /proc/net).",
-	Example: "SELECT program, count(*) FROM sockets WHERE state = 'CLOSE_WAIT' GROUP BY 1 ORDER BY 2 DESC;",
+	Name:     "sockets",
+	PerNetNS: true,
+	Doc:      "Every TCP, UDP, raw and unix socket of the network namespace, read through netlink sock_diag (or /proc/net).",
+	Example:  "SELECT program, count(*) FROM sockets WHERE state = 'CLOSE_WAIT' GROUP BY 1 ORDER BY 2 DESC;",
 	Columns: append([]Column[socketRecord]{
 		{Name: "proto", Type: Text, Push: pushEQ, Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, raw, raw6, unix",
 			Value: func(r *socketRecord) any { return protoWord(&r.Socket) }},
@@ -197,7 +198,7 @@ func attachOwners(ctx context.Context, src *Source, recs []socketRecord) error {
 	if len(want) == 0 {
 		return nil
 	}
-	src.ownerScans.Add(1)
+	src.root().ownerScans.Add(1)
 	res, err := procs.ScanSocketOwners(ctx, src.ProcRoot, want, procs.ScanOptions{})
 	if err != nil {
 		return fmt.Errorf("sockets: find owners: %w", err)

@@ -58,7 +58,7 @@ func readSocketList(ctx context.Context, src *Source, q *Query, req sock.Request
 	}
 	r := req
 	r.Protocols = viaProc
-	socks, err := procnet.New(src.ProcRoot).Sockets(ctx, r)
+	socks, err := procnet.New(src.NetRoot).Sockets(ctx, r)
 	if err != nil {
 		return nil, err
 	}

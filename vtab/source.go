@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/netsql/netsql/vtab/netns"
 	"github.com/netsql/netsql/vtab/procnet"
 	"github.com/netsql/netsql/vtab/sock"
 	"github.com/netsql/netsql/vtab/sockdiag"
@@ -32,8 +33,21 @@ type Source struct {
 	// under: "/etc", or DIR/../etc beside a --proc DIR when that exists
 	// (a support bundle's own /etc). Empty means "/etc".
 	EtcRoot string
+	// NetRoot is the /proc directory whose net/ files describe the
+	// namespace this source reads: ProcRoot, or the /proc/PID/task/TID of
+	// a thread parked in another namespace. ProcRoot stays the process
+	// tree (fd scans look at every process, whatever its namespace).
+	NetRoot string
+	// RunDir is where named namespaces live ("/run/netns").
+	RunDir string
 	// Sockets reads socket tables.
 	Sockets sock.Reader
+
+	// parent is the source this one was derived from for another
+	// namespace; caches and notices are the parent's.
+	parent    *Source
+	netnsPath string // file of the namespace read; "" for netsql's own
+	nsName    string // its name as netns_name shows it
 
 	ownerScans atomic.Int64 // /proc/*/fd walks made, for tests and -v
 
@@ -49,9 +63,9 @@ type Source struct {
 // NewSource returns the source for procRoot ("" for the live kernel).
 // notify receives one-line notices (nil discards them).
 func NewSource(procRoot string, notify func(string)) (*Source, error) {
-	s := &Source{notify: notify, users: map[uint32]string{}}
+	s := &Source{notify: notify, users: map[uint32]string{}, RunDir: netns.RunDir}
 	if procRoot == "" {
-		s.ProcRoot, s.Live = "/proc", true
+		s.ProcRoot, s.NetRoot, s.Live = "/proc", "/proc", true
 		s.SysRoot, s.EtcRoot = "/sys", "/etc"
 		s.Sockets = &fallbackReader{
 			primary:  sockdiag.New(),
@@ -70,7 +84,7 @@ func NewSource(procRoot string, notify func(string)) (*Source, error) {
 	if _, err := os.Stat(filepath.Join(procRoot, "net")); err != nil {
 		return nil, fmt.Errorf("--proc %s: no net/ directory: not a /proc tree", procRoot)
 	}
-	s.ProcRoot = procRoot
+	s.ProcRoot, s.NetRoot = procRoot, procRoot
 	s.Sockets = procnet.New(procRoot)
 	s.SysRoot = filepath.Join(procRoot, "..", "sys")
 	s.EtcRoot = "/etc"
@@ -89,10 +103,36 @@ func (s *Source) etcRoot() string {
 }
 
 // OwnerScans returns how many /proc/*/fd walks the source has made.
-func (s *Source) OwnerScans() int64 { return s.ownerScans.Load() }
+func (s *Source) OwnerScans() int64 { return s.root().ownerScans.Load() }
+
+// root is the source caches and counters belong to.
+func (s *Source) root() *Source {
+	if s.parent != nil {
+		return s.parent
+	}
+	return s
+}
+
+// inNamespace returns a source reading the namespace n: sock_diag and
+// rtnetlink sockets created inside it, /proc net files through anchor.
+func (s *Source) inNamespace(n netns.Namespace, anchor *netns.Anchor) *Source {
+	d := &Source{
+		ProcRoot: s.ProcRoot, Live: s.Live, SysRoot: s.SysRoot, EtcRoot: s.EtcRoot,
+		NetRoot: anchor.ProcRoot(), RunDir: s.RunDir,
+		parent: s.root(), netnsPath: n.Path, nsName: n.Name(),
+		netns: n.Inode, netnsSet: true,
+	}
+	d.Sockets = &fallbackReader{
+		primary:  sockdiag.NewInNetNS(n.Path),
+		fallback: procnet.New(d.NetRoot),
+		src:      d,
+	}
+	return d
+}
 
 // Notice sends msg to the user once per source, however often it recurs.
 func (s *Source) Notice(msg string) {
+	s = s.root()
 	if s.notify == nil {
 		return
 	}
@@ -104,6 +144,7 @@ func (s *Source) Notice(msg string) {
 // UserName returns the login name for uid from the passwd database, or
 // the number as text when there is none (as netstat -e prints it).
 func (s *Source) UserName(uid uint32) string {
+	s = s.root()
 	s.usersMu.Lock()
 	defer s.usersMu.Unlock()
 	if name, ok := s.users[uid]; ok {

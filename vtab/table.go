@@ -48,7 +48,12 @@ type Table[T any] struct {
 	Doc  string
 	// Example is a query worth showing in the README; tests run it.
 	Example string
-	Columns []Column[T]
+	// PerNetNS tables describe one network namespace and have a netns
+	// column. The adapter adds the hidden netns_name column and answers
+	// `netns = INODE` and `netns_name = 'NAME' | 'pid:N' | '*'` by calling
+	// Rows once per selected namespace with a Source reading that one.
+	PerNetNS bool
+	Columns  []Column[T]
 	// Rows reads the records a statement needs. q says which columns are
 	// used (skip costly work for the others) and which constraints were
 	// pushed down.
@@ -70,10 +75,11 @@ type Def interface {
 
 // Schema is the record-type-free description of a table.
 type Schema struct {
-	Name    string
-	Doc     string
-	Example string
-	Columns []ColumnSchema
+	Name     string
+	Doc      string
+	Example  string
+	PerNetNS bool
+	Columns  []ColumnSchema
 	// Keyed reports whether rows have an identity (Table.Key).
 	Keyed bool
 }
@@ -89,9 +95,17 @@ type ColumnSchema struct {
 
 // Schema implements Def.
 func (t *Table[T]) Schema() Schema {
-	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example, Keyed: t.Key != nil}
+	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example, Keyed: t.Key != nil, PerNetNS: t.PerNetNS}
 	for _, c := range t.Columns {
-		s.Columns = append(s.Columns, ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push})
+		cs := ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push}
+		if t.PerNetNS && c.Name == netnsColumn {
+			cs.Push = pushEQ // the adapter picks the namespaces
+		}
+		s.Columns = append(s.Columns, cs)
+	}
+	if t.PerNetNS {
+		s.Columns = append(s.Columns, ColumnSchema{Name: netnsNameColumn, Type: Text, Hidden: true, Push: pushEQ,
+			Doc: "namespace to read: a name under /run/netns, pid:N (that process's), or * (every namespace); rows show the namespace's name"})
 	}
 	return s
 }
@@ -172,7 +186,7 @@ func (s Schema) validate() error {
 	}
 	seen := map[string]bool{}
 	for _, c := range s.Columns {
-		if len(c.Push) > 0 && !s.Keyed {
+		if len(c.Push) > 0 && !s.Keyed && c.Name != netnsNameColumn && c.Name != netnsColumn {
 			return fmt.Errorf("vtab: table %s pushes %s down but declares no Key", s.Name, c.Name)
 		}
 		switch c.Type {

@@ -5,5 +5,5 @@ package vtab
 func Tables() []Def {
 	return []Def{Sockets, SocketOwners, Processes,
 		Routes, Interfaces, Addresses, Neighbors,
-		MulticastGroups, ProtocolStats, SocketSummary, Services}
+		MulticastGroups, ProtocolStats, SocketSummary, Services, Namespaces}
 }

@@ -364,7 +364,7 @@ func sortedKeys(ss []sock.Socket, key func(sock.Socket) string) []string {
 // rawCount sends req and counts the sockets the kernel replies with.
 func rawCount(t *testing.T, req []byte) int {
 	t.Helper()
-	c, err := dial(context.Background(), nil)
+	c, err := dial(context.Background(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +386,7 @@ func TestLiveBytecodeRefused(t *testing.T) {
 	bogus := []byte{99, 4, 8, 0}
 	req := sock.Request{Protocols: []sock.Proto{sock.TCP}, Filter: sock.Filter{LocalPorts: []sock.PortRange{sock.Port(port)}}}
 
-	c, err := dial(context.Background(), nil)
+	c, err := dial(context.Background(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,14 +28,30 @@ type conn struct {
 	seq    uint32
 	buf    []byte
 	broken bool // a dump was left half read: do not send on this socket again
+	// open made fd; a redial after ENOBUFS uses it again, so the new
+	// socket lives in the same namespace.
+	open func() (int, error)
 }
 
-// dial opens and binds a sock_diag netlink socket. buf is reused as the
-// receive buffer when it is large enough.
-func dial(ctx context.Context, buf []byte) (*conn, error) {
+// openSocket creates a sock_diag netlink socket in the calling thread's
+// network namespace.
+func openSocket() (int, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
-		return nil, fmt.Errorf("socket(AF_NETLINK, NETLINK_SOCK_DIAG): %w", err)
+		return -1, fmt.Errorf("socket(AF_NETLINK, NETLINK_SOCK_DIAG): %w", err)
+	}
+	return fd, nil
+}
+
+// dial opens (with open, or openSocket when nil) and binds a sock_diag
+// netlink socket. buf is reused as the receive buffer when large enough.
+func dial(ctx context.Context, buf []byte, open func() (int, error)) (*conn, error) {
+	if open == nil {
+		open = openSocket
+	}
+	fd, err := open()
+	if err != nil {
+		return nil, err
 	}
 	// A large receive buffer lets the kernel queue a dump skb while the
 	// previous one is parsed. SO_RCVBUFFORCE passes net.core.rmem_max
@@ -61,7 +77,7 @@ func dial(ctx context.Context, buf []byte) (*conn, error) {
 	if cap(buf) < readBufSize {
 		buf = make([]byte, readBufSize)
 	}
-	return &conn{fd: fd, buf: buf[:cap(buf)]}, nil
+	return &conn{fd: fd, buf: buf[:cap(buf)], open: open}, nil
 }
 
 func (c *conn) close() {

@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netsql/netsql/vtab/netns"
 	"github.com/netsql/netsql/vtab/sock"
 )
 
@@ -79,6 +80,25 @@ type Reader struct {
 	// compile compiles a filter for the kernel; nil means compileFilter.
 	// Tests swap it to feed the kernel programs it refuses.
 	compile func(f *sock.Filter, family uint8) ([]byte, error)
+	// open creates the netlink socket; nil means in netsql's own
+	// namespace (see NewInNetNS).
+	open func() (int, error)
+}
+
+// NewInNetNS returns a reader of the network namespace at path (a file
+// under /run/netns or /proc/PID/ns/net): its netlink socket is created
+// inside that namespace, and sock_diag answers for the namespace a socket
+// lives in.
+func NewInNetNS(path string) *Reader {
+	return &Reader{open: func() (int, error) {
+		fd := -1
+		err := netns.Do(path, func() error {
+			var err error
+			fd, err = openSocket()
+			return err
+		})
+		return fd, err
+	}}
 }
 
 // New returns a Reader for the live kernel of the caller's network namespace.
@@ -153,7 +173,7 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 	if len(plan) == 0 {
 		return []sock.Socket{}, nil
 	}
-	c, err := dial(ctx, nil)
+	c, err := dial(ctx, nil, r.open)
 	if err != nil {
 		return nil, classify("sockdiag: open", err)
 	}
@@ -245,7 +265,7 @@ func runDump(ctx context.Context, c **conn, d dumpKind, req *sock.Request, bytec
 		out = out[:start]
 		if (*c).broken {
 			(*c).close()
-			nc, err := dial(ctx, (*c).buf)
+			nc, err := dial(ctx, (*c).buf, (*c).open)
 			if err != nil {
 				return out[:start], classify(ctxName, err)
 			}

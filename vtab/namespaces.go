@@ -1,0 +1,325 @@
+package vtab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	sqlvtab "modernc.org/sqlite/vtab"
+
+	"github.com/netsql/netsql/vtab/netns"
+)
+
+// The columns through which a PerNetNS table selects namespaces.
+const (
+	netnsColumn     = "netns"
+	netnsNameColumn = "netns_name"
+)
+
+// produce reads a table for a statement: once, or for a PerNetNS table
+// once per namespace the netns / netns_name constraints select, each with
+// a Source that reads that namespace.
+func (m *module) produce(ctx context.Context, src *Source, q *Query) (rowSet, error) {
+	if !m.schema.PerNetNS {
+		return m.def.produce(ctx, src, q)
+	}
+	targets, err := selectNamespaces(src, q)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", m.schema.Name, err)
+	}
+	out := &nsRows{nameCol: m.schema.ColumnIndex(netnsNameColumn)}
+	for _, t := range targets {
+		var rows rowSet
+		if t.own {
+			rows, err = m.def.produce(ctx, src, q)
+		} else {
+			rows, err = m.produceIn(ctx, src, q, t.ns)
+		}
+		if err != nil {
+			if t.optional {
+				src.Notice(fmt.Sprintf("netsql: %s: skipped namespace %s: %v", m.schema.Name, t.ns.Name(), err))
+				continue
+			}
+			return nil, err
+		}
+		out.add(rows, t.name(), t.ns.Inode)
+	}
+	return out, nil
+}
+
+// produceIn reads the table inside namespace n.
+func (m *module) produceIn(ctx context.Context, src *Source, q *Query, n netns.Namespace) (rowSet, error) {
+	anchor, err := netns.Enter(n.Path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", m.schema.Name, err)
+	}
+	defer anchor.Close()
+	return m.def.produce(ctx, src.inNamespace(n, anchor), q)
+}
+
+// nsTarget is one namespace a statement reads.
+type nsTarget struct {
+	ns       netns.Namespace
+	own      bool // netsql's own namespace: read with the engine's source
+	optional bool // chosen by '*': a failure skips it with a notice
+}
+
+func (t nsTarget) name() any {
+	if n := t.ns.Name(); n != "" {
+		return n
+	}
+	return nil
+}
+
+// selectNamespaces resolves the netns and netns_name constraints. Without
+// them the statement reads netsql's own namespace only.
+func selectNamespaces(src *Source, q *Query) ([]nsTarget, error) {
+	inodes := q.Values(netnsColumn, sqlvtab.OpEQ)
+	names := q.Values(netnsNameColumn, sqlvtab.OpEQ)
+	own := src.NetNS()
+	if len(inodes) == 0 && len(names) == 0 {
+		t := nsTarget{ns: netns.Namespace{Inode: own}, own: true}
+		if q.Uses(netnsNameColumn) && src.Live {
+			if all, err := netns.List(src.ProcRoot, src.RunDir); err == nil {
+				for _, n := range all {
+					if n.Inode == own {
+						t.ns = n
+					}
+				}
+			}
+		}
+		return []nsTarget{t}, nil
+	}
+	if !src.Live {
+		for _, v := range inodes {
+			if n, ok := v.(int64); !ok || uint64(n) != own {
+				return nil, nil // a /proc tree holds one namespace
+			}
+		}
+		for _, v := range names {
+			if v != "*" {
+				return nil, errors.New("netns_name needs the live kernel: a /proc tree holds one namespace")
+			}
+		}
+		return []nsTarget{{ns: netns.Namespace{Inode: own}, own: true}}, nil
+	}
+	all, err := netns.List(src.ProcRoot, src.RunDir)
+	if err != nil {
+		return nil, err
+	}
+	var chosen []nsTarget
+	for _, v := range names {
+		sel, ok := v.(string)
+		if !ok {
+			return nil, nil // netns_name is text: a number names nothing
+		}
+		if sel == "*" {
+			var every []nsTarget
+			for _, n := range all {
+				every = append(every, nsTarget{ns: n, own: n.Inode == own, optional: true})
+			}
+			chosen = intersectTargets(chosen, every, len(chosen) == 0)
+			continue
+		}
+		n, err := netns.Resolve(src.ProcRoot, src.RunDir, sel)
+		if err != nil {
+			return nil, fmt.Errorf("netns_name %q: %w", sel, err)
+		}
+		chosen = intersectTargets(chosen, []nsTarget{{ns: n, own: n.Inode == own}}, len(chosen) == 0)
+	}
+	for _, v := range inodes {
+		ino, ok := v.(int64)
+		var match []nsTarget
+		for _, n := range all {
+			if ok && uint64(ino) == n.Inode {
+				match = append(match, nsTarget{ns: n, own: n.Inode == own})
+			}
+		}
+		chosen = intersectTargets(chosen, match, len(chosen) == 0 && len(names) == 0)
+	}
+	return chosen, nil
+}
+
+// intersectTargets keeps the targets in both lists (or takes b when first).
+func intersectTargets(a, b []nsTarget, first bool) []nsTarget {
+	if first {
+		return b
+	}
+	var out []nsTarget
+	for _, x := range a {
+		for _, y := range b {
+			if x.ns.Inode == y.ns.Inode {
+				x.optional = x.optional && y.optional
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
+// nsRows joins the reads of several namespaces and answers netns_name.
+type nsRows struct {
+	parts   []nsPart
+	total   int
+	nameCol int
+}
+
+type nsPart struct {
+	rows  rowSet
+	start int
+	name  any
+	inode uint64
+}
+
+func (r *nsRows) add(rows rowSet, name any, inode uint64) {
+	r.parts = append(r.parts, nsPart{rows: rows, start: r.total, name: name, inode: inode})
+	r.total += rows.Len()
+}
+
+func (r *nsRows) part(row int) (*nsPart, int) {
+	for i := len(r.parts) - 1; i >= 0; i-- {
+		if row >= r.parts[i].start {
+			return &r.parts[i], row - r.parts[i].start
+		}
+	}
+	return &r.parts[0], row
+}
+
+func (r *nsRows) Len() int { return r.total }
+
+func (r *nsRows) Value(row, col int) any {
+	p, local := r.part(row)
+	if col == r.nameCol {
+		return p.name
+	}
+	return p.rows.Value(local, col)
+}
+
+func (r *nsRows) Keyed() bool {
+	return len(r.parts) > 0 && r.parts[0].rows.Keyed()
+}
+
+func (r *nsRows) Key(row int) string {
+	p, local := r.part(row)
+	return p.rows.Key(local) + strconv.FormatUint(p.inode, 10)
+}
+
+// namespaceRecord is one row of the namespaces table.
+type namespaceRecord struct {
+	netns.Namespace
+	current     bool
+	cgroup      string
+	containerID string
+}
+
+// Namespaces lists the network namespaces reachable from this host.
+var Namespaces = &Table[namespaceRecord]{
+	Name:    "namespaces",
+	Doc:     "Every network namespace named under /run/netns or held by a process, with the container its processes belong to.",
+	Example: "SELECT n.name, n.container_id, count(*) FROM namespaces n JOIN sockets s ON s.netns_name = '*' AND s.netns = n.netns WHERE s.state = 'ESTABLISHED' GROUP BY 1, 2;",
+	Columns: []Column[namespaceRecord]{
+		{Name: "netns", Type: Integer, Doc: "the namespace's inode (what sockets.netns and processes.netns hold)",
+			Value: func(r *namespaceRecord) any { return int64(r.Inode) }},
+		{Name: "name", Type: Text, Doc: "its first name under /run/netns, else pid:N for its lowest pid: what netns_name accepts",
+			Value: func(r *namespaceRecord) any { return r.Name() }},
+		{Name: "names", Type: Text, Doc: "every /run/netns name, comma-separated; NULL when unnamed",
+			Value: func(r *namespaceRecord) any {
+				if len(r.Names) == 0 {
+					return nil
+				}
+				return strings.Join(r.Names, ",")
+			}},
+		{Name: "pid", Type: Integer, Doc: "the lowest pid in it; NULL when no visible process is",
+			Value: func(r *namespaceRecord) any {
+				if len(r.PIDs) == 0 {
+					return nil
+				}
+				return int64(r.PIDs[0])
+			}},
+		{Name: "processes", Type: Integer, Doc: "how many visible processes are in it",
+			Value: func(r *namespaceRecord) any { return int64(len(r.PIDs)) }},
+		{Name: "current", Type: Integer, Doc: "1 for the namespace netsql runs in",
+			Value: func(r *namespaceRecord) any { return boolInt(r.current) }},
+		{Name: "cgroup", Type: Text, Doc: "the cgroup (v2 path, else the first v1 line) of its lowest pid",
+			Value: func(r *namespaceRecord) any { return nullIfEmpty(r.cgroup) }},
+		{Name: "container_id", Type: Text, Doc: "a container runtime's 64-hex id found in that cgroup (docker, containerd, cri-o, podman); NULL when none",
+			Value: func(r *namespaceRecord) any { return nullIfEmpty(r.containerID) }},
+	},
+	Key:  func(r *namespaceRecord) string { return strconv.FormatUint(r.Inode, 10) },
+	Rows: readNamespaces,
+}
+
+func readNamespaces(_ context.Context, src *Source, q *Query) ([]namespaceRecord, error) {
+	own := src.NetNS()
+	if !src.Live {
+		return []namespaceRecord{{Namespace: netns.Namespace{Inode: own}, current: true}}, nil
+	}
+	all, err := netns.List(src.ProcRoot, src.RunDir)
+	if err != nil {
+		return nil, fmt.Errorf("namespaces: %w", err)
+	}
+	recs := make([]namespaceRecord, len(all))
+	for i, n := range all {
+		recs[i] = namespaceRecord{Namespace: n, current: n.Inode == own}
+		if len(n.PIDs) > 0 && q.Uses("cgroup", "container_id") {
+			recs[i].cgroup = readCgroup(src.ProcRoot, n.PIDs[0])
+			recs[i].containerID = containerID(recs[i].cgroup)
+		}
+	}
+	return recs, nil
+}
+
+// readCgroup returns a process's cgroup v2 path ("0::/..."), else its
+// first cgroup v1 line's path.
+func readCgroup(procRoot string, pid int) string {
+	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "cgroup"))
+	if err != nil {
+		return ""
+	}
+	first := ""
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if parts[0] == "0" && parts[1] == "" {
+			return parts[2]
+		}
+		if first == "" {
+			first = parts[2]
+		}
+	}
+	return first
+}
+
+var containerIDPattern = regexp.MustCompile(`[0-9a-f]{64}`)
+
+// containerID finds the runtime's container id in a cgroup path:
+// docker-ID.scope, /docker/ID, cri-containerd-ID.scope, crio-ID.scope,
+// libpod-ID.scope, kubepods paths: the last 64-hex word.
+func containerID(cgroup string) string {
+	ids := containerIDPattern.FindAllString(cgroup, -1)
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[len(ids)-1]
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
