@@ -60,16 +60,23 @@ type Source struct {
 	netnsSet bool
 }
 
+// liveNetRoot is where the live kernel's network files are read: the
+// reading thread's own view.
+const liveNetRoot = "/proc/thread-self"
+
 // NewSource returns the source for procRoot ("" for the live kernel).
 // notify receives one-line notices (nil discards them).
 func NewSource(procRoot string, notify func(string)) (*Source, error) {
 	s := &Source{notify: notify, users: map[uint32]string{}, RunDir: netns.RunDir}
 	if procRoot == "" {
-		s.ProcRoot, s.NetRoot, s.Live = "/proc", "/proc", true
+		// /proc/net follows the thread group leader, which Go may have
+		// lent to a goroutine parked in another namespace (netns.Anchor);
+		// thread-self follows the reading thread, always ours.
+		s.ProcRoot, s.NetRoot, s.Live = "/proc", liveNetRoot, true
 		s.SysRoot, s.EtcRoot = "/sys", "/etc"
 		s.Sockets = &fallbackReader{
 			primary:  sockdiag.New(),
-			fallback: procnet.New("/proc"),
+			fallback: procnet.New(liveNetRoot),
 			src:      s,
 		}
 		return s, nil
@@ -164,7 +171,13 @@ func (s *Source) NetNS() uint64 {
 	s.netnsMu.Lock()
 	defer s.netnsMu.Unlock()
 	if !s.netnsSet {
-		s.netns, s.netnsSet = readNetNS(filepath.Join(s.ProcRoot, "self/ns/net")), true
+		root := s.ProcRoot
+		if s.Live {
+			root = liveNetRoot
+		} else {
+			root = filepath.Join(root, "self")
+		}
+		s.netns, s.netnsSet = readNetNS(filepath.Join(root, "ns/net")), true
 	}
 	return s.netns
 }

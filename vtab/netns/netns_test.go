@@ -116,7 +116,9 @@ func TestAnchorShowsNamespaceProcNet(t *testing.T) {
 	if !strings.Contains(string(dev), "nsdummy0") {
 		t.Errorf("anchored net/dev lacks the namespace's interface:\n%s", dev)
 	}
-	own, _ := os.ReadFile("/proc/self/net/dev")
+	// /proc/self/net follows the thread group leader, which the anchor
+	// itself may be; the reading thread's view is thread-self.
+	own, _ := os.ReadFile("/proc/thread-self/net/dev")
 	if strings.Contains(string(own), "nsdummy0") {
 		t.Error("our own net/dev shows the namespace's interface")
 	}
