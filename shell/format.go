@@ -108,6 +108,12 @@ func formatFloat(f float64) string {
 	return s
 }
 
+// tableBufferRows is how many rows a table holds to size its columns.
+// Past it the table prints what it has and streams the rest at those
+// widths (a longer cell widens only its own line), so a query of millions
+// of rows never sits in memory.
+const tableBufferRows = 10000
+
 type tableWriter struct {
 	w        io.Writer
 	opts     Options
@@ -116,6 +122,9 @@ type tableWriter struct {
 	rows     [][]string
 	nulls    [][]bool
 	numeric  []bool
+	widths   []int
+	bw       *bufio.Writer
+	started  bool // header and first rows printed; now streaming
 }
 
 func (t *tableWriter) Begin(columns []string) error {
@@ -124,6 +133,7 @@ func (t *tableWriter) Begin(columns []string) error {
 	for i := range t.numeric {
 		t.numeric[i] = true
 	}
+	t.bw = bufio.NewWriter(t.w)
 	return nil
 }
 
@@ -136,6 +146,9 @@ func (t *tableWriter) Row(values []any) error {
 		if t.markdown {
 			row[i] = strings.ReplaceAll(row[i], "|", `\|`)
 		}
+		if t.started {
+			continue
+		}
 		switch v.(type) {
 		case int64, float64, nil:
 		default:
@@ -144,85 +157,103 @@ func (t *tableWriter) Row(values []any) error {
 	}
 	t.rows = append(t.rows, row)
 	t.nulls = append(t.nulls, nulls)
-	return nil
+	if !t.started && len(t.rows) < tableBufferRows {
+		return nil
+	}
+	return t.flush()
 }
 
 func (t *tableWriter) End() error {
 	if len(t.cols) == 0 {
 		return nil
 	}
-	widths := make([]int, len(t.cols))
-	for i, c := range t.cols {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	return t.bw.Flush()
+}
+
+// flush sizes the columns on first use, prints the header, and prints
+// and forgets the buffered rows.
+func (t *tableWriter) flush() error {
+	if !t.started {
+		t.started = true
+		t.widths = make([]int, len(t.cols))
+		for i, c := range t.cols {
+			if t.opts.Headers || t.markdown {
+				t.widths[i] = utf8.RuneCountInString(c)
+			}
+			if t.markdown && t.widths[i] < 3 {
+				t.widths[i] = 3
+			}
+		}
+		for _, r := range t.rows {
+			for i, v := range r {
+				t.widths[i] = max(t.widths[i], utf8.RuneCountInString(v))
+			}
+		}
 		if t.opts.Headers || t.markdown {
-			widths[i] = utf8.RuneCountInString(c)
-		}
-		if t.markdown && widths[i] < 3 {
-			widths[i] = 3
-		}
-	}
-	for _, r := range t.rows {
-		for i, v := range r {
-			widths[i] = max(widths[i], utf8.RuneCountInString(v))
-		}
-	}
-	bw := bufio.NewWriter(t.w)
-	color := t.opts.Color && !t.markdown
-	line := func(cells []string, align bool, style func(i int) string) {
-		var l styledLine
-		if t.markdown {
-			l.add("| ", "")
-		}
-		for i, c := range cells {
-			if i > 0 {
-				if t.markdown {
-					l.add(" | ", "")
-				} else {
-					l.add("  ", "")
+			t.line(t.cols, false, func(int) string { return styleBold })
+			rule := make([]string, len(t.cols))
+			for i := range rule {
+				rule[i] = strings.Repeat("-", t.widths[i])
+				if t.markdown && t.numeric[i] && len(t.rows) > 0 {
+					rule[i] = strings.Repeat("-", t.widths[i]-1) + ":"
 				}
 			}
-			st := ""
-			if color && style != nil {
-				st = style(i)
-			}
-			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
-			last := i == len(cells)-1 && !t.markdown
-			switch {
-			case align && t.numeric[i]:
-				l.add(pad, "")
-				l.add(c, st)
-			case last:
-				l.add(c, st) // no trailing spaces at the end of a line
-			default:
-				l.add(c, st)
-				l.add(pad, "")
-			}
+			t.line(rule, false, nil)
 		}
-		if t.markdown {
-			l.add(" |", "")
-		}
-		bw.WriteString(l.render(t.opts.MaxWidth))
-		bw.WriteString("\n")
-	}
-	if t.opts.Headers || t.markdown {
-		line(t.cols, false, func(int) string { return styleBold })
-		rule := make([]string, len(t.cols))
-		for i := range rule {
-			rule[i] = strings.Repeat("-", widths[i])
-			if t.markdown && t.numeric[i] && len(t.rows) > 0 {
-				rule[i] = strings.Repeat("-", widths[i]-1) + ":"
-			}
-		}
-		line(rule, false, nil)
 	}
 	for r, row := range t.rows {
-		line(row, true, func(i int) string {
-			if t.nulls[r][i] {
+		nulls := t.nulls[r]
+		t.line(row, true, func(i int) string {
+			if nulls[i] {
 				return styleDim
 			}
 			return ""
 		})
 	}
-	return bw.Flush()
+	t.rows, t.nulls = t.rows[:0], t.nulls[:0]
+	return nil
+}
+
+// line prints one row of cells padded to the column widths.
+func (t *tableWriter) line(cells []string, align bool, style func(i int) string) {
+	color := t.opts.Color && !t.markdown
+	var l styledLine
+	if t.markdown {
+		l.add("| ", "")
+	}
+	for i, c := range cells {
+		if i > 0 {
+			if t.markdown {
+				l.add(" | ", "")
+			} else {
+				l.add("  ", "")
+			}
+		}
+		st := ""
+		if color && style != nil {
+			st = style(i)
+		}
+		pad := strings.Repeat(" ", max(0, t.widths[i]-utf8.RuneCountInString(c)))
+		last := i == len(cells)-1 && !t.markdown
+		switch {
+		case align && t.numeric[i]:
+			l.add(pad, "")
+			l.add(c, st)
+		case last:
+			l.add(c, st) // no trailing spaces at the end of a line
+		default:
+			l.add(c, st)
+			l.add(pad, "")
+		}
+	}
+	if t.markdown {
+		l.add(" |", "")
+	}
+	t.bw.WriteString(l.render(t.opts.MaxWidth))
+	t.bw.WriteString("\n")
 }
 
 // styledLine is one output line as runs of text, each with an optional
