@@ -66,26 +66,11 @@ var Sockets = &Table[socketRecord]{
 		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the socket lives in",
 			Value: func(r *socketRecord) any { return nullIfZero(r.netns) }},
 		{Name: "pid", Type: Integer, Doc: "a process holding the socket (the lowest pid, as netstat -p shows); NULL when no visible process holds it. socket_owners lists them all",
-			Value: func(r *socketRecord) any {
-				if r.owner == nil {
-					return nil
-				}
-				return int64(r.owner.pid)
-			}},
+			Value: ownerValue(func(o *ownerInfo) any { return int64(o.pid) })},
 		{Name: "program", Type: Text, Doc: "that process's name as netstat -p prints it: argv[0] without its directory, else comm",
-			Value: func(r *socketRecord) any {
-				if r.owner == nil {
-					return nil
-				}
-				return r.owner.program
-			}},
+			Value: ownerValue(func(o *ownerInfo) any { return o.program })},
 		{Name: "fd", Type: Integer, Doc: "that process's lowest file descriptor for the socket",
-			Value: func(r *socketRecord) any {
-				if r.owner == nil {
-					return nil
-				}
-				return int64(r.owner.fd)
-			}},
+			Value: ownerValue(func(o *ownerInfo) any { return int64(o.fd) })},
 		{Name: "path", Type: Text, Doc: "unix socket path; abstract names start with @; NULL when unbound or not unix",
 			Value: func(r *socketRecord) any {
 				if r.Path == "" {
@@ -178,6 +163,17 @@ func readSockets(ctx context.Context, src *Source, q *Query) ([]socketRecord, er
 		}
 	}
 	return recs, nil
+}
+
+// ownerValue reads an owner column: NULL when no visible process holds
+// the socket (or the statement did not ask for owners).
+func ownerValue(get func(*ownerInfo) any) func(*socketRecord) any {
+	return func(r *socketRecord) any {
+		if r.owner == nil {
+			return nil
+		}
+		return get(r.owner)
+	}
 }
 
 // socketKey identifies a socket across reads: the inode for sockets a
