@@ -12,15 +12,24 @@
 // (required, one line), netstat (the netstat command it reproduces),
 // format ("raw": print each row's columns as they are, one line per row,
 // no header: the query lays out its own text with printf), and param
-// (repeatable: a :name parameter with its default). Unknown keys are kept
-// in Query.Fields for later features.
+// (repeatable: a :name parameter with its default). A query that feeds
+// Prometheus declares its metrics with metric, type, help, labels and
+// value lines (see Metric). Unknown keys are kept in Query.Fields for
+// later features.
+//
+// Besides the built-in queries, users keep their own .sql files in a
+// directory (UserDir, or --queries DIR): LoadDir reads them and Merge lets
+// a user query shadow the built-in one of the same name.
 package queries
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -41,8 +50,16 @@ type Query struct {
 	Fields []Field
 	// SQL is the whole file, header included (comments are SQL too).
 	SQL string
-	// Source says where the query came from, e.g. "builtin:netstat-inet.sql".
+	// Source says where the query came from, e.g. "builtin:netstat-inet.sql"
+	// or "user:/home/me/.config/netsql/queries/mine.sql".
 	Source string
+	// Metrics are the Prometheus metrics the query feeds; none for an
+	// ordinary query.
+	Metrics []Metric
+	// User is true for a query read from a user directory; Shadows is
+	// true when it replaces a built-in query of the same name.
+	User    bool
+	Shadows bool
 }
 
 // Get returns the first value of a header key.
@@ -130,6 +147,9 @@ func Parse(source, text string) (Query, error) {
 	if q.Name == "" {
 		q.Name = strings.TrimSuffix(path.Base(source), ".sql")
 	}
+	if q.Metrics, err = parseMetrics(fields, q.Description); err != nil {
+		return Query{}, fmt.Errorf("%s: %w", source, err)
+	}
 	return q, nil
 }
 
@@ -146,6 +166,89 @@ func Builtin() []Query {
 // Lookup returns the built-in query with the given name.
 func Lookup(name string) (Query, bool) {
 	for _, q := range Builtin() {
+		if q.Name == name {
+			return q, true
+		}
+	}
+	return Query{}, false
+}
+
+// UserDir is the directory user queries are read from:
+// $XDG_CONFIG_HOME/netsql/queries, else ~/.config/netsql/queries. getenv
+// looks up environment variables (os.Getenv); "" when neither variable
+// gives an absolute directory.
+func UserDir(getenv func(string) string) string {
+	base := getenv("XDG_CONFIG_HOME")
+	if !filepath.IsAbs(base) {
+		home := getenv("HOME")
+		if !filepath.IsAbs(home) {
+			return ""
+		}
+		base = filepath.Join(home, ".config")
+	}
+	return filepath.Join(base, "netsql", "queries")
+}
+
+// LoadDir reads every *.sql file in dir as a user query, sorted by name.
+// A directory that does not exist holds no queries; a file whose header
+// does not parse is an error naming the file.
+func LoadDir(dir string) ([]Query, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("queries: %w", err)
+	}
+	var out []Query
+	for _, e := range ents {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		file := filepath.Join(dir, e.Name())
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("queries: %w", err)
+		}
+		q, err := Parse("user:"+file, string(b))
+		if err != nil {
+			return nil, fmt.Errorf("queries: %w", err)
+		}
+		q.User = true
+		out = append(out, q)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Merge returns the built-in and user queries sorted by name; a user query
+// shadows (replaces) the built-in query of the same name and is marked so.
+func Merge(builtin, user []Query) []Query {
+	byName := map[string]int{}
+	out := make([]Query, 0, len(builtin)+len(user))
+	for _, q := range builtin {
+		byName[q.Name] = len(out)
+		out = append(out, q)
+	}
+	for _, q := range user {
+		if i, ok := byName[q.Name]; ok {
+			q.Shadows = !out[i].User
+			out[i] = q
+			continue
+		}
+		byName[q.Name] = len(out)
+		out = append(out, q)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Find returns the query of qs with the given name.
+func Find(qs []Query, name string) (Query, bool) {
+	for _, q := range qs {
 		if q.Name == name {
 			return q, true
 		}

@@ -14,7 +14,7 @@ func TestParseHeader(t *testing.T) {
 -- free text: with a colon but spaces in the key, so not a field
 -- see http://example.com/x (no space after the colon: free text)
 -- param: port=22 the port to look at
--- metric: netsql_demo_total
+-- owner: team-sre
 -- param: empty='' an empty default
 
 -- still the header after a blank line
@@ -26,7 +26,7 @@ SELECT 1; -- name: not a header line
 	}
 	want := []Field{
 		{"name", "demo"}, {"description", "a demo query"},
-		{"param", "port=22 the port to look at"}, {"metric", "netsql_demo_total"},
+		{"param", "port=22 the port to look at"}, {"owner", "team-sre"},
 		{"param", "empty='' an empty default"},
 	}
 	if !reflect.DeepEqual(fields, want) {
@@ -39,8 +39,8 @@ SELECT 1; -- name: not a header line
 	if q.Name != "demo" || q.Description != "a demo query" || q.Format != "" {
 		t.Errorf("query = %+v", q)
 	}
-	if v, ok := q.Get("metric"); !ok || v != "netsql_demo_total" {
-		t.Errorf("unknown key metric not kept: %q %v", v, ok)
+	if v, ok := q.Get("owner"); !ok || v != "team-sre" {
+		t.Errorf("unknown key owner not kept: %q %v", v, ok)
 	}
 	if got := q.Defaults(); !reflect.DeepEqual(got, map[string]string{"port": "22", "empty": ""}) {
 		t.Errorf("defaults = %v", got)

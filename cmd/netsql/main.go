@@ -1,8 +1,11 @@
 // Command netsql answers SQL questions about the live Linux network stack.
 //
 //	netsql [flags] [SQL]
-//	netsql [flags] -q NAME         run a canned query (-q alone lists them)
+//	netsql [flags] -q NAME         run a canned or user query (-q alone lists them)
 //	netsql [flags] netstat [netstat flags]
+//	netsql [flags] export --textfile FILE [-q NAME ...]
+//	netsql [flags] serve [--listen 127.0.0.1:9464] [-q NAME ...]
+//	netsql [flags] record --db FILE [-q NAME ...] [--every DURATION]
 //
 // See README.md for the tables and examples.
 package main
@@ -23,6 +26,7 @@ import (
 
 	"github.com/netsql/netsql/queries"
 	"github.com/netsql/netsql/queries/netstat"
+	"github.com/netsql/netsql/queries/record"
 	"github.com/netsql/netsql/shell"
 	"github.com/netsql/netsql/vtab"
 )
@@ -32,6 +36,7 @@ const (
 	exitOK    = 0
 	exitError = 1 // a query or runtime error
 	exitUsage = 2 // bad flags or arguments
+	exitRows  = 3 // --fail-on-rows and the last statement returned rows
 )
 
 func main() {
@@ -59,6 +64,18 @@ type config struct {
 	// netstat holds the arguments after the netstat sub-command; nil
 	// when it was not given.
 	netstat []string
+	// command is the sub-command (export, serve, record) and args the
+	// words after it; "" when none was given.
+	command string
+	args    []string
+	// queriesDir is --queries: where user queries live.
+	queriesDir string
+	// failOnRows is --fail-on-rows.
+	failOnRows bool
+	// db is --db: a history file to query beside the live tables.
+	db string
+	// hostField and timeField name the fields ndjson output adds.
+	hostField, timeField string
 }
 
 type paramFlag map[string]string
@@ -77,9 +94,18 @@ func (p paramFlag) Set(s string) error {
 
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintf(w, `usage: netsql [flags] [SQL]
+       netsql [flags] -q NAME          (netsql -q lists the queries)
+       netsql [flags] netstat [netstat flags]
+       netsql [flags] export --textfile FILE [-q NAME ...]
+       netsql [flags] serve [--listen ADDR] [-q NAME ...]
+       netsql [flags] record --db FILE [-q NAME ...] [--every DURATION]
 
 Runs SQL against the live network stack and prints each result. Without
-SQL, reads statements from standard input.
+SQL, reads statements from standard input. netsql COMMAND -h describes a
+sub-command's flags.
+
+Exit status: 0 ok, 1 query or runtime error, 2 usage error, 3 rows with
+--fail-on-rows.
 
 flags:
 `)
@@ -99,8 +125,22 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "cancel a statement that runs longer (0: never)")
 	fs.BoolVar(&cfg.headers, "header", true, "print column names (table, csv, markdown)")
 	fs.Var(paramFlag(cfg.params), "p", "bind `name=value` to :name (repeatable)")
-	fs.StringVar(&cfg.query, "q", "", "run the canned query `NAME` (-q alone lists them)")
-	args, cfg.netstat = splitNetstat(args)
+	fs.StringVar(&cfg.query, "q", "", "run the canned or user query `NAME` (-q alone lists them)")
+	fs.StringVar(&cfg.queriesDir, "queries", "", "read user queries from `DIR` (default $XDG_CONFIG_HOME/netsql/queries)")
+	fs.BoolVar(&cfg.failOnRows, "fail-on-rows", false, "exit 3 when the last statement returns any row")
+	fs.StringVar(&cfg.db, "db", "", "query the history database `FILE` (from netsql record) beside the live tables")
+	fs.StringVar(&cfg.hostField, "host-field", "", "ndjson: add the host name to every object as field `NAME`")
+	fs.StringVar(&cfg.timeField, "timestamp-field", "", "ndjson: add the run's time (RFC 3339, UTC) to every object as field `NAME`")
+	var sub string
+	var subArgs []string
+	args, sub, subArgs = splitCommand(args)
+	switch sub {
+	case "netstat":
+		cfg.netstat = subArgs
+	case "":
+	default:
+		cfg.command, cfg.args = sub, subArgs
+	}
 	if n := len(args); n > 0 && (args[n-1] == "-q" || args[n-1] == "--q") {
 		cfg.listQueries = true
 		args = args[:n-1]
@@ -134,6 +174,15 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	if _, err := shell.NewWriter(cfg.format, io.Discard, shell.DefaultOptions); err != nil {
 		return nil, err
 	}
+	if (cfg.hostField != "" || cfg.timeField != "") && cfg.format != "ndjson" {
+		return nil, errors.New("--host-field and --timestamp-field need --format ndjson")
+	}
+	if cfg.command != "" {
+		if cfg.file != "" || len(cfg.sql) > 0 || cfg.query != "" || cfg.listQueries || cfg.failOnRows || cfg.db != "" {
+			return nil, fmt.Errorf("give -q and the %s flags after %q", cfg.command, cfg.command)
+		}
+		return cfg, nil
+	}
 	modes := 0
 	for _, set := range []bool{cfg.file != "", len(cfg.sql) > 0, cfg.query != "" || cfg.listQueries, cfg.netstat != nil} {
 		if set {
@@ -149,26 +198,30 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	return cfg, nil
 }
 
-// splitNetstat finds the netstat sub-command: the first word that is
-// "netstat" and is not a flag's value. Everything after it is netstat's.
-func splitNetstat(args []string) (own, netstatArgs []string) {
+// commands are the sub-commands; a word that is one of them (and not a
+// flag's value) starts it, and every word after it is its own.
+var commands = map[string]bool{"netstat": true, "export": true, "serve": true, "record": true}
+
+// splitCommand finds the sub-command: the first word that names one and
+// is not a flag's value. own are the words before it.
+func splitCommand(args []string) (own []string, command string, rest []string) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		if a == "netstat" {
-			return args[:i], append([]string{}, args[i+1:]...)
+		if commands[a] {
+			return args[:i], a, append([]string{}, args[i+1:]...)
 		}
 		if !strings.HasPrefix(a, "-") || strings.Contains(a, "=") {
 			if !strings.HasPrefix(a, "-") {
-				return args, nil // SQL: no sub-command
+				return args, "", nil // SQL: no sub-command
 			}
 			continue
 		}
 		switch strings.TrimLeft(a, "-") {
-		case "format", "proc", "f", "timeout", "p", "q":
+		case "format", "proc", "f", "timeout", "p", "q", "queries", "db", "host-field", "timestamp-field":
 			i++ // the flag's value
 		}
 	}
-	return args, nil
+	return args, "", nil
 }
 
 func looksLikeSQL(arg string) bool {
@@ -185,15 +238,32 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "usage: netsql [flags] [SQL]   (netsql -h for help)")
 		return exitUsage
 	}
+	if cfg.command != "" {
+		return runCommand(ctx, cfg, stdout, stderr)
+	}
 	if cfg.listQueries {
-		listQueries(stdout)
+		qs, err := catalog(cfg.queriesDir)
+		if err != nil {
+			fmt.Fprintf(stderr, "netsql: %v\n", err)
+			return exitError
+		}
+		listQueries(stdout, qs)
 		return exitOK
 	}
 	var canned *queries.Query
 	if cfg.query != "" {
-		q, ok := queries.Lookup(cfg.query)
+		qs, err := catalog(cfg.queriesDir)
+		if err != nil {
+			fmt.Fprintf(stderr, "netsql: %v\n", err)
+			return exitError
+		}
+		q, ok := queries.Find(qs, cfg.query)
 		if !ok {
 			fmt.Fprintf(stderr, "netsql: no canned query %q (netsql -q lists them)\n", cfg.query)
+			return exitUsage
+		}
+		if cfg.failOnRows && q.Format == "raw" && !cfg.formatSet {
+			fmt.Fprintf(stderr, "netsql: --fail-on-rows needs rows: %s prints its own layout; add --format table\n", q.Name)
 			return exitUsage
 		}
 		canned = &q
@@ -231,6 +301,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitError
 	}
 	defer eng.Close()
+	if cfg.db != "" {
+		if err := record.Attach(ctx, eng, cfg.db); err != nil {
+			fmt.Fprintf(stderr, "netsql: %v\n", err)
+			return exitError
+		}
+	}
 	if interactive {
 		return runInteractive(eng, cfg, stdin, stdout, stderr)
 	}
@@ -256,8 +332,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	opts := shell.DefaultOptions
 	opts.Headers = cfg.headers
-	r := &shell.Runner{Engine: eng, Out: stdout, Format: cfg.format, Opts: opts, Params: cfg.params}
-	if _, err := r.Run(ctx, script); err != nil {
+	out, err := ndjsonFields(stdout, cfg.hostField, cfg.timeField, time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "netsql: %v\n", err)
+		return exitError
+	}
+	r := &shell.Runner{Engine: eng, Out: out, Format: cfg.format, Opts: opts, Params: cfg.params}
+	last, err := r.Run(ctx, script)
+	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("statement cancelled after --timeout %v", cfg.timeout)
 		} else if ctx.Err() != nil {
@@ -266,18 +348,29 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError
 	}
+	if cfg.failOnRows && last.Rows > 0 {
+		return exitRows
+	}
 	return exitOK
 }
 
-// listQueries prints every canned query's name and description.
-func listQueries(w io.Writer) {
-	qs := queries.Builtin()
+// listQueries prints every query's name and description; a user query's
+// description starts with [user] ([user, shadows built-in] when it
+// replaces a built-in query of the same name).
+func listQueries(w io.Writer, qs []queries.Query) {
 	width := 0
 	for _, q := range qs {
 		width = max(width, len(q.Name))
 	}
 	for _, q := range qs {
-		fmt.Fprintf(w, "%-*s  %s\n", width, q.Name, q.Description)
+		mark := ""
+		switch {
+		case q.Shadows:
+			mark = "[user, shadows built-in] "
+		case q.User:
+			mark = "[user] "
+		}
+		fmt.Fprintf(w, "%-*s  %s%s\n", width, q.Name, mark, q.Description)
 	}
 }
 

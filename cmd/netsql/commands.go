@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/netsql/netsql/queries"
+	"github.com/netsql/netsql/queries/metrics"
+	"github.com/netsql/netsql/queries/record"
+	"github.com/netsql/netsql/vtab"
+)
+
+// catalog returns the built-in queries merged with the user's: those in
+// dir (--queries), else in queries.UserDir. An explicit dir must exist.
+func catalog(dir string) ([]queries.Query, error) {
+	if dir != "" {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("--queries %s: no such directory", dir)
+		}
+	} else {
+		dir = queries.UserDir(os.Getenv)
+	}
+	user, err := queries.LoadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return queries.Merge(queries.Builtin(), user), nil
+}
+
+// nameList is a repeatable -q NAME flag.
+type nameList []string
+
+func (n *nameList) String() string { return strings.Join(*n, ",") }
+
+func (n *nameList) Set(s string) error {
+	for _, name := range strings.Split(s, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			*n = append(*n, name)
+		}
+	}
+	return nil
+}
+
+// subConfig is what a sub-command's own flags asked for.
+type subConfig struct {
+	names    nameList
+	textfile string
+	listen   string
+	scrape   time.Duration
+	db       string
+	every    time.Duration
+}
+
+// parseCommand parses a sub-command's flags (its own plus -q, -p,
+// --proc, --queries and --timeout, which may also come before it).
+func parseCommand(cfg *config, stderr io.Writer) (*subConfig, error) {
+	sc := &subConfig{}
+	fs := flag.NewFlagSet("netsql "+cfg.command, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Var(&sc.names, "q", "evaluate the query `NAME` (repeatable, or comma-separated)")
+	fs.Var(paramFlag(cfg.params), "p", "bind `name=value` to :name (repeatable)")
+	fs.StringVar(&cfg.proc, "proc", cfg.proc, "read a /proc tree on disk instead of the live kernel")
+	fs.StringVar(&cfg.queriesDir, "queries", cfg.queriesDir, "read user queries from `DIR`")
+	var what string
+	switch cfg.command {
+	case "export":
+		what = "export --textfile FILE [-q NAME ...]\n\nWrites the metric queries' results (all of them without -q) in the\nPrometheus text format to FILE, atomically, for node_exporter's textfile\ncollector."
+		fs.StringVar(&sc.textfile, "textfile", "", "write the metrics to `FILE` (atomically: temp file and rename)")
+		fs.DurationVar(&cfg.timeout, "timeout", cfg.timeout, "give up on queries still running after this long (0: never)")
+	case "serve":
+		what = "serve [--listen ADDR] [-q NAME ...]\n\nServes the metric queries' results (all of them without -q) on\nhttp://ADDR/metrics, evaluated at each scrape; GET /healthz answers ok."
+		fs.StringVar(&sc.listen, "listen", "127.0.0.1:9464", "listen on `ADDR` (host:port; loopback by default)")
+		fs.DurationVar(&sc.scrape, "scrape-timeout", 10*time.Second, "give up on a scrape's queries after this long")
+	case "record":
+		what = "record --db FILE [-q NAME ...] [--every DURATION]\n\nAppends each query's rows, stamped with captured_at, to a table of the\nSQLite database FILE (one table per query, one transaction per\nsnapshot). Without -q it records " + strings.Join(record.Defaults(), ", ") + "."
+		fs.StringVar(&sc.db, "db", "", "append to the SQLite database `FILE` (created if missing)")
+		fs.DurationVar(&sc.every, "every", 0, "take a snapshot every `DURATION` until interrupted (0: once)")
+		fs.DurationVar(&cfg.timeout, "timeout", cfg.timeout, "give up on a snapshot still running after this long (0: never)")
+	}
+	if err := fs.Parse(cfg.args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "usage: netsql [flags] %s\n\nflags:\n", what)
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+		}
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("%s: unexpected argument %q", cfg.command, fs.Arg(0))
+	}
+	switch {
+	case cfg.command == "export" && sc.textfile == "":
+		return nil, errors.New("export: give --textfile FILE")
+	case cfg.command == "record" && sc.db == "":
+		return nil, errors.New("record: give --db FILE")
+	case sc.every < 0 || sc.scrape < 0:
+		return nil, fmt.Errorf("%s: durations must be positive", cfg.command)
+	}
+	return sc, nil
+}
+
+// pick returns the named queries of qs, or def when names is empty.
+func pick(qs []queries.Query, names []string, def func() []queries.Query) ([]queries.Query, error) {
+	if len(names) == 0 {
+		return def(), nil
+	}
+	var out []queries.Query
+	for _, n := range names {
+		q, ok := queries.Find(qs, n)
+		if !ok {
+			return nil, fmt.Errorf("no canned query %q (netsql -q lists them)", n)
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+// runCommand runs export, serve or record.
+func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
+	sc, err := parseCommand(cfg, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "netsql: %v\n", err)
+		fmt.Fprintf(stderr, "usage: netsql %s ...   (netsql %s -h for help)\n", cfg.command, cfg.command)
+		return exitUsage
+	}
+	all, err := catalog(cfg.queriesDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "netsql: %v\n", err)
+		return exitError
+	}
+	var qs []queries.Query
+	if cfg.command == "record" {
+		qs, err = pick(all, sc.names, func() []queries.Query {
+			out, _ := pick(all, record.Defaults(), nil)
+			return out
+		})
+	} else {
+		qs, err = pick(all, sc.names, func() []queries.Query { return metrics.MetricQueries(all) })
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "netsql: %s: %v\n", cfg.command, err)
+		return exitUsage
+	}
+	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: func(msg string) { fmt.Fprintln(stderr, msg) }})
+	if err != nil {
+		fmt.Fprintf(stderr, "netsql: %v\n", err)
+		return exitError
+	}
+	defer eng.Close()
+
+	if cfg.command == "record" {
+		return runRecord(ctx, cfg, sc, eng, qs, stderr)
+	}
+	set, err := metrics.NewSet(eng, qs, cfg.params)
+	if err != nil {
+		fmt.Fprintf(stderr, "netsql: %s: %v\n", cfg.command, err)
+		return exitUsage
+	}
+	if cfg.command == "serve" {
+		srv := &metrics.Server{
+			Set: set, Addr: sc.listen, ScrapeTimeout: sc.scrape,
+			Ready: func(a net.Addr) { fmt.Fprintf(stderr, "netsql: serving http://%s%s\n", a, metrics.MetricsPath) },
+			Log:   func(msg string) { fmt.Fprintf(stderr, "netsql: %s\n", msg) },
+		}
+		if err := srv.Run(ctx); err != nil {
+			fmt.Fprintf(stderr, "netsql: serve: %v\n", err)
+			return exitError
+		}
+		return exitOK
+	}
+	return runExport(ctx, cfg, sc, set, stderr)
+}
+
+func runExport(ctx context.Context, cfg *config, sc *subConfig, set *metrics.Set, stderr io.Writer) int {
+	if cfg.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.timeout)
+		defer cancel()
+	}
+	mfs, failed, err := set.Gather(ctx)
+	if werr := metrics.WriteTextfile(sc.textfile, mfs); werr != nil {
+		fmt.Fprintf(stderr, "netsql: export: %v\n", werr)
+		return exitError
+	}
+	code := exitOK
+	for _, f := range failed {
+		fmt.Fprintf(stderr, "netsql: export: %v\n", f)
+		code = exitError
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "netsql: export: %v\n", err)
+		code = exitError
+	}
+	return code
+}
+
+func runRecord(ctx context.Context, cfg *config, sc *subConfig, eng *vtab.Engine, qs []queries.Query, stderr io.Writer) int {
+	rec, err := record.Open(ctx, sc.db, eng, qs, cfg.params)
+	if err != nil {
+		fmt.Fprintf(stderr, "netsql: %v\n", err)
+		return exitError
+	}
+	defer rec.Close()
+	rec.Timeout = cfg.timeout
+	report := func(s record.Snapshot) {
+		if sc.every > 0 {
+			for _, f := range s.Failed {
+				fmt.Fprintf(stderr, "netsql: record %s: %v\n", s.CapturedAt, f)
+			}
+		}
+	}
+	if err := rec.Run(ctx, sc.every, report); err != nil {
+		fmt.Fprintf(stderr, "netsql: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}

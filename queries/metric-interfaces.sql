@@ -1,0 +1,52 @@
+-- name: metric-interfaces
+-- description: Prometheus: interface state and byte, packet, error and drop counters
+-- metric: netsql_interface_up
+-- type: gauge
+-- help: 1 when the interface is administratively up.
+-- labels: interface
+-- value: up
+-- metric: netsql_interface_receive_bytes_total
+-- type: counter
+-- help: Bytes received by the interface.
+-- labels: interface
+-- value: rx_bytes
+-- metric: netsql_interface_transmit_bytes_total
+-- type: counter
+-- help: Bytes sent by the interface.
+-- labels: interface
+-- value: tx_bytes
+-- metric: netsql_interface_receive_packets_total
+-- type: counter
+-- help: Packets received by the interface.
+-- labels: interface
+-- value: rx_packets
+-- metric: netsql_interface_transmit_packets_total
+-- type: counter
+-- help: Packets sent by the interface.
+-- labels: interface
+-- value: tx_packets
+-- metric: netsql_interface_receive_errors_total
+-- type: counter
+-- help: Receive errors of the interface (netstat -i RX-ERR).
+-- labels: interface
+-- value: rx_errors
+-- metric: netsql_interface_transmit_errors_total
+-- type: counter
+-- help: Transmit errors of the interface (netstat -i TX-ERR).
+-- labels: interface
+-- value: tx_errors
+-- metric: netsql_interface_receive_drops_total
+-- type: counter
+-- help: Packets dropped on receive, missed included (netstat -i RX-DRP).
+-- labels: interface
+-- value: rx_dropped
+-- metric: netsql_interface_transmit_drops_total
+-- type: counter
+-- help: Packets dropped on transmit (netstat -i TX-DRP).
+-- labels: interface
+-- value: tx_dropped
+
+SELECT name AS interface, up, rx_bytes, tx_bytes, rx_packets, tx_packets,
+    rx_errors, tx_errors, rx_dropped, tx_dropped
+FROM interfaces
+ORDER BY name;

@@ -1,0 +1,318 @@
+// Package metrics turns netsql's metric queries into Prometheus metrics:
+// a prometheus.Collector that evaluates the queries when gathered, an
+// atomic writer for node_exporter's textfile collector, and an HTTP server
+// for /metrics. The text format itself is client_golang's (expfmt,
+// promhttp): nothing here formats metrics by hand.
+//
+// A metric query is a canned query whose header declares metrics (see
+// queries.Metric). Besides its own metrics every query yields
+//
+//	netsql_query_success{query="NAME"}           1 or 0
+//	netsql_query_duration_seconds{query="NAME"}  how long it ran
+//
+// so a query that fails (a syntax error in a user's file, a timeout) shows
+// up as a metric instead of failing the whole scrape or export.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/netsql/netsql/queries"
+	"github.com/netsql/netsql/queries/result"
+	"github.com/netsql/netsql/vtab"
+)
+
+// Names of the metrics every query yields about itself.
+const (
+	SuccessMetric  = "netsql_query_success"
+	DurationMetric = "netsql_query_duration_seconds"
+)
+
+var (
+	successDesc = prometheus.NewDesc(SuccessMetric,
+		"1 when the netsql metric query ran and its rows became metrics, 0 when it failed (netsql logs why).",
+		[]string{"query"}, nil)
+	durationDesc = prometheus.NewDesc(DurationMetric,
+		"How long the netsql metric query took to run, in seconds.",
+		[]string{"query"}, nil)
+)
+
+// QueryError is a metric query that failed.
+type QueryError struct {
+	Query string
+	Err   error
+}
+
+func (e *QueryError) Error() string { return fmt.Sprintf("query %s: %v", e.Query, e.Err) }
+func (e *QueryError) Unwrap() error { return e.Err }
+
+// Set is the metric queries an export or a server evaluates on one engine.
+// It is safe for concurrent use: evaluations take turns on the engine.
+type Set struct {
+	eng     *vtab.Engine
+	queries []queries.Query
+	params  map[string]string
+	// turn holds a token while an evaluation uses the engine.
+	turn chan struct{}
+}
+
+// NewSet returns a Set evaluating qs on eng. params override the queries'
+// declared defaults (-p). Every query must declare at least one metric.
+func NewSet(eng *vtab.Engine, qs []queries.Query, params map[string]string) (*Set, error) {
+	if len(qs) == 0 {
+		return nil, errors.New("no metric queries")
+	}
+	for _, q := range qs {
+		if len(q.Metrics) == 0 {
+			return nil, fmt.Errorf("query %s declares no metric (a metric query has -- metric:, -- type: and -- value: header lines)", q.Name)
+		}
+	}
+	return &Set{eng: eng, queries: qs, params: params, turn: make(chan struct{}, 1)}, nil
+}
+
+// MetricQueries returns the queries of qs that declare metrics.
+func MetricQueries(qs []queries.Query) []queries.Query {
+	var out []queries.Query
+	for _, q := range qs {
+		if len(q.Metrics) > 0 {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// Gather evaluates every query under ctx and returns the metric families,
+// sorted by name, and the queries that failed (their
+// netsql_query_success is 0 in the families). err is set only when the
+// families themselves are inconsistent (two queries declaring one metric
+// name with different help or labels); what could be gathered is still
+// returned.
+func (s *Set) Gather(ctx context.Context) (mfs []*dto.MetricFamily, failed []*QueryError, err error) {
+	reg := prometheus.NewRegistry()
+	c := s.Collector(ctx)
+	if err := reg.Register(c); err != nil {
+		return nil, nil, fmt.Errorf("metrics: %w", err)
+	}
+	mfs, err = reg.Gather()
+	if err != nil {
+		err = fmt.Errorf("metrics: %w", err)
+	}
+	return mfs, c.Failed(), err
+}
+
+// Collector returns a prometheus.Collector that evaluates the set's
+// queries under ctx each time it is collected. It is an unchecked
+// collector (its metrics depend on the rows), so register it on a
+// registry of its own.
+func (s *Set) Collector(ctx context.Context) *Collector {
+	return &Collector{set: s, ctx: ctx}
+}
+
+// Collector is a prometheus.Collector over a Set, bound to a context.
+type Collector struct {
+	set *Set
+	ctx context.Context
+
+	mu     sync.Mutex
+	failed []*QueryError
+}
+
+// Describe sends nothing: the metrics depend on the rows (an unchecked
+// collector).
+func (c *Collector) Describe(chan<- *prometheus.Desc) {}
+
+// Collect runs every query and sends its samples, then its success and
+// duration.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	c.failed = nil
+	c.mu.Unlock()
+	release, lockErr := c.set.acquire(c.ctx)
+	if lockErr == nil {
+		defer release()
+	}
+	for _, q := range c.set.queries {
+		start := time.Now()
+		var samples []prometheus.Metric
+		err := lockErr
+		if err == nil {
+			samples, err = c.set.evaluate(c.ctx, q)
+		}
+		took := time.Since(start).Seconds()
+		ok := 1.0
+		if err != nil {
+			ok = 0
+			samples = nil
+			c.mu.Lock()
+			c.failed = append(c.failed, &QueryError{Query: q.Name, Err: err})
+			c.mu.Unlock()
+		}
+		for _, m := range samples {
+			ch <- m
+		}
+		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, ok, q.Name)
+		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, took, q.Name)
+	}
+}
+
+// Failed returns the queries that failed during the last Collect.
+func (c *Collector) Failed() []*QueryError {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*QueryError(nil), c.failed...)
+}
+
+// acquire waits for the engine's turn, or for ctx to end.
+func (s *Set) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case s.turn <- struct{}{}:
+		return func() { <-s.turn }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for another evaluation: %w", ctx.Err())
+	}
+}
+
+// evaluate runs one query and turns its rows into samples.
+func (s *Set) evaluate(ctx context.Context, q queries.Query) ([]prometheus.Metric, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	set, err := result.Run(ctx, s.eng, q.SQL, q.Bind(s.params))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	var out []prometheus.Metric
+	for _, m := range q.Metrics {
+		ms, err := samples(m, set)
+		if err != nil {
+			return nil, fmt.Errorf("metric %s: %w", m.Name, err)
+		}
+		out = append(out, ms...)
+	}
+	return out, nil
+}
+
+// samples turns a result into one metric's samples.
+func samples(m queries.Metric, set *result.Set) ([]prometheus.Metric, error) {
+	vi := set.Index(m.Value)
+	if vi < 0 {
+		return nil, fmt.Errorf("the result has no value column %q (columns: %s)", m.Value, strings.Join(set.Columns, ", "))
+	}
+	li := make([]int, len(m.Labels))
+	for i, l := range m.Labels {
+		if li[i] = set.Index(l); li[i] < 0 {
+			return nil, fmt.Errorf("the result has no label column %q (columns: %s)", l, strings.Join(set.Columns, ", "))
+		}
+	}
+	typ := prometheus.GaugeValue
+	if m.Type == "counter" {
+		typ = prometheus.CounterValue
+	}
+	desc := prometheus.NewDesc(m.Name, m.Help, m.Labels, nil)
+	seen := map[string]bool{}
+	var out []prometheus.Metric
+	for _, row := range set.Rows {
+		if row[vi] == nil {
+			continue
+		}
+		v, err := number(row[vi])
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", m.Value, err)
+		}
+		lv := make([]string, len(li))
+		for i, j := range li {
+			lv[i] = labelValue(row[j])
+		}
+		key := strings.Join(lv, "\xff")
+		if seen[key] {
+			return nil, fmt.Errorf("two rows have the same labels {%s}: group by every label column", labelText(m.Labels, lv))
+		}
+		seen[key] = true
+		sample, err := prometheus.NewConstMetric(desc, typ, v, lv...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sample)
+	}
+	return out, nil
+}
+
+func labelText(names, values []string) string {
+	parts := make([]string, len(names))
+	for i := range names {
+		parts[i] = fmt.Sprintf("%s=%q", names[i], values[i])
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+// number converts a column value to a sample value.
+func number(v any) (float64, error) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), nil
+	case float64:
+		return x, nil
+	case bool:
+		if x {
+			return 1, nil
+		}
+		return 0, nil
+	case string:
+		return parseNumber(x)
+	case []byte:
+		return parseNumber(string(x))
+	case time.Time:
+		return float64(x.UnixNano()) / 1e9, nil
+	}
+	return 0, fmt.Errorf("value %v (%T) is not a number", v, v)
+}
+
+func parseNumber(s string) (float64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(f) && !strings.EqualFold(strings.TrimSpace(s), "nan") {
+		return 0, fmt.Errorf("value %q is not a number", s)
+	}
+	return f, nil
+}
+
+// labelValue is a column value's label text: NULL is "" (no label);
+// invalid UTF-8 (a process name is bytes) is replaced.
+func labelValue(v any) string {
+	var s string
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		s = x
+	case []byte:
+		s = string(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	default:
+		s = fmt.Sprint(x)
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
+}

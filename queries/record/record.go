@@ -1,0 +1,366 @@
+// Package record keeps a history of canned queries' results in a regular
+// SQLite database file, for trends: "CLOSE_WAIT per program per hour".
+//
+// Each snapshot runs every query on the live engine, then appends all
+// their rows in one transaction, each row stamped with the snapshot's
+// captured_at (UTC, "YYYY-MM-DD HH:MM:SS.ffffff", which SQLite's date
+// functions read). A query's rows go to a table named after the query with
+// "-" made "_" (sockets-by-state -> sockets_by_state), created on first
+// use and given new columns when the query grows. The file is in WAL mode
+// with synchronous=FULL: a process killed mid-snapshot leaves the file
+// with every earlier snapshot whole and none of the interrupted one.
+//
+// The netsql_snapshots table lists every snapshot: one row per query with
+// its table, how many rows it stored, or the error that kept it from
+// running.
+package record
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite" // the plain "sqlite" driver: no netsql tables on it
+
+	"github.com/netsql/netsql/queries"
+	"github.com/netsql/netsql/queries/result"
+	"github.com/netsql/netsql/shell"
+	"github.com/netsql/netsql/vtab"
+)
+
+// TimeLayout is how captured_at is written.
+const TimeLayout = "2006-01-02 15:04:05.000000"
+
+// SnapshotsTable lists every snapshot taken.
+const SnapshotsTable = "netsql_snapshots"
+
+// Defaults are the queries recorded when none are named: socket counts by
+// state and by program, the listening ports and the interface counters.
+func Defaults() []string {
+	return []string{"sockets-by-state", "sockets-by-program", "listening", "interface-counters"}
+}
+
+// TableName is the table a query's rows are stored in.
+func TableName(query string) string {
+	return strings.NewReplacer("-", "_", ".", "_", " ", "_").Replace(query)
+}
+
+// Recorder appends snapshots of queries to a database file.
+type Recorder struct {
+	eng     *vtab.Engine
+	db      *sql.DB
+	path    string
+	queries []queries.Query
+	params  map[string]string
+	// Timeout bounds each snapshot's queries and write (0: no bound).
+	Timeout time.Duration
+	// now is the clock (tests may replace it).
+	now  func() time.Time
+	last string
+}
+
+// Open opens (or creates) the database file at path for recording qs run
+// on eng, with params overriding the queries' defaults. It fails, leaving
+// no file behind, when path cannot be created or is not a SQLite
+// database.
+func Open(ctx context.Context, path string, eng *vtab.Engine, qs []queries.Query, params map[string]string) (_ *Recorder, err error) {
+	if len(qs) == 0 {
+		return nil, errors.New("record: no queries")
+	}
+	if strings.ContainsAny(path, "?#") || path == "" || strings.HasPrefix(path, "file:") || path == ":memory:" {
+		return nil, fmt.Errorf("record: %q: want a plain file path", path)
+	}
+	existed := true
+	if fi, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		existed = false
+		if di, err := os.Stat(filepath.Dir(path)); err != nil || !di.IsDir() {
+			return nil, fmt.Errorf("record: cannot create %s: directory %s does not exist", path, filepath.Dir(path))
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	} else if fi.IsDir() {
+		return nil, fmt.Errorf("record: cannot use %s: is a directory", path)
+	}
+	db, err := openFile(ctx, path)
+	if err != nil {
+		if !existed {
+			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+				os.Remove(path + suffix)
+			}
+		}
+		return nil, fmt.Errorf("record: %s: %w", path, err)
+	}
+	return &Recorder{eng: eng, db: db, path: path, queries: qs, params: params, now: time.Now}, nil
+}
+
+// openFile opens path with one connection in WAL mode and creates the
+// snapshots table.
+func openFile(ctx context.Context, path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	var mode string
+	err = db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+	if err == nil && !strings.EqualFold(mode, "wal") {
+		err = fmt.Errorf("cannot switch to WAL mode (journal_mode is %s)", mode)
+	}
+	for _, stmt := range []string{
+		"PRAGMA busy_timeout=10000",
+		"PRAGMA synchronous=FULL",
+		"CREATE TABLE IF NOT EXISTS " + SnapshotsTable + "(captured_at TEXT NOT NULL, query TEXT NOT NULL, " +
+			"table_name TEXT, rows INTEGER, error TEXT, PRIMARY KEY (captured_at, query))",
+	} {
+		if err != nil {
+			break
+		}
+		_, err = db.ExecContext(ctx, stmt)
+	}
+	if err != nil {
+		db.Close()
+		return nil, cleanError(err)
+	}
+	return db, nil
+}
+
+// Close closes the database file.
+func (r *Recorder) Close() error { return r.db.Close() }
+
+// Snapshot is what one snapshot stored.
+type Snapshot struct {
+	CapturedAt string
+	// Rows is how many rows each query stored, by query name.
+	Rows map[string]int
+	// Failed are the queries that could not run; the others were stored.
+	Failed []error
+}
+
+// Snapshot runs every query and stores their rows in one transaction. err
+// is set when nothing could be stored (the database refused the write);
+// queries that failed are in Snapshot.Failed and the rest are stored.
+func (r *Recorder) Snapshot(ctx context.Context) (Snapshot, error) {
+	now := r.now().UTC()
+	at := now.Format(TimeLayout)
+	for at <= r.last { // two snapshots within a microsecond
+		now = now.Add(time.Microsecond)
+		at = now.Format(TimeLayout)
+	}
+	snap := Snapshot{CapturedAt: at, Rows: map[string]int{}}
+	sets := make([]*result.Set, len(r.queries))
+	errs := make([]error, len(r.queries))
+	for i, q := range r.queries {
+		sets[i], errs[i] = result.Run(ctx, r.eng, q.SQL, q.Bind(r.params))
+		if errs[i] == nil {
+			errs[i] = checkColumns(sets[i])
+		}
+		if errs[i] != nil {
+			if ctx.Err() != nil {
+				return snap, fmt.Errorf("record: %w", ctx.Err())
+			}
+			snap.Failed = append(snap.Failed, fmt.Errorf("query %s: %w", q.Name, errs[i]))
+		}
+	}
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return snap, fmt.Errorf("record: %s: %w", r.path, cleanError(err))
+	}
+	defer tx.Rollback()
+	for i, q := range r.queries {
+		table := TableName(q.Name)
+		if errs[i] != nil {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO "+SnapshotsTable+"(captured_at, query, table_name, rows, error) VALUES (?, ?, ?, NULL, ?)",
+				at, q.Name, table, errs[i].Error()); err != nil {
+				return snap, fmt.Errorf("record: %s: %w", r.path, cleanError(err))
+			}
+			continue
+		}
+		if err := store(ctx, tx, table, at, sets[i]); err != nil {
+			return snap, fmt.Errorf("record: %s: table %s: %w", r.path, table, cleanError(err))
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+SnapshotsTable+"(captured_at, query, table_name, rows) VALUES (?, ?, ?, ?)",
+			at, q.Name, table, len(sets[i].Rows)); err != nil {
+			return snap, fmt.Errorf("record: %s: %w", r.path, cleanError(err))
+		}
+		snap.Rows[q.Name] = len(sets[i].Rows)
+	}
+	if err := tx.Commit(); err != nil {
+		return snap, fmt.Errorf("record: %s: %w", r.path, cleanError(err))
+	}
+	r.last = at
+	return snap, nil
+}
+
+// checkColumns refuses results that cannot become a table.
+func checkColumns(set *result.Set) error {
+	seen := map[string]bool{}
+	for _, c := range set.Columns {
+		l := strings.ToLower(c)
+		if l == "captured_at" {
+			return errors.New("a column is named captured_at, which record adds itself")
+		}
+		if seen[l] {
+			return fmt.Errorf("two columns are named %s: give them different names with AS", c)
+		}
+		seen[l] = true
+	}
+	if len(set.Columns) == 0 {
+		return errors.New("the last statement returns no columns")
+	}
+	return nil
+}
+
+// store creates or widens table and appends set's rows.
+func store(ctx context.Context, tx *sql.Tx, table, at string, set *result.Set) error {
+	defs := []string{"captured_at TEXT NOT NULL"}
+	for i, c := range set.Columns {
+		defs = append(defs, strings.TrimSpace(quote(c)+" "+set.Types[i]))
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s(%s)", quote(table), strings.Join(defs, ", "))); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s(captured_at)", quote(table+"_captured_at"), quote(table))); err != nil {
+		return err
+	}
+	have, err := columns(ctx, tx, table)
+	if err != nil {
+		return err
+	}
+	for i, c := range set.Columns {
+		if have[strings.ToLower(c)] {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, strings.TrimSpace(fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", quote(table), quote(c), set.Types[i]))); err != nil {
+			return err
+		}
+	}
+	cols := []string{"captured_at"}
+	marks := []string{"?"}
+	for _, c := range set.Columns {
+		cols = append(cols, quote(c))
+		marks = append(marks, "?")
+	}
+	ins, err := tx.PrepareContext(ctx, fmt.Sprintf("INSERT INTO %s(%s) VALUES (%s)", quote(table), strings.Join(cols, ", "), strings.Join(marks, ", ")))
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	args := make([]any, len(cols))
+	args[0] = at
+	for _, row := range set.Rows {
+		copy(args[1:], row)
+		if _, err := ins.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// columns returns the lower-cased column names of table.
+func columns(ctx context.Context, tx *sql.Tx, table string) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		have[strings.ToLower(n)] = true
+	}
+	return have, rows.Err()
+}
+
+func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
+
+// Run takes a snapshot now and, when every is positive, again every
+// interval until ctx ends. report receives each snapshot (failed queries
+// included). Once (every 0) it returns an error when a query failed; while
+// repeating, query failures are only reported and an error stops it only
+// when the database refuses a write.
+func (r *Recorder) Run(ctx context.Context, every time.Duration, report func(Snapshot)) error {
+	for {
+		snap, err := r.timedSnapshot(ctx)
+		switch {
+		case err != nil && every > 0 && ctx.Err() != nil:
+			return nil // stopped mid-snapshot: nothing of it was stored
+		case err != nil && every > 0 && errors.Is(err, context.DeadlineExceeded):
+			// This snapshot took longer than Timeout: none of it was
+			// stored; say so and try again next time.
+			snap.Failed = append(snap.Failed, fmt.Errorf("snapshot not stored: it took longer than %v", r.Timeout))
+		case err != nil:
+			return err
+		}
+		if report != nil {
+			report(snap)
+		}
+		if every <= 0 {
+			if len(snap.Failed) > 0 {
+				return fmt.Errorf("record: %w", errors.Join(snap.Failed...))
+			}
+			return nil
+		}
+		t := time.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (r *Recorder) timedSnapshot(ctx context.Context) (Snapshot, error) {
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
+	}
+	return r.Snapshot(ctx)
+}
+
+// Attach makes the history in the database file at path queryable beside
+// the live tables: it is attached to eng's connection as schema "history",
+// so its tables are found by their plain names (sockets_by_state) as well
+// as history.sockets_by_state. The file must exist.
+func Attach(ctx context.Context, eng *vtab.Engine, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("--db %s: %w", path, err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("--db: %s is a directory", path)
+	}
+	if _, err := eng.ExecContext(ctx, "ATTACH DATABASE ? AS history", path); err != nil {
+		return fmt.Errorf("--db %s: %w", path, cleanError(err))
+	}
+	// Fail now, with the file named, when it is not a database.
+	var n int
+	if err := eng.DB().QueryRowContext(ctx, "SELECT count(*) FROM history.sqlite_master").Scan(&n); err != nil {
+		return fmt.Errorf("--db %s: %w", path, cleanError(err))
+	}
+	return nil
+}
+
+func cleanError(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return shell.CleanError(err)
+	}
+	return err
+}
