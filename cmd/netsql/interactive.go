@@ -25,7 +25,7 @@ func runInteractive(eng *vtab.Engine, cfg *config, stdin io.Reader, stdout, stde
 	err := shell.RunShell(ctx, shell.ShellConfig{
 		Engine: eng, In: stdin, Out: stdout, Err: stderr,
 		Format: cfg.format, Opts: opts, Params: cfg.params,
-		Queries: builtinQueries,
+		Queries: func() []shell.CannedQuery { return cannedQueries(cfg.queriesDir, stderr) },
 		Netstat: func(ctx context.Context, args []string, out io.Writer) error {
 			if netstat.Command(ctx, eng, args, out, stderr) != exitOK {
 				return errors.New("netstat failed")
@@ -40,15 +40,25 @@ func runInteractive(eng *vtab.Engine, cfg *config, stdin io.Reader, stdout, stde
 	return exitOK
 }
 
-// builtinQueries lists the canned queries for .queries and .run.
-func builtinQueries() []shell.CannedQuery {
+// cannedQueries lists the built-in and user queries (--queries DIR or the
+// XDG directory) for .queries and .run.
+func cannedQueries(dir string, stderr io.Writer) []shell.CannedQuery {
+	all, err := catalog(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "netsql: %v\n", err)
+		all = queries.Builtin()
+	}
 	var out []shell.CannedQuery
-	for _, q := range queries.Builtin() {
+	for _, q := range all {
 		params := map[string]string{}
 		for _, p := range q.Params {
 			params[p.Name] = p.Default
 		}
-		out = append(out, shell.CannedQuery{Name: q.Name, Description: q.Description, SQL: q.SQL, Params: params, Origin: "built-in"})
+		origin := "built-in"
+		if q.User {
+			origin = "user"
+		}
+		out = append(out, shell.CannedQuery{Name: q.Name, Description: q.Description, SQL: q.SQL, Params: params, Origin: origin})
 	}
 	return out
 }
