@@ -5,7 +5,8 @@
 -- param: all=0 list interfaces that are down too (-a)
 -- param: iteration=0 which pass of -c this is: the title prints on the first only
 --
--- netstat lists interfaces sorted by name, only those that are up unless -a.
+-- netstat lists interfaces sorted by name as net-tools' nstrcmp does (the
+-- netstat_if collation: eth2 before eth10), only those that are up unless -a.
 
 SELECT 'Kernel Interface table' WHERE :iteration = 0;
 
@@ -17,4 +18,4 @@ SELECT printf('%-15.15s %5d %8d %6d %6d %-6d %8d %6d %6d %6d %s', name, mtu,
         iif(flags = '', '[NO FLAGS]', flags))
 FROM interfaces
 WHERE up OR :all
-ORDER BY name;
+ORDER BY name COLLATE netstat_if;

@@ -6,8 +6,9 @@
 -- param: extend=2 accepted for symmetry with netstat-route; the IPv6 layout has one form
 --
 -- netstat reads /proc/net/ipv6_route: every table, the kernel's reject
--- entry (::/0 !n lo) included. Met is printed signed (4294967295 is -1);
--- Ref exists only in /proc (rtnetlink does not carry it: 0 then).
+-- entry (::/0 !n lo) included. Using refcnt makes the routes table read
+-- its IPv6 routes from there too, live as with --proc. Met is printed
+-- signed (4294967295 is -1).
 
 SELECT 'Kernel IPv6 routing table';
 SELECT 'Destination                    Next Hop                   Flag Met Ref  Use If';

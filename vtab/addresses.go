@@ -2,7 +2,12 @@ package vtab
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net/netip"
+	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -24,7 +29,8 @@ var Addresses = &Table[addressRecord]{
 	Name:     "addresses",
 	PerNetNS: true,
 	Doc: "Every IPv4 and IPv6 address of every interface (ip addr), read through rtnetlink. " +
-		"With --proc only IPv6 addresses exist (net/if_inet6): /proc has no list of IPv4 addresses, so asking for family = 'inet' is an error there, and without that filter the IPv4 rows are missing (a notice says so).",
+		"Rows come IPv4 first, in the kernel's order (an interface's primary address before its secondaries), then IPv6 in net/if_inet6's order (ifconfig's). " +
+		"With --proc, IPv6 addresses come from net/if_inet6 and IPv4 ones are rebuilt from net/fib_trie and net/route (prefix, device and broadcast; no label or flags); without net/fib_trie, asking for family = 'inet' is an error and otherwise the IPv4 rows are missing (a notice says so).",
 	Example: "SELECT interface, address || '/' || prefix_len AS cidr, flags FROM addresses WHERE scope = 'global' ORDER BY interface;",
 	Columns: []Column[addressRecord]{
 		{Name: "interface", Type: Text, Doc: "interface name",
@@ -104,7 +110,43 @@ func readAddresses(ctx context.Context, src *Source, q *Query) ([]addressRecord,
 	for i, a := range addrs {
 		recs[i] = addressRecord{a: a, iface: nameOr(names, a.Index), netns: netns}
 	}
+	if fam != unix.AF_INET {
+		inet6Order(src, recs)
+	}
 	return recs, nil
+}
+
+// inet6Order puts the IPv6 rows (in their places among the IPv4 ones) in
+// net/if_inet6's order, the kernel's address hash order, which ifconfig
+// and netstat -ie print; the rtnetlink dump orders them per device by
+// scope instead. Without the file the dump's order stays.
+func inet6Order(src *Source, recs []addressRecord) {
+	list, err := procstat.Addresses6(src.NetRoot)
+	if err != nil {
+		return
+	}
+	pos := make(map[string]int, len(list))
+	for i, a := range list {
+		pos[rowKey(a.Index, a.Address)] = i
+	}
+	var at []int
+	var six []addressRecord
+	for i, r := range recs {
+		if r.a.Family == unix.AF_INET6 {
+			at = append(at, i)
+			six = append(six, r)
+		}
+	}
+	rank := func(r addressRecord) int {
+		if p, ok := pos[rowKey(r.a.Index, r.a.Address)]; ok {
+			return p
+		}
+		return len(list)
+	}
+	sort.SliceStable(six, func(i, j int) bool { return rank(six[i]) < rank(six[j]) })
+	for k, i := range at {
+		recs[i] = six[k]
+	}
 }
 
 // if_inet6 scope classes (IFA_HOST, IFA_LINK, IFA_SITE) as RT_SCOPE_*.
@@ -114,31 +156,62 @@ var inet6Scopes = map[uint8]uint8{
 }
 
 func readProcAddresses(src *Source, fam int) ([]addressRecord, error) {
-	if fam == unix.AF_INET {
-		return nil, fmt.Errorf("addresses: IPv4 addresses are not in a /proc tree (only rtnetlink lists them); --proc %s has IPv6 addresses only, from net/if_inet6", src.ProcRoot)
+	netns := src.NetNS()
+	var recs []addressRecord
+	if fam != unix.AF_INET6 {
+		v4, err := procstat.Addresses4(src.NetRoot)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && fam == unix.AF_INET:
+			return nil, fmt.Errorf("addresses: IPv4 addresses are not in a /proc tree without net/fib_trie (only rtnetlink lists them); --proc %s has IPv6 addresses only, from net/if_inet6", src.ProcRoot)
+		case errors.Is(err, fs.ErrNotExist):
+			src.Notice("netsql: addresses: a /proc tree without net/fib_trie holds no IPv4 addresses; showing IPv6 ones from net/if_inet6")
+		case err != nil:
+			return nil, fmt.Errorf("addresses: %w", err)
+		}
+		for _, a := range v4 {
+			idx := 0
+			if s, ok := readSys(src, a.Interface, "ifindex"); ok {
+				idx, _ = strconv.Atoi(s)
+			}
+			recs = append(recs, addressRecord{
+				a: rtnl.Address{
+					Index: idx, Family: unix.AF_INET, Address: a.Address, PrefixLen: a.PrefixLen,
+					Local: a.Address, Broadcast: a.Broadcast, Scope: inet4Scope(a.Address),
+					Flags: unix.IFA_F_PERMANENT, ValidLft: rtnl.Forever, PreferredLft: rtnl.Forever,
+				},
+				iface: a.Interface, proc: true, netns: netns,
+			})
+		}
+		if fam == unix.AF_INET {
+			return recs, nil
+		}
 	}
 	list, err := procstat.Addresses6(src.NetRoot)
 	if err != nil {
-		return nil, missingProc(src, "addresses", err)
+		return recs, missingProc(src, "addresses", err)
 	}
-	if fam == 0 {
-		src.Notice("netsql: addresses: a /proc tree holds no IPv4 addresses; showing IPv6 ones from net/if_inet6")
-	}
-	netns := src.NetNS()
-	recs := make([]addressRecord, len(list))
-	for i, a := range list {
+	for _, a := range list {
 		scope, ok := inet6Scopes[a.Scope]
 		if !ok {
 			scope = unix.RT_SCOPE_NOWHERE
 		}
-		recs[i] = addressRecord{
+		recs = append(recs, addressRecord{
 			a: rtnl.Address{
 				Index: a.Index, Family: unix.AF_INET6, Address: a.Address, PrefixLen: a.PrefixLen,
 				Local: a.Address, Scope: scope, Flags: uint32(a.Flags),
 				ValidLft: rtnl.Forever, PreferredLft: rtnl.Forever,
 			},
 			iface: a.Interface, proc: true, netns: netns,
-		}
+		})
 	}
 	return recs, nil
+}
+
+// inet4Scope is the scope the kernel gives an IPv4 address: host for
+// 127.0.0.0/8, global otherwise (what `ip addr add` picks by default).
+func inet4Scope(a netip.Addr) uint8 {
+	if a.IsLoopback() {
+		return unix.RT_SCOPE_HOST
+	}
+	return unix.RT_SCOPE_UNIVERSE
 }

@@ -33,6 +33,12 @@ func Functions() []Function {
 		{"netstat_route_host(addr, netmask, numeric, host)", "netstat -r's Destination and Gateway text: default for 0.0.0.0/0, a host name when host is true or the address has bits outside netmask, else an /etc/networks name; numeric when numeric"},
 		{"netstat_program(pid)", "netstat -p's PID/Program name: pid/argv[0] without its directory, cut to 19 bytes; '-' for NULL"},
 		{"netstat_timer(proto, timer, expires, retransmits, probes)", "netstat -o's Timer text, e.g. 'keepalive (7183.36/0/0)'"},
+		{"netstat_hw(type, mac)", "ifconfig's (netstat -ie) hardware word and address for an interfaces.type and mac, e.g. 'ether 02:fc:00:00:00:01', 'loop'"},
+		{"netstat_hw_title(type)", "ifconfig's title for an interfaces.type, e.g. 'Ethernet', 'Local Loopback', 'UNSPEC'"},
+		{"netstat_bytes(n)", "ifconfig's short byte count: one decimal, cut, binary units, e.g. '53.6 MiB'"},
+		{"netstat_stat_section(protocol)", "the netstat -s option selecting a protocol_stats section: raw, tcp, udp or sctp; NULL for sections netstat prints regardless (IcmpMsg, UdpLite, IpExt...)"},
+		{"netstat_stat_kind(protocol, name)", "how netstat -s prints a counter: number (always), opt (when not zero), forward, in_icmp/out_icmp (histogram lines, when not zero), silent (never); NULL when netstat does not know it"},
+		{"netstat_stat_text(protocol, name, value)", "netstat -s's sentence for a counter, unindented, e.g. '41026 active connection openings'; 'Name: value' for counters netstat does not know; NULL for silent ones"},
 	}
 }
 
@@ -61,11 +67,22 @@ func registerFunctions(drv *sqlite.Driver, src *Source) (*sqlFuncs, error) {
 		{"user_name", 1, f.userName},
 		{"service_name", 2, f.serviceName},
 		{"netstat_timer", 5, f.netstatTimer},
+		{"netstat_hw", 2, netstatHW},
+		{"netstat_hw_title", 1, netstatHWTitle},
+		{"netstat_bytes", 1, netstatBytes},
+		{"netstat_stat_section", 1, netstatStatSection},
+		{"netstat_stat_kind", 2, netstatStatKind},
+		{"netstat_stat_text", 3, netstatStatText},
 	}
 	for _, d := range deterministic {
 		if err := drv.RegisterDeterministicScalarFunction(d.name, d.nargs, d.fn); err != nil {
 			return nil, fmt.Errorf("vtab: register %s: %w", d.name, err)
 		}
+	}
+	// ORDER BY name COLLATE netstat_if: interface names as netstat sorts
+	// them (eth2 before eth10).
+	if err := drv.RegisterCollationUtf8("netstat_if", NetstatIfCompare); err != nil {
+		return nil, fmt.Errorf("vtab: register collation netstat_if: %w", err)
 	}
 	// These read the network or /proc: not deterministic.
 	volatile := []struct {

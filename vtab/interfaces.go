@@ -35,6 +35,7 @@ type interfaceRecord struct {
 	master    any
 	kind      any
 	speed     any
+	txqlen    any // int64, or nil when unknown
 	counters  ifaceCounters
 	netns     uint64
 }
@@ -99,6 +100,13 @@ var Interfaces = &Table[interfaceRecord]{
 				}
 				return InterfaceFlags(r.flags)
 			}},
+		{Name: "flags_value", Type: Integer, Doc: "the IFF_* flags as a number, as SIOCGIFFLAGS and ifconfig report them (flags=4163 is UP,BROADCAST,RUNNING,MULTICAST): the low 16 bits, RUNNING included",
+			Value: func(r *interfaceRecord) any {
+				if !r.haveFlags {
+					return nil
+				}
+				return int64(r.flags & 0xffff)
+			}},
 		{Name: "up", Type: Integer, Doc: "1 when administratively up (IFF_UP)",
 			Value: func(r *interfaceRecord) any { return r.flag(unix.IFF_UP) }},
 		{Name: "running", Type: Integer, Doc: "1 when up and operationally up or unknown (IFF_RUNNING)",
@@ -117,6 +125,8 @@ var Interfaces = &Table[interfaceRecord]{
 			Value: func(r *interfaceRecord) any { return r.master }},
 		{Name: "kind", Type: Text, Doc: "driver kind of a virtual device: veth, bridge, bond, vlan, dummy...; NULL for physical devices, lo, and with --proc",
 			Value: func(r *interfaceRecord) any { return r.kind }},
+		{Name: "tx_queue_len", Type: Integer, Doc: "transmit queue length in packets (ip link's qlen, ifconfig's txqueuelen); NULL when unknown",
+			Value: func(r *interfaceRecord) any { return r.txqlen }},
 		{Name: "rx_packets", Type: Integer, Doc: "packets received (netstat -i RX-OK)",
 			Value: counter(func(c *ifaceCounters) uint64 { return c.rxPackets })},
 		{Name: "rx_bytes", Type: Integer, Doc: "bytes received",
@@ -212,7 +222,7 @@ func readInterfaces(ctx context.Context, src *Source, q *Query) ([]interfaceReco
 			name: l.Name, index: int64(l.Index), mtu: int64(l.MTU),
 			flags: l.Flags, haveFlags: true, mac: macText(l.MAC),
 			typ: l.TypeName(), operstate: l.OperStateName(), netns: netns,
-			counters: countersOf(&l.Stats),
+			counters: countersOf(&l.Stats), txqlen: int64(l.TxQueueLen),
 		}
 		if l.Kind != "" {
 			r.kind = l.Kind
@@ -281,7 +291,7 @@ func readProcInterfaces(src *Source, q *Query, f rtnl.LinkFilter) ([]interfaceRe
 	return recs, nil
 }
 
-// sysInterface fills what sysfs knows about r.name: index, MTU, flags,
+// sysInterface fills what sysfs knows about r.name: index, MTU, queue length, flags,
 // MAC, type, operstate and master.
 func sysInterface(src *Source, r *interfaceRecord) {
 	num := func(attr string, base int) (int64, bool) {
@@ -297,6 +307,9 @@ func sysInterface(src *Source, r *interfaceRecord) {
 	}
 	if v, ok := num("mtu", 10); ok {
 		r.mtu = v
+	}
+	if v, ok := num("tx_queue_len", 10); ok {
+		r.txqlen = v
 	}
 	oper, haveOper := readSys(src, r.name, "operstate")
 	if haveOper {

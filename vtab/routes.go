@@ -171,7 +171,8 @@ var Routes = &Table[routeRecord]{
 	Name:     "routes",
 	PerNetNS: true,
 	Doc: "IPv4 and IPv6 routes of every routing table (ip route show table all), one row per next hop of a multipath route, read through rtnetlink. " +
-		"With --proc, from net/route (IPv4 main table only) and net/ipv6_route (all IPv6 routes, without table, protocol or scope: those are NULL).",
+		"With --proc, from net/route (IPv4 main table only) and net/ipv6_route (all IPv6 routes, without table, protocol or scope: those are NULL). " +
+		"A query using refcnt or use and no column net/ipv6_route lacks (table, protocol, scope, source, metrics, weight, pref, expires) reads its IPv6 routes from net/ipv6_route live too, as netstat does.",
 	Example: "SELECT \"table\", count(*) FROM routes GROUP BY 1 ORDER BY 2 DESC;",
 	Columns: []Column[routeRecord]{
 		{Name: "family", Type: Text, Push: pushEQ, Doc: "address family: inet, inet6",
@@ -236,9 +237,9 @@ var Routes = &Table[routeRecord]{
 				}
 				return float64(r.r.Expires) / 100
 			}},
-		{Name: "refcnt", Type: Integer, Doc: "references, as netstat -r's Ref column; only /proc carries it: NULL when read through rtnetlink",
+		{Name: "refcnt", Type: Integer, Doc: "references, as netstat -r's Ref column; only /proc carries it, so a query using refcnt or use (and none of the columns only rtnetlink fills) reads IPv6 routes from net/ipv6_route even live, as netstat does: every table, the kernel's ::/0 reject entry included; NULL for routes read through rtnetlink",
 			Value: func(r *routeRecord) any { return r.refcnt }},
-		{Name: "use", Type: Integer, Doc: "lookups, as netstat -r's Use column (always 0 on current kernels); NULL when read through rtnetlink",
+		{Name: "use", Type: Integer, Doc: "lookups, as netstat -r's Use column (always 0 on current kernels); read like refcnt: NULL for IPv4 routes read through rtnetlink",
 			Value: func(r *routeRecord) any { return r.use }},
 		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the route belongs to",
 			Value: func(r *routeRecord) any { return nullIfZero(r.netns) }},
@@ -332,6 +333,13 @@ func (rq *routeQuery) tableName(id uint32) any {
 	return strconv.FormatUint(uint64(id), 10)
 }
 
+// netlinkOnlyRouteColumns are the routes columns net/ipv6_route cannot
+// fill: a query using one reads IPv6 routes through rtnetlink.
+var netlinkOnlyRouteColumns = []string{
+	"source", "mtu", "advmss", "window", "irtt", "table_id", "table",
+	"protocol", "scope", "weight", "pref", "expires",
+}
+
 func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, error) {
 	rq, err := newRouteQuery(src, q)
 	if err != nil || rq.none {
@@ -339,6 +347,20 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 	}
 	if !src.Live {
 		return readProcRoutes(src, rq)
+	}
+	// Ref and Use exist only in net/ipv6_route: a query that reads them,
+	// and no column only rtnetlink fills, gets the IPv6 routes as netstat
+	// -r -A inet6 sees them, from there. (SELECT * stays on rtnetlink.)
+	var procV6 []routeRecord
+	if rq.table == 0 && rq.family != unix.AF_INET && q.Uses("refcnt", "use") && !q.Uses(netlinkOnlyRouteColumns...) {
+		procV6, err = readProcRoutes(src, &routeQuery{family: unix.AF_INET6, names: rq.names})
+		if err != nil {
+			return nil, err
+		}
+		if rq.family == unix.AF_INET6 {
+			return procV6, nil
+		}
+		rq.family = unix.AF_INET
 	}
 	c, err := dialRoute(src, "routes")
 	if err != nil {
@@ -366,7 +388,7 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 			advmss: int64(r.Metrics.AdvMSS), netns: netns,
 		}
 	}
-	return recs, nil
+	return append(recs, procV6...), nil
 }
 
 // readProcRoutes reads net/route (the IPv4 main table) and net/ipv6_route.

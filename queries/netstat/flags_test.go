@@ -43,7 +43,7 @@ func TestPlan(t *testing.T) {
 		{"-tg", []string{"netstat-inet", "netstat-groups"}},
 		{"-r -A inet,inet6", []string{"netstat-route", "netstat-route6"}},
 		{"-s", []string{"netstat-statistics"}},
-		{"-s -6", []string{"netstat-statistics6"}},
+		{"-s -6", []string{"netstat-statistics"}},
 		{"-ia", []string{"netstat-interfaces"}},
 	} {
 		f, err := Parse(strings.Fields(c.args))

@@ -84,12 +84,11 @@ func PlanFor(f *Flags) (*Plan, error) {
 		if af == "" {
 			af = "inet"
 		}
-		p := map[string]string{"tcp": b(tcp), "udp": b(udp), "raw": b(raw)}
 		switch af {
-		case "inet":
-			return &Plan{Steps: []Step{{"netstat-statistics", p}}}, nil
-		case "inet6":
-			return &Plan{Steps: []Step{{"netstat-statistics6", p}}}, nil
+		case "inet", "inet6":
+			return &Plan{Steps: []Step{{"netstat-statistics", map[string]string{
+				"family": af, "tcp": b(tcp), "udp": b(udp), "raw": b(raw),
+			}}}}, nil
 		}
 		return &Plan{Stdout: fmt.Sprintf("netstat: No statistics support for specified address family: %s\n", af), Exit: ExitError}, nil
 	}
