@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -89,6 +90,10 @@ func NewSource(procRoot string, notify func(string)) (*Source, error) {
 		return nil, fmt.Errorf("--proc %s: not a directory", procRoot)
 	}
 	if _, err := os.Stat(filepath.Join(procRoot, "net")); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			// Unreadable is not absent: say why (permission denied).
+			return nil, fmt.Errorf("--proc %s: %w", procRoot, errors.Unwrap(err))
+		}
 		return nil, fmt.Errorf("--proc %s: no net/ directory: not a /proc tree", procRoot)
 	}
 	s.ProcRoot, s.NetRoot = procRoot, procRoot
