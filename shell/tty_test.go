@@ -159,12 +159,27 @@ func (s *tmuxShell) waitPrompt() string {
 }
 
 // clear clears the screen between steps so later waits see only new text.
+// On a loaded machine a Ctrl-L can land while the shell is still redrawing
+// and leave a fresh prompt line instead of a clear screen, so it is sent
+// again until the screen is clear.
 func (s *tmuxShell) clear() {
-	s.tmux("send-keys", "-t", s.name, "C-l")
-	s.tmux("clear-history", "-t", s.name)
-	s.waitUntil("a cleared screen", func(sc string) bool {
+	s.t.Helper()
+	cleared := func(sc string) bool {
 		return strings.Count(sc, strings.TrimSpace(Prompt)) == 1 && atPrompt(sc)
-	})
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s.tmux("send-keys", "-t", s.name, "C-l")
+		s.tmux("clear-history", "-t", s.name)
+		for try := time.Now().Add(2 * time.Second); time.Now().Before(try); time.Sleep(50 * time.Millisecond) {
+			if cleared(s.screen()) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("screen never cleared; it shows:\n%s", s.screen())
+		}
+	}
 }
 
 func TestTerminalCompletion(t *testing.T) {

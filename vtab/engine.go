@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 	"sync"
 
 	"modernc.org/sqlite"
@@ -40,6 +41,7 @@ type Engine struct {
 	sessions map[int]*session
 	nextID   int
 	reads    map[string]int
+	refused  string // the live table the authorizer last refused
 }
 
 // Open returns an engine reading the live kernel, or opts.ProcRoot.
@@ -90,13 +92,15 @@ func (e *Engine) DB() *sql.DB { return e.db }
 // and deadlines reach netlink dumps and /proc walks, not only SQLite).
 func (e *Engine) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	e.setContext(ctx)
-	return e.db.QueryContext(ctx, query, args...)
+	rows, err := e.db.QueryContext(ctx, query, args...)
+	return rows, e.explain(err)
 }
 
 // ExecContext is QueryContext for statements that return no rows.
 func (e *Engine) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	e.setContext(ctx)
-	return e.db.ExecContext(ctx, query, args...)
+	res, err := e.db.ExecContext(ctx, query, args...)
+	return res, e.explain(err)
 }
 
 func (e *Engine) setContext(ctx context.Context) {
@@ -182,7 +186,52 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 			return nil, fmt.Errorf("vtab: create %s: %w", name, err)
 		}
 	}
+	if auth, ok := conn.(sqlite.AuthorizerRegisterer); ok {
+		if err := auth.RegisterAuthorizer(c.eng.authorize); err != nil {
+			conn.Close()
+			c.eng.dropSession(id)
+			return nil, fmt.Errorf("vtab: install authorizer: %w", err)
+		}
+	}
 	return conn, nil
+}
+
+// authorize refuses, when a statement is prepared, any write to a live
+// table and any DROP of one (SQLite would run a DELETE that matches no
+// row without asking the module, and DROP TABLE sockets would remove the
+// table for the rest of the session). The refused table is remembered so
+// the error can name it.
+func (e *Engine) authorize(action sqlite.AuthorizerActionCode, arg1, _, db, _ string) sqlite.AuthorizerReturnCode {
+	switch action {
+	case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete, sqlite.AuthDropVTable:
+	default:
+		return sqlite.AuthorizerOK
+	}
+	if db != "temp" {
+		return sqlite.AuthorizerOK
+	}
+	for _, d := range e.tables {
+		if d.Schema().Name == arg1 {
+			e.mu.Lock()
+			e.refused = arg1
+			e.mu.Unlock()
+			return sqlite.AuthorizerDeny
+		}
+	}
+	return sqlite.AuthorizerOK
+}
+
+// explain turns SQLite's bare "not authorized" for a refused write into
+// an error naming the table.
+func (e *Engine) explain(err error) error {
+	e.mu.Lock()
+	table := e.refused
+	e.refused = ""
+	e.mu.Unlock()
+	if err != nil && table != "" && strings.Contains(err.Error(), "not authorized") {
+		return fmt.Errorf("%s is a read-only view of the kernel", table)
+	}
+	return err
 }
 
 func (c *connector) Driver() driver.Driver { return c.drv }

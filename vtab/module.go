@@ -106,11 +106,11 @@ const (
 func (t *table) BestIndex(info *sqlvtab.IndexInfo) error {
 	cols := t.mod.schema.Columns
 	used := info.ColUsed
-	if used&(1<<63) != 0 || used == 0 && len(cols) > 0 {
-		// Bit 63 means "column 63 or later"; 0 should not happen but
-		// costs only speed if we read everything.
-		used = math.MaxUint64
+	if used&(1<<63) != 0 {
+		used = math.MaxUint64 // bit 63 means "column 63 or later"
 	}
+	// used == 0 is real: SELECT count(*) reads no column, so it costs
+	// no fd scan, no name lookup, no tcp_info.
 	p := &plan{used: used}
 	cost, rows := fullScanCost, float64(100000)
 	for i := range info.Constraints {
@@ -162,20 +162,6 @@ func (t *table) Open() (sqlvtab.Cursor, error) {
 
 func (t *table) Disconnect() error { return nil }
 func (t *table) Destroy() error    { return nil }
-
-// Insert, Update and Delete make writes fail with a clear message instead
-// of SQLite's generic "table may not be modified".
-func (t *table) Insert(cols []sqlvtab.Value, rowid *int64) error { return t.readOnly() }
-
-// Update implements sqlvtab.Updater; see Insert.
-func (t *table) Update(old int64, cols []sqlvtab.Value, rowid *int64) error { return t.readOnly() }
-
-// Delete implements sqlvtab.Updater; see Insert.
-func (t *table) Delete(old int64) error { return t.readOnly() }
-
-func (t *table) readOnly() error {
-	return fmt.Errorf("%s is a read-only view of the kernel", t.mod.schema.Name)
-}
 
 // cursor walks the rows of one snapshot that survive the index terms.
 type cursor struct {

@@ -243,8 +243,9 @@ func TestExportTextfile(t *testing.T) {
 	closeWaitSockets(t, 2)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "netsql.prom")
-	// Other processes may open or close sockets between the direct count
-	// and the export: retry until both agree with a stable count.
+	// Other processes (other test packages run in parallel, some churning
+	// thousands of connections) open and close sockets between the direct
+	// counts and the export: retry until the export lies between them.
 	var mfs map[string]*dto.MetricFamily
 	for attempt := 0; ; attempt++ {
 		before := countSockets(t, "proto = 'tcp' AND state = 'ESTABLISHED'")
@@ -262,13 +263,13 @@ func TestExportTextfile(t *testing.T) {
 		if !ok {
 			t.Fatalf("no netsql_sockets{proto=tcp,state=ESTABLISHED}:\n%s", b)
 		}
-		if before == after && int(got) == before {
+		if min(before, after) <= int(got) && int(got) <= max(before, after) {
 			if got < 2*n {
 				t.Errorf("netsql_sockets{tcp,ESTABLISHED} = %v, below the %d this test holds", got, 2*n)
 			}
 			break
 		}
-		if attempt == 5 {
+		if attempt == 20 {
 			t.Fatalf("export says %v ESTABLISHED, direct queries %d then %d", got, before, after)
 		}
 	}
