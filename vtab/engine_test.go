@@ -241,6 +241,7 @@ func TestSnapshotEndsWithStatement(t *testing.T) {
 func TestOwnerScanOnlyWhenOwnerColumnsUsed(t *testing.T) {
 	eng, _ := openFake(t)
 	query(t, eng, "SELECT state, count(*) FROM sockets GROUP BY 1")
+	query(t, eng, "SELECT count(*) FROM sockets") // reads no column at all
 	query(t, eng, "SELECT * FROM sockets WHERE inode = 101")
 	// SELECT * reads pid, so that one scans; the aggregate must not.
 	if n := eng.src.OwnerScans(); n != 1 {
@@ -279,11 +280,22 @@ func TestColumnsAndNulls(t *testing.T) {
 
 func TestWritesAreRefused(t *testing.T) {
 	eng, _ := openFake(t)
-	for _, q := range []string{"DELETE FROM sockets", "INSERT INTO sockets(proto) VALUES ('tcp')", "UPDATE sockets SET state = 'LISTEN'"} {
+	for _, q := range []string{
+		"DELETE FROM sockets", "INSERT INTO sockets(proto) VALUES ('tcp')", "UPDATE sockets SET state = 'LISTEN'",
+		"DELETE FROM sockets WHERE inode = -1", // matches nothing: still refused
+		"DROP TABLE sockets",
+	} {
 		_, err := eng.ExecContext(context.Background(), q)
-		if err == nil || !strings.Contains(err.Error(), "read-only") {
-			t.Errorf("%s: err = %v, want a read-only error", q, err)
+		if err == nil || err.Error() != "sockets is a read-only view of the kernel" {
+			t.Errorf("%s: err = %v, want a read-only error naming the table", q, err)
 		}
+	}
+	if got := query(t, eng, "SELECT count(*) FROM sockets"); got[0] != "7" {
+		t.Errorf("after refused writes the table reads %v", got)
+	}
+	// Ordinary temp objects stay writable.
+	if _, err := eng.ExecContext(context.Background(), "CREATE TEMP TABLE notes(x); INSERT INTO notes VALUES (1); DROP TABLE notes"); err != nil {
+		t.Errorf("temp table: %v", err)
 	}
 }
 
