@@ -57,6 +57,20 @@ func buildNamespace(t *testing.T, tag string) *testNamespace {
 	}
 	t.Cleanup(func() { ln.Close() })
 	ns.port = ln.Addr().(*net.TCPAddr).Port
+	// A neighbour entry and a multicast membership only this namespace has.
+	run("-n", name, "neigh", "add", "10.77.0.9", "lladdr", "02:00:00:00:00:09", "dev", veth+"a", "nud", "permanent")
+	var mc *net.UDPConn
+	if err := netns.Do(path, func() error {
+		ifi, err := net.InterfaceByName(veth + "a")
+		if err != nil {
+			return err
+		}
+		mc, err = net.ListenMulticastUDP("udp4", ifi, &net.UDPAddr{IP: net.IPv4(239, 7, 7, 7)})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mc.Close() })
 	return ns
 }
 
@@ -103,6 +117,16 @@ func TestLiveNamespacesInOneQuery(t *testing.T) {
 	want = sorted([]string{fmt.Sprintf("%d|10.77.0.1", a.inode), fmt.Sprintf("%d|10.77.0.1", b.inode)})
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("addresses = %v, want %v", got, want)
+	}
+	got = sorted(query(t, eng, "SELECT netns_name, address, mac, state FROM neighbors WHERE netns_name = '*' AND address = '10.77.0.9'"))
+	want = sorted([]string{a.name + "|10.77.0.9|02:00:00:00:00:09|PERMANENT", b.name + "|10.77.0.9|02:00:00:00:00:09|PERMANENT"})
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("neighbors = %v, want %v", got, want)
+	}
+	got = sorted(query(t, eng, "SELECT netns_name, interface FROM multicast_groups WHERE netns_name = '*' AND \"group\" = '239.7.7.7'"))
+	want = sorted([]string{a.name + "|nsvaa", b.name + "|nsvba"})
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("multicast_groups = %v, want %v", got, want)
 	}
 	// /proc-only tables read the namespace's own files.
 	got = query(t, eng, "SELECT count(*) FROM protocol_stats WHERE netns_name = ? AND protocol = 'Tcp' AND name = 'CurrEstab' AND value = 0", a.name)
