@@ -14,7 +14,7 @@ import (
 
 // socketRecord is one row of the sockets table.
 type socketRecord struct {
-	sock.Socket
+	*sock.Socket // points into the reader's slice: no copy of 80k records
 	netns uint64
 	owner *ownerInfo // nil when not asked for or not visible
 	user  string
@@ -36,21 +36,21 @@ var Sockets = &Table[socketRecord]{
 	Example:  "SELECT program, count(*) FROM sockets WHERE state = 'CLOSE_WAIT' GROUP BY 1 ORDER BY 2 DESC;",
 	Columns: append([]Column[socketRecord]{
 		{Name: "proto", Type: Text, Push: pushEQ, Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, raw, raw6, unix",
-			Value: func(r *socketRecord) any { return protoWord(&r.Socket) }},
+			Value: func(r *socketRecord) any { return protoWord(r.Socket) }},
 		{Name: "family", Type: Text, Push: pushEQ, Doc: "address family: inet, inet6, unix",
 			Value: func(r *socketRecord) any { return familyName(r.Family) }},
 		{Name: "protocol", Type: Text, Push: pushEQ, Doc: "transport: tcp, udp, raw, unix",
 			Value: func(r *socketRecord) any { return r.Protocol.String() }},
 		{Name: "local_address", Type: Text, Push: pushEQ, Doc: "local IP address, numeric and canonical (NULL for unix)",
-			Value: func(r *socketRecord) any { return addrText(&r.Socket, r.Local.Addr()) }},
+			Value: func(r *socketRecord) any { return addrText(r.Socket, r.Local.Addr()) }},
 		{Name: "local_port", Type: Integer, Push: pushRange, Doc: "local port; for raw sockets the IP protocol number, as netstat shows it (NULL for unix)",
-			Value: func(r *socketRecord) any { return portValue(&r.Socket, r.Local.Port()) }},
+			Value: func(r *socketRecord) any { return portValue(r.Socket, r.Local.Port()) }},
 		{Name: "remote_address", Type: Text, Push: pushEQ, Doc: "remote IP address, 0.0.0.0 or :: when unconnected (NULL for unix)",
-			Value: func(r *socketRecord) any { return addrText(&r.Socket, r.Remote.Addr()) }},
+			Value: func(r *socketRecord) any { return addrText(r.Socket, r.Remote.Addr()) }},
 		{Name: "remote_port", Type: Integer, Push: pushRange, Doc: "remote port, 0 when unconnected (NULL for unix)",
-			Value: func(r *socketRecord) any { return portValue(&r.Socket, r.Remote.Port()) }},
+			Value: func(r *socketRecord) any { return portValue(r.Socket, r.Remote.Port()) }},
 		{Name: "state", Type: Text, Push: pushEQ, Doc: "TCP: ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING; udp/raw: ESTABLISHED or UNCONN; unix: LISTENING, CONNECTED, CONNECTING, DISCONNECTING, UNCONN",
-			Value: func(r *socketRecord) any { return stateName(&r.Socket) }},
+			Value: func(r *socketRecord) any { return stateName(r.Socket) }},
 		{Name: "recv_q", Type: Integer, Doc: "bytes received and not yet read (a received FIN counts 1); for LISTEN the connections waiting to be accepted",
 			Value: func(r *socketRecord) any { return int64(r.RecvQ) }},
 		{Name: "send_q", Type: Integer, Doc: "bytes sent and not yet acknowledged; 0 for LISTEN, as netstat shows",
@@ -79,7 +79,7 @@ var Sockets = &Table[socketRecord]{
 				return r.Path
 			}},
 		{Name: "type", Type: Text, Doc: "socket type: STREAM, DGRAM, SEQPACKET, RAW",
-			Value: func(r *socketRecord) any { return typeName(&r.Socket) }},
+			Value: func(r *socketRecord) any { return typeName(r.Socket) }},
 		{Name: "peer_inode", Type: Integer, Doc: "unix: inode of the connected peer socket (NULL when none or unknown)",
 			Value: func(r *socketRecord) any { return nullIfZero(r.PeerInode) }},
 		{Name: "timer", Type: Text, Doc: "pending timer as netstat -o names it: off, on (retransmit), keepalive, timewait, probe (NULL for unix)",
@@ -150,7 +150,7 @@ func readSockets(ctx context.Context, src *Source, q *Query) ([]socketRecord, er
 	recs := make([]socketRecord, len(socks))
 	netns := src.NetNS()
 	for i := range socks {
-		recs[i] = socketRecord{Socket: socks[i], netns: netns}
+		recs[i] = socketRecord{Socket: &socks[i], netns: netns}
 	}
 	if q.Uses("user") {
 		for i := range recs {

@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -40,6 +41,13 @@ const (
 )
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// A statement reads a whole kernel table into memory at once (80k
+		// sockets grow the heap from 4 to 60 MB in one go): collecting at
+		// 3x the live heap instead of 2x halves the collections and cuts
+		// such a query by a third, for a few MB more.
+		debug.SetGCPercent(200)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
