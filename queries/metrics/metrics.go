@@ -55,7 +55,9 @@ type QueryError struct {
 	Err   error
 }
 
+// Error names the query and what went wrong.
 func (e *QueryError) Error() string { return fmt.Sprintf("query %s: %v", e.Query, e.Err) }
+// Unwrap returns the query's own error.
 func (e *QueryError) Unwrap() error { return e.Err }
 
 // Set is the metric queries an export or a server evaluates on one engine.

@@ -34,6 +34,7 @@ type Flags struct {
 // standard error before the usage text.
 type UsageError struct{ Msg string }
 
+// Error returns the message netstat prints before its usage text.
 func (e *UsageError) Error() string {
 	if e.Msg == "" {
 		return "netstat: bad usage"
@@ -44,6 +45,7 @@ func (e *UsageError) Error() string {
 // FamilyError is an unknown -A family: netstat prints Msg and exits 1.
 type FamilyError struct{ Msg string }
 
+// Error returns netstat's message without its trailing newline.
 func (e *FamilyError) Error() string { return strings.TrimSuffix(e.Msg, "\n") }
 
 // shortOpts is netstat's getopt string.
