@@ -57,6 +57,7 @@ type QueryError struct {
 
 // Error names the query and what went wrong.
 func (e *QueryError) Error() string { return fmt.Sprintf("query %s: %v", e.Query, e.Err) }
+
 // Unwrap returns the query's own error.
 func (e *QueryError) Unwrap() error { return e.Err }
 
