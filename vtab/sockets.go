@@ -15,9 +15,9 @@ import (
 // socketRecord is one row of the sockets table.
 type socketRecord struct {
 	*sock.Socket // points into the reader's slice: no copy of 80k records
-	netns uint64
-	owner *ownerInfo // nil when not asked for or not visible
-	user  string
+	netns        uint64
+	owner        *ownerInfo // nil when not asked for or not visible
+	user         string
 }
 
 // ownerInfo is the process a socket is attributed to.
