@@ -12,10 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/netsql/netsql/vtab/netns"
 )
 
 // maxAttempts bounds how often a dump is redone after NLM_F_DUMP_INTR or
@@ -67,7 +68,10 @@ func DialNetNS(path string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rtnl: dial netns %s: %w", path, err)
 	}
-	open := func() (transport, bool, error) { return openSocketIn(nsfd) }
+	// Reopening through our own descriptor finds the same namespace even
+	// if its /run/netns name was removed meanwhile.
+	pinned := fmt.Sprintf("/proc/self/fd/%d", nsfd)
+	open := func() (transport, bool, error) { return openSocketIn(pinned) }
 	conn, strict, err := open()
 	if err != nil {
 		unix.Close(nsfd)
@@ -137,58 +141,25 @@ func configureSocket(fd int) (strict bool, err error) {
 	return strict, nil
 }
 
-// openSocketIn creates the socket inside the namespace nsfd. The work runs
-// on a fresh goroutine whose thread is locked for the duration; the thread
-// is unlocked only once it is back in its original namespace, otherwise the
-// goroutine exits locked and the runtime terminates the thread.
-func openSocketIn(nsfd int) (transport, bool, error) {
-	type result struct {
-		fd     int
-		strict bool
-		err    error
+// openSocketIn creates a configured NETLINK_ROUTE socket inside the
+// namespace file at path (netns.Do: a locked thread joins it, creates the
+// socket and returns; sockets stay in the namespace they were made in).
+func openSocketIn(path string) (transport, bool, error) {
+	fd := -1
+	err := netns.Do(path, func() error {
+		var err error
+		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+		return os.NewSyscallError("socket", err)
+	})
+	if err != nil {
+		return nil, false, err
 	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			orig, err = unix.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		}
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{fd: -1, err: fmt.Errorf("open current netns: %w", err)}
-			return
-		}
-		defer unix.Close(orig)
-		if err := unix.Setns(nsfd, unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread() // still in the original namespace
-			ch <- result{fd: -1, err: os.NewSyscallError("setns", err)}
-			return
-		}
-		fd, serr := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
-		if rerr := unix.Setns(orig, unix.CLONE_NEWNET); rerr == nil {
-			runtime.UnlockOSThread()
-		}
-		// A failed restore leaves this thread locked; it dies with the
-		// goroutine. The socket itself is bound to the target namespace
-		// for life, so it is still good.
-		if serr != nil {
-			ch <- result{fd: -1, err: os.NewSyscallError("socket", serr)}
-			return
-		}
-		strict, err := configureSocket(fd)
-		if err != nil {
-			unix.Close(fd)
-			ch <- result{fd: -1, err: err}
-			return
-		}
-		ch <- result{fd: fd, strict: strict}
-	}()
-	r := <-ch
-	if r.err != nil {
-		return nil, false, r.err
+	strict, err := configureSocket(fd)
+	if err != nil {
+		unix.Close(fd)
+		return nil, false, err
 	}
-	return &sockConn{fd: r.fd}, r.strict, nil
+	return &sockConn{fd: fd}, strict, nil
 }
 
 // reopen replaces the socket after a reply was abandoned part-way, so that
