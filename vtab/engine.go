@@ -40,7 +40,6 @@ type Engine struct {
 	mu       sync.Mutex
 	sessions map[int]*session
 	nextID   int
-	reads    map[string]int
 	refused  string // the live table the authorizer last refused
 }
 
@@ -57,7 +56,7 @@ func Open(opts Options) (*Engine, error) {
 	if tables == nil {
 		tables = Tables()
 	}
-	e := &Engine{src: src, tables: tables, sessions: map[int]*session{}, reads: map[string]int{}}
+	e := &Engine{src: src, tables: tables, sessions: map[int]*session{}}
 	drv := &sqlite.Driver{}
 	for _, def := range tables {
 		s := def.Schema()
@@ -122,20 +121,6 @@ func (e *Engine) Schemas() []Schema {
 		out[i] = d.Schema()
 	}
 	return out
-}
-
-// Reads returns how many times the engine has read the named table from
-// its source (the kernel or a /proc tree) since it opened.
-func (e *Engine) Reads(table string) int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.reads[table]
-}
-
-func (e *Engine) countRead(table string) {
-	e.mu.Lock()
-	e.reads[table]++
-	e.mu.Unlock()
 }
 
 func (e *Engine) newSession() int {

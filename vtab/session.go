@@ -178,7 +178,6 @@ func (s *session) snapshot(m *module, q *Query) (*snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	m.eng.countRead(name)
 	rows, err := m.produce(ctx, m.eng.src, q)
 	if err != nil {
 		return nil, err
