@@ -83,54 +83,19 @@ var Sockets = &Table[socketRecord]{
 		{Name: "peer_inode", Type: Integer, Doc: "unix: inode of the connected peer socket (NULL when none or unknown)",
 			Value: func(r *socketRecord) any { return nullIfZero(r.PeerInode) }},
 		{Name: "timer", Type: Text, Doc: "pending timer as netstat -o names it: off, on (retransmit), keepalive, timewait, probe (NULL for unix)",
-			Value: func(r *socketRecord) any {
-				if r.Protocol == sock.UNIX {
-					return nil
-				}
-				return timerName(r.Timer)
-			}},
+			Value: notUnix(func(r *socketRecord) any { return timerName(r.Timer) })},
 		{Name: "timer_expires", Type: Real, Doc: "seconds until the timer fires (NULL for unix)",
-			Value: func(r *socketRecord) any {
-				if r.Protocol == sock.UNIX {
-					return nil
-				}
-				return float64(r.TimerExpiresMs) / 1000
-			}},
+			Value: notUnix(func(r *socketRecord) any { return float64(r.TimerExpiresMs) / 1000 })},
 		{Name: "retransmits", Type: Integer, Doc: "retransmissions (or keepalive probes) of the pending timer, as netstat -o shows (NULL for unix)",
-			Value: func(r *socketRecord) any {
-				if r.Protocol == sock.UNIX {
-					return nil
-				}
-				return int64(r.Retransmits)
-			}},
+			Value: notUnix(func(r *socketRecord) any { return int64(r.Retransmits) })},
 		{Name: "probes", Type: Integer, Doc: "TCP: unanswered keepalive or zero-window probes (netstat -o's third number); using it reads TCP sockets from /proc/net (NULL for others)",
-			Value: func(r *socketRecord) any {
-				if r.Protocol != sock.TCP {
-					return nil
-				}
-				return int64(r.Probes)
-			}},
+			Value: onlyTCP(func(r *socketRecord) any { return int64(r.Probes) })},
 		{Name: "kernel_state", Type: Integer, Doc: "the kernel's state number as /proc/net prints it (1 ESTABLISHED ... 7 CLOSE, 10 LISTEN); netstat -w shows it for raw sockets (NULL for unix)",
-			Value: func(r *socketRecord) any {
-				if r.Protocol == sock.UNIX {
-					return nil
-				}
-				return int64(r.State)
-			}},
+			Value: notUnix(func(r *socketRecord) any { return int64(r.State) })},
 		{Name: "refcnt", Type: Integer, Doc: "unix: the kernel's reference count (netstat -x RefCnt); using it reads unix sockets from /proc/net/unix (NULL for inet)",
-			Value: func(r *socketRecord) any {
-				if r.Protocol != sock.UNIX {
-					return nil
-				}
-				return int64(r.RefCount)
-			}},
+			Value: onlyUnix(func(r *socketRecord) any { return int64(r.RefCount) })},
 		{Name: "flags", Type: Text, Doc: "unix: netstat -x's flag words, ACC for a listener, '' for none; using it reads unix sockets from /proc/net/unix (NULL for inet)",
-			Value: func(r *socketRecord) any {
-				if r.Protocol != sock.UNIX {
-					return nil
-				}
-				return unixFlagWords(r.UnixFlags)
-			}},
+			Value: onlyUnix(func(r *socketRecord) any { return unixFlagWords(r.UnixFlags) })},
 	}, append(internalsColumns(), Column[socketRecord]{
 		Name: "cookie", Type: Integer, Doc: "the kernel's socket cookie (NULL when read from /proc)",
 		Value: func(r *socketRecord) any { return nullIfZero(r.Cookie) }})...),
@@ -163,6 +128,35 @@ func readSockets(ctx context.Context, src *Source, q *Query) ([]socketRecord, er
 		}
 	}
 	return recs, nil
+}
+
+// notUnix, onlyUnix and onlyTCP make a column NULL for the sockets it
+// does not describe.
+func notUnix(get func(*socketRecord) any) func(*socketRecord) any {
+	return func(r *socketRecord) any {
+		if r.Protocol == sock.UNIX {
+			return nil
+		}
+		return get(r)
+	}
+}
+
+func onlyUnix(get func(*socketRecord) any) func(*socketRecord) any {
+	return func(r *socketRecord) any {
+		if r.Protocol != sock.UNIX {
+			return nil
+		}
+		return get(r)
+	}
+}
+
+func onlyTCP(get func(*socketRecord) any) func(*socketRecord) any {
+	return func(r *socketRecord) any {
+		if r.Protocol != sock.TCP {
+			return nil
+		}
+		return get(r)
+	}
 }
 
 // ownerValue reads an owner column: NULL when no visible process holds
