@@ -90,20 +90,11 @@ func readAddresses(ctx context.Context, src *Source, q *Query) ([]addressRecord,
 	if !src.Live {
 		return readProcAddresses(src, fam)
 	}
-	c, err := dialRoute(src, "addresses")
+	addrs, names, err := routeDump(ctx, src, q, "addresses", func(c *rtnl.Client) ([]rtnl.Address, error) {
+		return c.Addresses(ctx, rtnl.AddrFilter{Family: fam, Index: idx})
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer c.Close()
-	addrs, err := c.Addresses(ctx, rtnl.AddrFilter{Family: fam, Index: idx})
-	if err != nil {
-		return nil, fmt.Errorf("addresses: %w", err)
-	}
-	var names map[int]string
-	if q.Uses("interface") {
-		if names, err = linkNames(ctx, c); err != nil {
-			return nil, fmt.Errorf("addresses: %w", err)
-		}
 	}
 	netns := src.NetNS()
 	recs := make([]addressRecord, len(addrs))

@@ -73,20 +73,11 @@ func readNeighbors(ctx context.Context, src *Source, q *Query) ([]neighborRecord
 		}
 		return readProcNeighbors(src, fam)
 	}
-	c, err := dialRoute(src, "neighbors")
+	list, names, err := routeDump(ctx, src, q, "neighbors", func(c *rtnl.Client) ([]rtnl.Neighbor, error) {
+		return c.Neighbors(ctx, rtnl.NeighFilter{Family: fam, Index: idx})
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer c.Close()
-	list, err := c.Neighbors(ctx, rtnl.NeighFilter{Family: fam, Index: idx})
-	if err != nil {
-		return nil, fmt.Errorf("neighbors: %w", err)
-	}
-	var names map[int]string
-	if q.Uses("interface") {
-		if names, err = linkNames(ctx, c); err != nil {
-			return nil, fmt.Errorf("neighbors: %w", err)
-		}
 	}
 	netns := src.NetNS()
 	recs := make([]neighborRecord, len(list))

@@ -79,6 +79,26 @@ func dialRoute(src *Source, table string) (*rtnl.Client, error) {
 	return c, nil
 }
 
+// routeDump runs one rtnetlink dump in src's namespace and, when the
+// statement uses the interface column, maps interface indexes to names
+// with one link dump on the same socket (names is nil otherwise).
+func routeDump[T any](ctx context.Context, src *Source, q *Query, table string, dump func(*rtnl.Client) ([]T, error)) (list []T, names map[int]string, err error) {
+	c, err := dialRoute(src, table)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer c.Close()
+	if list, err = dump(c); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", table, err)
+	}
+	if q.Uses("interface") {
+		if names, err = linkNames(ctx, c); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", table, err)
+		}
+	}
+	return list, names, nil
+}
+
 // linkNames maps interface indexes to names with one link dump.
 func linkNames(ctx context.Context, c *rtnl.Client) (map[int]string, error) {
 	links, err := c.Links(ctx, rtnl.LinkFilter{})

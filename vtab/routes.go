@@ -2,7 +2,6 @@ package vtab
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -362,20 +361,11 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 		}
 		rq.family = unix.AF_INET
 	}
-	c, err := dialRoute(src, "routes")
+	routes, names, err := routeDump(ctx, src, q, "routes", func(c *rtnl.Client) ([]rtnl.Route, error) {
+		return c.Routes(ctx, rtnl.RouteFilter{Family: rq.family, Table: rq.table})
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer c.Close()
-	routes, err := c.Routes(ctx, rtnl.RouteFilter{Family: rq.family, Table: rq.table})
-	if err != nil {
-		return nil, fmt.Errorf("routes: %w", err)
-	}
-	var names map[int]string
-	if q.Uses("interface") {
-		if names, err = linkNames(ctx, c); err != nil {
-			return nil, fmt.Errorf("routes: %w", err)
-		}
 	}
 	netns := src.NetNS()
 	recs := make([]routeRecord, len(routes))
