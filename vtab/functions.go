@@ -31,7 +31,7 @@ func Functions() []Function {
 		{"netstat_addr(addr, port, proto, numeric, wide)", "netstat's Local/Foreign Address text: host:port resolved unless numeric (1 for -n; or text naming 'hosts' and/or 'ports'), cut to 23 columns unless wide (-W)"},
 		{"netstat_host(addr, numeric)", "netstat's text for an address without a port: a host name unless numeric, 0.0.0.0 and [::] for wildcards, /etc/networks names for IPv4 addresses ending in .0"},
 		{"netstat_route_host(addr, netmask, numeric, host)", "netstat -r's Destination and Gateway text: default for 0.0.0.0/0, a host name when host is true or the address has bits outside netmask, else an /etc/networks name; numeric when numeric"},
-		{"netstat_program(pid)", "netstat -p's PID/Program name: pid/argv[0] without its directory, cut to 19 bytes; '-' for NULL"},
+		{"netstat_program(pid)", "netstat -p's PID/Program name: pid/argv[0] (its directory dropped when the path is absolute), cut to 19 bytes; '-' for NULL"},
 		{"netstat_timer(proto, timer, expires, retransmits, probes)", "netstat -o's Timer text, e.g. 'keepalive (7183.36/0/0)'"},
 		{"netstat_hw(type, mac)", "ifconfig's (netstat -ie) hardware word and address for an interfaces.type and mac, e.g. 'ether 02:fc:00:00:00:01', 'loop'"},
 		{"netstat_hw_title(type)", "ifconfig's title for an interfaces.type, e.g. 'Ethernet', 'Local Loopback', 'UNSPEC'"},

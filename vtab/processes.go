@@ -30,7 +30,7 @@ var Processes = &Table[processRecord]{
 			Value: func(r *processRecord) any { return int64(r.PPID) }},
 		{Name: "name", Type: Text, Doc: "the kernel's comm: at most 15 bytes",
 			Value: func(r *processRecord) any { return r.Name }},
-		{Name: "program", Type: Text, Doc: "argv[0] without its directory, else comm (what sockets.program shows)",
+		{Name: "program", Type: Text, Doc: "argv[0] as netstat -p prints it (its directory dropped when the path is absolute), else comm when the command line is empty (what sockets.program shows)",
 			Value: func(r *processRecord) any { return programOf(&r.Process) }},
 		{Name: "cmdline", Type: Text, Doc: "the argument vector joined by spaces; empty for kernel threads",
 			Value: func(r *processRecord) any { return r.Cmdline }},

@@ -67,7 +67,7 @@ var Sockets = &Table[socketRecord]{
 			Value: func(r *socketRecord) any { return nullIfZero(r.netns) }},
 		{Name: "pid", Type: Integer, Doc: "a process holding the socket (the lowest pid, as netstat -p shows); NULL when no visible process holds it. socket_owners lists them all",
 			Value: ownerValue(func(o *ownerInfo) any { return int64(o.pid) })},
-		{Name: "program", Type: Text, Doc: "that process's name as netstat -p prints it: argv[0] without its directory, else comm",
+		{Name: "program", Type: Text, Doc: "that process's name as netstat -p prints it: argv[0], its directory dropped when the path is absolute; comm when the command line is empty (netstat itself prints nothing then)",
 			Value: ownerValue(func(o *ownerInfo) any { return o.program })},
 		{Name: "fd", Type: Integer, Doc: "that process's lowest file descriptor for the socket",
 			Value: ownerValue(func(o *ownerInfo) any { return int64(o.fd) })},
