@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"modernc.org/sqlite"
 
@@ -48,10 +49,22 @@ func Functions() []Function {
 type sqlFuncs struct {
 	src   *Source
 	names *resolver
+
+	// programs caches netstat_program per pid for one statement: a view
+	// of 80k sockets held by five processes reads five cmdlines, as
+	// netstat does, not 80k.
+	programsMu sync.Mutex
+	programs   map[int64]string
 }
 
-// setContext records the running statement's context.
-func (f *sqlFuncs) setContext(ctx context.Context) { f.names.setContext(ctx) }
+// setContext records the running statement's context and starts its
+// per-statement caches afresh (pids are reused over a long session).
+func (f *sqlFuncs) setContext(ctx context.Context) {
+	f.names.setContext(ctx)
+	f.programsMu.Lock()
+	f.programs = nil
+	f.programsMu.Unlock()
+}
 
 // sqlFunc is the signature of a scalar function body.
 type sqlFunc = func(*sqlite.FunctionContext, []driver.Value) (driver.Value, error)
@@ -219,12 +232,20 @@ func (f *sqlFuncs) netstatProgram(_ *sqlite.FunctionContext, args []driver.Value
 	if err != nil {
 		return nil, err
 	}
-	cmdline, err := readCmdline(f.src.ProcRoot, int(pid))
-	if err != nil {
-		// netstat skips a process whose cmdline it cannot read.
-		return "-", nil
+	f.programsMu.Lock()
+	defer f.programsMu.Unlock()
+	if name, ok := f.programs[pid]; ok {
+		return name, nil
 	}
-	return procs.NetstatPIDProgram(int(pid), procs.NetstatProgram(cmdline)), nil
+	name := "-" // netstat skips a process whose cmdline it cannot read
+	if cmdline, err := readCmdline(f.src.ProcRoot, int(pid)); err == nil {
+		name = procs.NetstatPIDProgram(int(pid), procs.NetstatProgram(cmdline))
+	}
+	if f.programs == nil {
+		f.programs = map[int64]string{}
+	}
+	f.programs[pid] = name
+	return name, nil
 }
 
 // netstatTimer formats netstat -o's Timer column. TCP prints the timer's
