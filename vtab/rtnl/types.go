@@ -111,10 +111,24 @@ func OperStateName(s uint8) string {
 	return strconv.Itoa(int(s))
 }
 
-var linkFlagNames = []struct {
-	bit  uint32
+// bitName names one flag bit.
+type bitName[T ~uint16 | ~uint32] struct {
+	bit  T
 	name string
-}{
+}
+
+// bitNames lists the names of the bits of v that table names, in table order.
+func bitNames[T ~uint16 | ~uint32](v T, table []bitName[T]) []string {
+	var out []string
+	for _, f := range table {
+		if v&f.bit != 0 {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+var linkFlagNames = []bitName[uint32]{
 	{unix.IFF_UP, "UP"}, {unix.IFF_BROADCAST, "BROADCAST"}, {unix.IFF_DEBUG, "DEBUG"},
 	{unix.IFF_LOOPBACK, "LOOPBACK"}, {unix.IFF_POINTOPOINT, "POINTOPOINT"},
 	{unix.IFF_NOTRAILERS, "NOTRAILERS"}, {unix.IFF_RUNNING, "RUNNING"},
@@ -127,13 +141,7 @@ var linkFlagNames = []struct {
 // LinkFlagNames lists the IFF_* bits set in flags, in bit order, by their
 // kernel names without the IFF_ prefix.
 func LinkFlagNames(flags uint32) []string {
-	var out []string
-	for _, f := range linkFlagNames {
-		if flags&f.bit != 0 {
-			out = append(out, f.name)
-		}
-	}
-	return out
+	return bitNames(flags, linkFlagNames)
 }
 
 // Address is one interface address as RTM_NEWADDR describes it.
@@ -346,10 +354,7 @@ func PrefName(p uint8) string {
 	return "invalid"
 }
 
-var routeFlagNames = []struct {
-	bit  uint32
-	name string
-}{
+var routeFlagNames = []bitName[uint32]{
 	{unix.RTNH_F_DEAD, "dead"}, {unix.RTNH_F_PERVASIVE, "pervasive"},
 	{unix.RTNH_F_ONLINK, "onlink"}, {unix.RTNH_F_OFFLOAD, "offload"},
 	{unix.RTNH_F_LINKDOWN, "linkdown"}, {unix.RTNH_F_UNRESOLVED, "unresolved"},
@@ -362,13 +367,7 @@ var routeFlagNames = []struct {
 
 // RouteFlagNames lists RTNH_F_* and RTM_F_* bits by iproute2 name.
 func RouteFlagNames(flags uint32) []string {
-	var out []string
-	for _, f := range routeFlagNames {
-		if flags&f.bit != 0 {
-			out = append(out, f.name)
-		}
-	}
-	return out
+	return bitNames(flags, routeFlagNames)
 }
 
 // Neighbor is one neighbour-table (ARP or NDP) entry as RTM_NEWNEIGH
@@ -384,10 +383,7 @@ type Neighbor struct {
 	Type    uint8            // ndm_type (RTN_*)
 }
 
-var nudNames = []struct {
-	bit  uint16
-	name string
-}{
+var nudNames = []bitName[uint16]{
 	{unix.NUD_INCOMPLETE, "INCOMPLETE"}, {unix.NUD_REACHABLE, "REACHABLE"},
 	{unix.NUD_STALE, "STALE"}, {unix.NUD_DELAY, "DELAY"}, {unix.NUD_PROBE, "PROBE"},
 	{unix.NUD_FAILED, "FAILED"}, {unix.NUD_NOARP, "NOARP"}, {unix.NUD_PERMANENT, "PERMANENT"},
@@ -413,12 +409,7 @@ func NUDNames(state uint16) []string {
 	if state == 0 {
 		return []string{"NONE"}
 	}
-	var out []string
-	for _, f := range nudNames {
-		if state&f.bit != 0 {
-			out = append(out, f.name)
-		}
-	}
+	out := bitNames(state, nudNames)
 	if rest := state &^ 0xff; rest != 0 {
 		out = append(out, "0x"+strconv.FormatUint(uint64(rest), 16))
 	}
