@@ -211,21 +211,15 @@ func AddrFlagNames(family int, flags uint32) []string {
 	} else {
 		out = append(out, "dynamic")
 	}
-	for _, f := range []struct {
-		bit  uint32
-		name string
-	}{
-		{unix.IFA_F_NODAD, "nodad"}, {unix.IFA_F_OPTIMISTIC, "optimistic"},
-		{unix.IFA_F_DADFAILED, "dadfailed"}, {unix.IFA_F_HOMEADDRESS, "home"},
-		{unix.IFA_F_DEPRECATED, "deprecated"}, {unix.IFA_F_TENTATIVE, "tentative"},
-		{unix.IFA_F_MANAGETEMPADDR, "mngtmpaddr"}, {unix.IFA_F_NOPREFIXROUTE, "noprefixroute"},
-		{unix.IFA_F_MCAUTOJOIN, "autojoin"}, {unix.IFA_F_STABLE_PRIVACY, "stable-privacy"},
-	} {
-		if flags&f.bit != 0 {
-			out = append(out, f.name)
-		}
-	}
-	return out
+	return append(out, bitNames(flags, addrFlagNames)...)
+}
+
+var addrFlagNames = []bitName[uint32]{
+	{unix.IFA_F_NODAD, "nodad"}, {unix.IFA_F_OPTIMISTIC, "optimistic"},
+	{unix.IFA_F_DADFAILED, "dadfailed"}, {unix.IFA_F_HOMEADDRESS, "home"},
+	{unix.IFA_F_DEPRECATED, "deprecated"}, {unix.IFA_F_TENTATIVE, "tentative"},
+	{unix.IFA_F_MANAGETEMPADDR, "mngtmpaddr"}, {unix.IFA_F_NOPREFIXROUTE, "noprefixroute"},
+	{unix.IFA_F_MCAUTOJOIN, "autojoin"}, {unix.IFA_F_STABLE_PRIVACY, "stable-privacy"},
 }
 
 // Route is one route, or one nexthop of a multipath route, as RTM_NEWROUTE
