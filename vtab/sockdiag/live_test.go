@@ -157,7 +157,12 @@ func TestLiveTCP(t *testing.T) {
 		want[[2]netip.AddrPort{cAddr, lnAddr}] = tcpWant{sock.StateEstablished, uint32(toClient), inode(t, clients[i])}
 	}
 
-	mine := func(s sock.Socket) bool { return s.Local.Port() == port || s.Remote.Port() == port }
+	// The port may have been an earlier listener's (another test, another
+	// package running in parallel) whose clients still sit in TIME_WAIT;
+	// this test never makes a TIME_WAIT socket, so those are not its own.
+	mine := func(s sock.Socket) bool {
+		return (s.Local.Port() == port || s.Remote.Port() == port) && s.State != sock.StateTimeWait
+	}
 	check := func(ss []sock.Socket) string {
 		got := map[[2]netip.AddrPort]tcpWant{}
 		var bad []string
@@ -264,8 +269,8 @@ func compareSS(t *testing.T, ss []sock.Socket, port uint16) {
 			continue
 		}
 		lp, pp := portOf(f[3]), portOf(f[4])
-		if lp != port && pp != port {
-			continue
+		if lp != port && pp != port || f[0] == "TIME-WAIT" {
+			continue // not this test's (see mine in TestLiveTCP)
 		}
 		st, ok := ssStates[f[0]]
 		if !ok {
@@ -277,7 +282,7 @@ func compareSS(t *testing.T, ss []sock.Socket, port uint16) {
 	}
 	ours := map[key]int{}
 	for _, s := range ss {
-		if s.Local.Port() == port || s.Remote.Port() == port {
+		if (s.Local.Port() == port || s.Remote.Port() == port) && s.State != sock.StateTimeWait {
 			ours[key{s.State, s.RecvQ}]++
 		}
 	}
