@@ -290,11 +290,14 @@ func TestTerminalInterrupt(t *testing.T) {
 func TestTerminalHistory(t *testing.T) {
 	env := newShellEnv(t)
 	s := startShell(t, env)
+	// Each wait is for the result row ("first" at a line's end), not the
+	// echoed input, so every statement has finished before the next.
 	s.line("SELECT 'first' AS h;")
-	s.waitFor("first")
+	s.waitFor("first\n")
 	s.line("SELECT 'histmark' AS h;")
-	s.waitFor("histmark")
+	s.waitFor("histmark\n")
 	s.line("SELECT 'first' AS h;") // a repeat moves to the end, once
+	s.waitUntil("the second 'first' row", func(sc string) bool { return strings.Count(sc, "first\n") == 2 })
 	s.waitPrompt()
 	s.key("C-d")
 	s.waitUntil("the shell to exit", func(string) bool { return s.exited() })

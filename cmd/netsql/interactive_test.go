@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -31,18 +33,21 @@ func TestShellOpensOnTerminal(t *testing.T) {
 		bin + " --proc " + fixtureProc
 	tmux("new-session", "-d", "-x", "120", "-y", "30", cmd)
 	t.Cleanup(func() { exec.Command("tmux", "-S", sock, "kill-server").Run() })
-	waitFor := func(want string) string {
-		deadline := time.Now().Add(10 * time.Second)
+	waitUntil := func(what string, ok func(screen string) bool) string {
+		deadline := time.Now().Add(20 * time.Second) // generous: CI machines are busy
 		for {
 			screen := tmux("capture-pane", "-p")
-			if strings.Contains(screen, want) {
+			if ok(screen) {
 				return screen
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("screen never showed %q:\n%s", want, screen)
+				t.Fatalf("screen never showed %s:\n%s", what, screen)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+	}
+	waitFor := func(want string) string {
+		return waitUntil(fmt.Sprintf("%q", want), func(screen string) bool { return strings.Contains(screen, want) })
 	}
 	// tmux reads an argument ending in ';' as a command separator unless
 	// the ';' is escaped; -l sends the rest literally.
@@ -55,9 +60,12 @@ func TestShellOpensOnTerminal(t *testing.T) {
 	}
 	waitFor("netsql>")
 	typeLine("SELECT count(*) AS udp6_sockets FROM sockets WHERE proto = 'udp6';")
-	screen := waitFor("udp6_sockets")
-	if !strings.Contains(screen, "           1") {
-		t.Errorf("count not shown:\n%s", screen)
+	// The typed line itself shows "udp6_sockets": wait for the result
+	// table (header, rule, value) below it, not for the echo.
+	result := regexp.MustCompile(`(?m)^udp6_sockets\n-+\n +(\d+) *$`)
+	screen := waitUntil("the udp6_sockets result", func(screen string) bool { return result.MatchString(screen) })
+	if got := result.FindStringSubmatch(screen)[1]; got != "1" {
+		t.Errorf("the fixture has 1 udp6 socket, the shell shows %s:\n%s", got, screen)
 	}
 	typeLine(".netstat -lnu")
 	waitFor("Active Internet connections (only servers)")
