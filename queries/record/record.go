@@ -101,8 +101,17 @@ func Open(ctx context.Context, path string, eng *vtab.Engine, qs []queries.Query
 
 // openFile opens path with one connection in WAL mode and creates the
 // snapshots table.
+//
+// Other connections to the file (netsql --db FILE reading it) take its
+// locks too: a reader that closes last checkpoints the WAL into the file
+// under an exclusive lock. So the busy timeout is set when the connection
+// opens, before any statement (even PRAGMA journal_mode needs a lock), and
+// transactions begin IMMEDIATE: a deferred one that has read first and
+// then finds the write lock taken fails at once with SQLITE_BUSY, without
+// waiting. path has no '?' (Open checks), so the parameters are the
+// driver's.
 func openFile(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", path)
+	db, err := sql.Open("sqlite", path+"?_busy_timeout=10000&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +124,6 @@ func openFile(ctx context.Context, path string) (*sql.DB, error) {
 		err = fmt.Errorf("cannot switch to WAL mode (journal_mode is %s)", mode)
 	}
 	for _, stmt := range []string{
-		"PRAGMA busy_timeout=10000",
 		"PRAGMA synchronous=FULL",
 		"CREATE TABLE IF NOT EXISTS " + SnapshotsTable + "(captured_at TEXT NOT NULL, query TEXT NOT NULL, " +
 			"table_name TEXT, rows INTEGER, error TEXT, PRIMARY KEY (captured_at, query))",
