@@ -216,13 +216,29 @@ func TestShellInterruptStatement(t *testing.T) {
 	// The endless statement streams rows only through a buffered table:
 	// the interrupt must leave no part of it on the screen.
 	endless := "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x AS partial FROM c;\n"
-	cfg := ShellConfig{Engine: openFixture(t), In: strings.NewReader(endless + "SELECT 'alive' AS a;\n"),
-		Out: &out, Err: &errw, ConfigDir: "-"}
+	in := &gatedInput{first: endless, rest: "SELECT 'alive' AS a;\n", asked: make(chan struct{}), resume: make(chan struct{})}
+	cfg := ShellConfig{Engine: openFixture(t), In: in, Out: &out, Err: &errw, ConfigDir: "-"}
 	ch := make(chan os.Signal)
 	cfg.Interrupts = ch
+	// Ctrl-C cancels the statement that is running; one that comes before
+	// the statement begins is dropped, as at a prompt, and a busy machine
+	// may take longer than any fixed sleep to begin it. So Ctrl-C is sent
+	// again until the shell, done with the endless statement, asks for its
+	// next line, which it gets only then.
 	go func() {
-		time.Sleep(200 * time.Millisecond)
-		ch <- os.Interrupt
+		defer close(in.resume)
+		for {
+			select {
+			case <-in.asked:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			select {
+			case ch <- os.Interrupt:
+			case <-in.asked:
+				return
+			}
+		}
 	}()
 	if err := RunShell(context.Background(), cfg); err != nil {
 		t.Fatal(err)
@@ -233,6 +249,27 @@ func TestShellInterruptStatement(t *testing.T) {
 	if errw.String() != "Error: interrupted\n" {
 		t.Errorf("errors = %q", errw.String())
 	}
+}
+
+// gatedInput is a shell's input: first, then rest once the shell has
+// asked for more (closing asked) and resume is closed.
+type gatedInput struct {
+	first, rest   string
+	reads         int
+	asked, resume chan struct{}
+}
+
+func (g *gatedInput) Read(p []byte) (int, error) {
+	g.reads++
+	switch g.reads {
+	case 1:
+		return copy(p, g.first), nil
+	case 2:
+		close(g.asked)
+		<-g.resume
+		return copy(p, g.rest), nil
+	}
+	return 0, io.EOF
 }
 
 func TestShellStatementTimeout(t *testing.T) {

@@ -142,6 +142,26 @@ func (s *tmuxShell) waitUntil(what string, ok func(screen string) bool) string {
 	}
 }
 
+// interruptUntil presses Ctrl-C until the screen shows want, again every
+// second. A Ctrl-C reaches a running statement only once the shell has
+// left the line editor (the terminal is raw until then and the key is
+// input, not a SIGINT), which a busy machine may not have done yet.
+func (s *tmuxShell) interruptUntil(want string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s.key("C-c")
+		for try := time.Now().Add(time.Second); time.Now().Before(try); time.Sleep(50 * time.Millisecond) {
+			if sc := s.screen(); strings.Contains(sc, want) {
+				return sc
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("screen never showed %s after Ctrl-C; it shows:\n%s", want, s.screen())
+		}
+	}
+}
+
 // lastLine is the screen's last non-empty line.
 func lastLine(screen string) string {
 	lines := strings.Split(strings.TrimRight(screen, "\n "), "\n")
@@ -279,8 +299,7 @@ func TestTerminalInterrupt(t *testing.T) {
 	// A statement that never ends: Ctrl-C cancels it and prints no rows.
 	s.line("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c WHERE x < 0;")
 	time.Sleep(300 * time.Millisecond)
-	s.key("C-c")
-	sc = s.waitFor("Error: interrupted")
+	sc = s.interruptUntil("Error: interrupted")
 	s.waitPrompt()
 	if strings.Contains(sc, "---") {
 		t.Errorf("an interrupted statement printed part of a table:\n%s", sc)

@@ -277,14 +277,51 @@ func jstr(m map[string]any, k string) string {
 	return fmt.Sprint(v)
 }
 
-func sameRows(t *testing.T, what string, got, want []string) {
-	t.Helper()
+// sameSet reports whether a and b hold the same rows in any order.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// rowsDiff shows two sets of rows, sorted, for an error message.
+func rowsDiff(got, want []string) string {
 	got, want = slices.Clone(got), slices.Clone(want)
 	slices.Sort(got)
 	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("%s:\n got:\n  %s\nwant:\n  %s", what, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	return fmt.Sprintf(" got:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+}
+
+// ipRoutes renders ip -j -d route show table all (both families) as rows
+// of TestLiveNetstackMatchesIP's routes query.
+func (n *testNet) ipRoutes(t *testing.T) []string {
+	t.Helper()
+	var want []string
+	for _, fam := range []string{"-4", "-6"} {
+		for _, m := range n.ipJSON(t, "-d", fam, "route", "show", "table", "all") {
+			metric := jstr(m, "metric")
+			if metric == "" {
+				metric = "0"
+			}
+			row := func(gw, dev string, weight int) string {
+				return strings.Join([]string{jstr(m, "dst"), gw, dev, jstr(m, "table"), jstr(m, "protocol"),
+					jstr(m, "scope"), jstr(m, "type"), metric, jstr(m, "prefsrc"), strconv.Itoa(weight)}, "|")
+			}
+			hops, ok := m["nexthops"].([]any)
+			if !ok {
+				want = append(want, row(jstr(m, "gateway"), jstr(m, "dev"), 0))
+				continue
+			}
+			for _, h := range hops {
+				nh := h.(map[string]any)
+				w := 1
+				fmt.Sscan(jstr(nh, "weight"), &w)
+				want = append(want, row(jstr(nh, "gateway"), jstr(nh, "dev"), w))
+			}
+		}
 	}
+	return want
 }
 
 func TestLiveNetstackInNamespace(t *testing.T) {
@@ -349,40 +386,37 @@ func TestLiveNetstackInNamespace(t *testing.T) {
 func TestLiveNetstackMatchesIP(t *testing.T) {
 	n := newTestNet(t)
 
+	// The routing tables are not still yet: when duplicate address
+	// detection on vt3's link-local address ends (1 to 2 s after the link
+	// came up, later than this test gets here unless the machine is busy),
+	// the kernel adds its local route. So each comparison below reads
+	// ours, then the other, then ours again, and retries until all three
+	// agree.
 	t.Run("routes", func(t *testing.T) {
-		got := n.run(t, false, `SELECT CASE WHEN prefix_len = 0 THEN 'default'
+		q := `SELECT CASE WHEN prefix_len = 0 THEN 'default'
 			WHEN prefix_len IN (32, 128) AND family = CASE prefix_len WHEN 32 THEN 'inet' ELSE 'inet6' END THEN destination
 			ELSE destination || '/' || prefix_len END,
 			coalesce(gateway, ''), coalesce(interface, ''), "table", protocol, scope, type, metric, coalesce(source, ''), coalesce(weight, 0)
-			FROM routes`)[0]
-		var want []string
-		for _, fam := range []string{"-4", "-6"} {
-			for _, m := range n.ipJSON(t, "-d", fam, "route", "show", "table", "all") {
-				metric := jstr(m, "metric")
-				if metric == "" {
-					metric = "0"
+			FROM routes`
+		var diff string
+		for attempt := 0; attempt < 40; attempt++ {
+			got := n.run(t, false, q)[0]
+			want := n.ipRoutes(t)
+			again := n.run(t, false, q)[0]
+			if sameSet(got, again) {
+				if len(got) < 18 {
+					t.Fatalf("only %d routes", len(got))
 				}
-				row := func(gw, dev string, weight int) string {
-					return strings.Join([]string{jstr(m, "dst"), gw, dev, jstr(m, "table"), jstr(m, "protocol"),
-						jstr(m, "scope"), jstr(m, "type"), metric, jstr(m, "prefsrc"), strconv.Itoa(weight)}, "|")
+				if sameSet(got, want) {
+					return
 				}
-				hops, ok := m["nexthops"].([]any)
-				if !ok {
-					want = append(want, row(jstr(m, "gateway"), jstr(m, "dev"), 0))
-					continue
-				}
-				for _, h := range hops {
-					nh := h.(map[string]any)
-					w := 1
-					fmt.Sscan(jstr(nh, "weight"), &w)
-					want = append(want, row(jstr(nh, "gateway"), jstr(nh, "dev"), w))
-				}
+				diff = rowsDiff(got, want)
+			} else {
+				diff = "the routes kept changing:\n" + rowsDiff(got, again)
 			}
+			time.Sleep(250 * time.Millisecond)
 		}
-		sameRows(t, "routes vs ip -j -d route show table all", got, want)
-		if len(got) < 18 {
-			t.Errorf("only %d routes", len(got))
-		}
+		t.Errorf("routes vs ip -j -d route show table all:\n%s", diff)
 	})
 
 	t.Run("route flags vs /proc", func(t *testing.T) {
@@ -390,22 +424,39 @@ func TestLiveNetstackMatchesIP(t *testing.T) {
 		// (IPv4 main table, no broadcast or multicast routes) and
 		// net/ipv6_route (every IPv6 route but the cached ones).
 		const key = `family || ' ' || destination || '/' || prefix_len || ' ' || coalesce(gateway, '-') || ' ' || coalesce(interface, '*') || ' ' || metric || ' ' || flags`
-		res := n.run(t, false,
-			`SELECT `+key+` FROM routes WHERE family = 'inet' AND table_id = 254 AND type NOT IN ('broadcast', 'multicast')
-			 UNION ALL SELECT `+key+` FROM routes WHERE family = 'inet6'`)
-		proc := n.run(t, true, `SELECT `+key+` FROM routes WHERE NOT (family = 'inet6' AND flags = '!n' AND destination = '::' AND prefix_len = 0 AND interface = 'lo')`)
-		// multipath: /proc/net/route shows one line, with the first hop's gateway
-		var live []string
-		for _, r := range res[0] {
-			if strings.Contains(r, "10.12.0.0/24 10.9.0.3") {
-				continue
+		live := func() []string {
+			res := n.run(t, false,
+				`SELECT `+key+` FROM routes WHERE family = 'inet' AND table_id = 254 AND type NOT IN ('broadcast', 'multicast')
+				 UNION ALL SELECT `+key+` FROM routes WHERE family = 'inet6'`)
+			// multipath: /proc/net/route shows one line, with the first hop's gateway
+			var rows []string
+			for _, r := range res[0] {
+				if strings.Contains(r, "10.12.0.0/24 10.9.0.3") {
+					continue
+				}
+				rows = append(rows, r)
 			}
-			live = append(live, r)
+			return rows
 		}
-		if len(live) < 10 {
-			t.Errorf("only %d routes to compare: %q", len(live), live)
+		var diff string
+		for attempt := 0; attempt < 40; attempt++ {
+			got := live()
+			proc := n.run(t, true, `SELECT `+key+` FROM routes WHERE NOT (family = 'inet6' AND flags = '!n' AND destination = '::' AND prefix_len = 0 AND interface = 'lo')`)[0]
+			again := live()
+			if sameSet(got, again) {
+				if len(got) < 10 {
+					t.Fatalf("only %d routes to compare: %q", len(got), got)
+				}
+				if sameSet(got, proc) {
+					return
+				}
+				diff = rowsDiff(got, proc)
+			} else {
+				diff = "the routes kept changing:\n" + rowsDiff(got, again)
+			}
+			time.Sleep(250 * time.Millisecond)
 		}
-		sameRows(t, "flags from rtnetlink vs /proc/net/{route,ipv6_route}", live, proc[0])
+		t.Errorf("flags from rtnetlink vs /proc/net/{route,ipv6_route}:\n%s", diff)
 	})
 
 	t.Run("interface counters", func(t *testing.T) {

@@ -111,7 +111,9 @@ func startLoad(t *testing.T, bin string, args ...string) *started {
 	return s
 }
 
-// countSS counts sockets in state whose local or remote port is one of ports.
+// countSS counts sockets in state with a listener's address (127.0.0.1
+// and one of ports) at either end. Not by port alone: other addresses
+// ([::1], 127.0.0.2) may use the same port numbers at the same time.
 func countSS(t *testing.T, state string, ports []string) int {
 	t.Helper()
 	args := []string{"-Htan", "state", state, "("}
@@ -119,7 +121,7 @@ func countSS(t *testing.T, state string, ports []string) int {
 		if i > 0 {
 			args = append(args, "or")
 		}
-		args = append(args, "sport", "=", ":"+p, "or", "dport", "=", ":"+p)
+		args = append(args, "src", "127.0.0.1:"+p, "or", "dst", "127.0.0.1:"+p)
 	}
 	args = append(args, ")")
 	out, err := exec.Command("ss", args...).Output()

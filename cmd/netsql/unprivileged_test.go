@@ -88,7 +88,9 @@ func TestUnprivilegedOwnersAreNull(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	q := fmt.Sprintf("SELECT local_port, state, pid IS NULL, program IS NULL, fd IS NULL, pid FROM sockets WHERE protocol = 'tcp' AND local_port = %d", port)
+	// By address too: sockets on other addresses ([::1], 127.0.0.10 of a
+	// netsql-load client, in any state) may use the same port number.
+	q := fmt.Sprintf("SELECT local_port, state, pid IS NULL, program IS NULL, fd IS NULL, pid FROM sockets WHERE protocol = 'tcp' AND local_address = '127.0.0.1' AND local_port = %d", port)
 
 	out, errs, code := runBinary(t, bin, nobody, "--format", "csv", "--header=false", q)
 	if code != 0 {

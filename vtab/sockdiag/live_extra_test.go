@@ -287,60 +287,29 @@ func TestLiveFilter(t *testing.T) {
 	port := addrPort(lns[2].Addr()).Port()
 	userspace := New()
 	userspace.noBytecode.Store(true)
+	listenAddrs := []netip.AddrPort{addrPort(ln6.Addr()), addrPort(ln2.Addr())}
+	for _, ln := range lns {
+		listenAddrs = append(listenAddrs, addrPort(ln.Addr()))
+	}
+	// Sockets that are not the test's may carry its port numbers: TIME_WAIT
+	// sockets of earlier users of a port (other tests, other packages
+	// running in parallel), which expire at any moment, and sockets on
+	// other addresses. The comparisons below read the table several times
+	// one after another, so a round is retried until it agrees; and only
+	// the test's own sockets (see ours) are counted against what it opened.
 	check := func(name string, req sock.Request, keep func(s *sock.Socket) bool, wantN int) {
 		t.Helper()
-		got := dump(t, req)
-		all := dump(t, sock.Request{Families: req.Families, Protocols: req.Protocols})
-		var want []sock.Socket
-		for i := range all {
-			if keep(&all[i]) {
-				want = append(want, all[i])
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			msg := checkFilter(t, userspace, req, keep, listenAddrs, wantN)
+			if msg == "" {
+				return
 			}
-		}
-		key := func(s sock.Socket) string { return s.Local.String() + " " + s.Remote.String() }
-		gotKeys, wantKeys := sortedKeys(got, key), sortedKeys(want, key)
-		if !slices.Equal(gotKeys, wantKeys) {
-			t.Errorf("%s: got %d sockets, want %d:\n got %v\nwant %v", name, len(got), len(want), gotKeys, wantKeys)
-		}
-		// Earlier users of these ports (other tests, other packages) may
-		// have left TIME_WAIT sockets; this test makes none, so only the
-		// rest are counted against what it opened.
-		live := 0
-		for i := range got {
-			if got[i].State != sock.StateTimeWait {
-				live++
+			if time.Now().After(deadline) {
+				t.Errorf("%s: %s", name, msg)
+				return
 			}
-		}
-		if wantN >= 0 && live != wantN {
-			t.Errorf("%s: %d sockets not in TIME_WAIT, want %d", name, live, wantN)
-		}
-		us, err := userspace.Sockets(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if k := sortedKeys(us, key); !slices.Equal(k, gotKeys) {
-			t.Errorf("%s: userspace filter got %v, kernel %v", name, k, gotKeys)
-		}
-		// The kernel filtered: the raw replies to the bytecode request
-		// are the filtered sockets, not the whole table.
-		for _, d := range dumps {
-			if !req.Wants(d.family, d.proto) {
-				continue
-			}
-			bc, err := compileFilter(&req.Filter, d.family)
-			if err != nil || len(bc) == 0 {
-				t.Fatalf("%s: compile: %v, %d bytes", name, err, len(bc))
-			}
-			raw := rawCount(t, d.request(&req, bc))
-			n := 0
-			for i := range got {
-				if got[i].Family == d.family && got[i].Protocol == d.proto {
-					n++
-				}
-			}
-			if raw != n {
-				t.Errorf("%s: dump %s: kernel sent %d sockets, %d pass the filter", name, d.name, raw, n)
-			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 	tcp := []sock.Proto{sock.TCP}
@@ -359,6 +328,67 @@ func TestLiveFilter(t *testing.T) {
 	a6 := addrPort(ln6.Addr())
 	check("src ::1", sock.Request{Protocols: tcp, Filter: sock.Filter{LocalAddrs: []netip.Prefix{pfx("::1")}, LocalPorts: []sock.PortRange{sock.Port(a6.Port())}}},
 		func(s *sock.Socket) bool { return s.Local == a6 }, 2)
+}
+
+// checkFilter runs one round of TestLiveFilter's checks of req and
+// returns what went wrong: that the kernel-filtered dump holds the sockets
+// of the unfiltered one that keep selects, wantN of them the test's own
+// (made with its listeners at lns); that the userspace filter agrees; and
+// that the kernel sent only the filtered sockets.
+func checkFilter(t *testing.T, userspace *Reader, req sock.Request, keep func(s *sock.Socket) bool, lns []netip.AddrPort, wantN int) string {
+	t.Helper()
+	var bad []string
+	got := dump(t, req)
+	all := dump(t, sock.Request{Families: req.Families, Protocols: req.Protocols})
+	var want []sock.Socket
+	for i := range all {
+		if keep(&all[i]) {
+			want = append(want, all[i])
+		}
+	}
+	key := func(s sock.Socket) string { return s.Local.String() + " " + s.Remote.String() }
+	gotKeys, wantKeys := sortedKeys(got, key), sortedKeys(want, key)
+	if !slices.Equal(gotKeys, wantKeys) {
+		bad = append(bad, fmt.Sprintf("got %d sockets, want %d:\n got %v\nwant %v", len(got), len(want), gotKeys, wantKeys))
+	}
+	mine := 0
+	for i := range got {
+		if slices.ContainsFunc(lns, func(ln netip.AddrPort) bool { return ours(got[i], ln) }) {
+			mine++
+		}
+	}
+	if wantN >= 0 && mine != wantN {
+		bad = append(bad, fmt.Sprintf("%d of the test's sockets, want %d", mine, wantN))
+	}
+	us, err := userspace.Sockets(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := sortedKeys(us, key); !slices.Equal(k, gotKeys) {
+		bad = append(bad, fmt.Sprintf("userspace filter got %v, kernel %v", k, gotKeys))
+	}
+	// The kernel filtered: the raw replies to the bytecode request
+	// are the filtered sockets, not the whole table.
+	for _, d := range dumps {
+		if !req.Wants(d.family, d.proto) {
+			continue
+		}
+		bc, err := compileFilter(&req.Filter, d.family)
+		if err != nil || len(bc) == 0 {
+			t.Fatalf("compile: %v, %d bytes", err, len(bc))
+		}
+		raw := rawCount(t, d.request(&req, bc))
+		n := 0
+		for i := range got {
+			if got[i].Family == d.family && got[i].Protocol == d.proto {
+				n++
+			}
+		}
+		if raw != n {
+			bad = append(bad, fmt.Sprintf("dump %s: kernel sent %d sockets, %d pass the filter", d.name, raw, n))
+		}
+	}
+	return strings.Join(bad, "\n")
 }
 
 func sortedKeys(ss []sock.Socket, key func(sock.Socket) string) []string {
@@ -411,7 +441,18 @@ func TestLiveBytecodeRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].Local.Port() != port || got[1].Local.Port() != port {
+	// Sockets on other addresses may share the port number; the test's
+	// own are the listener and the accepted socket.
+	mine := 0
+	for _, s := range got {
+		if s.Local.Port() != port {
+			t.Errorf("after EINVAL: local port %d is not the filter's %d: %+v", s.Local.Port(), port, s)
+		}
+		if ours(s, addrPort(ln.Addr())) {
+			mine++
+		}
+	}
+	if mine != 2 {
 		t.Errorf("after EINVAL: %+v, want the listener and the accepted socket", got)
 	}
 	if !r.noBytecode.Load() {

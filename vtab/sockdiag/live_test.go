@@ -157,12 +157,13 @@ func TestLiveTCP(t *testing.T) {
 		want[[2]netip.AddrPort{cAddr, lnAddr}] = tcpWant{sock.StateEstablished, uint32(toClient), inode(t, clients[i])}
 	}
 
-	// The port may have been an earlier listener's (another test, another
-	// package running in parallel) whose clients still sit in TIME_WAIT;
-	// this test never makes a TIME_WAIT socket, so those are not its own.
-	mine := func(s sock.Socket) bool {
-		return (s.Local.Port() == port || s.Remote.Port() == port) && s.State != sock.StateTimeWait
-	}
+	// Every socket of the test has the listener's address at one end. The
+	// port alone is not enough: it may have been an earlier listener's
+	// (another test, another package running in parallel) whose clients
+	// still sit in TIME_WAIT, which this test never makes; and other
+	// addresses (127.0.0.10:port of a netsql-load client, [::1]:port) may
+	// use the same number at the same time.
+	mine := func(s sock.Socket) bool { return ours(s, lnAddr) }
 	check := func(ss []sock.Socket) string {
 		got := map[[2]netip.AddrPort]tcpWant{}
 		var bad []string
@@ -207,7 +208,7 @@ func TestLiveTCP(t *testing.T) {
 	}
 	ss := poll(t, sock.Request{Families: []uint8{unix.AF_INET}, Protocols: []sock.Proto{sock.TCP}}, check)
 
-	t.Run("ss", func(t *testing.T) { compareSS(t, ss, port) })
+	t.Run("ss", func(t *testing.T) { compareSS(t, ss, lnAddr) })
 
 	t.Run("CloseWaitFilter", func(t *testing.T) {
 		cw := dump(t, sock.Request{Protocols: []sock.Proto{sock.TCP}, States: 1 << sock.StateCloseWait})
@@ -248,9 +249,17 @@ var ssStates = map[string]uint8{
 	"TIME-WAIT": 6, "UNCONN": 7, "CLOSE-WAIT": 8, "LAST-ACK": 9, "LISTEN": 10, "CLOSING": 11,
 }
 
-// compareSS checks that `ss -Htan` sees the same sockets on port, in the
-// same states and with the same Recv-Q, as ss.
-func compareSS(t *testing.T, ss []sock.Socket, port uint16) {
+// ours reports whether s is one of the sockets a test made with its
+// listener at ln: ln itself, the accepted ends and the clients. TIME_WAIT
+// sockets are left out: the tests never make one, but an earlier
+// listener's clients may still hold ln as their remote end.
+func ours(s sock.Socket, ln netip.AddrPort) bool {
+	return (s.Local == ln || s.Remote == ln) && s.State != sock.StateTimeWait
+}
+
+// compareSS checks that `ss -Htan` sees the same sockets of the listener
+// at ln (see ours), in the same states and with the same Recv-Q, as ss.
+func compareSS(t *testing.T, ss []sock.Socket, ln netip.AddrPort) {
 	if _, err := exec.LookPath("ss"); err != nil {
 		t.Skip("ss (iproute2) not installed")
 	}
@@ -268,9 +277,10 @@ func compareSS(t *testing.T, ss []sock.Socket, port uint16) {
 		if len(f) < 5 {
 			continue
 		}
-		lp, pp := portOf(f[3]), portOf(f[4])
-		if lp != port && pp != port || f[0] == "TIME-WAIT" {
-			continue // not this test's (see mine in TestLiveTCP)
+		local, _ := netip.ParseAddrPort(f[3])
+		peer, _ := netip.ParseAddrPort(f[4])
+		if local != ln && peer != ln || f[0] == "TIME-WAIT" {
+			continue // not this test's (see ours)
 		}
 		st, ok := ssStates[f[0]]
 		if !ok {
@@ -280,24 +290,15 @@ func compareSS(t *testing.T, ss []sock.Socket, port uint16) {
 		rq, _ := strconv.ParseUint(f[1], 10, 32)
 		theirs[key{st, uint32(rq)}]++
 	}
-	ours := map[key]int{}
+	mine := map[key]int{}
 	for _, s := range ss {
-		if (s.Local.Port() == port || s.Remote.Port() == port) && s.State != sock.StateTimeWait {
-			ours[key{s.State, s.RecvQ}]++
+		if ours(s, ln) {
+			mine[key{s.State, s.RecvQ}]++
 		}
 	}
-	if fmt.Sprint(ours) != fmt.Sprint(theirs) {
-		t.Errorf("(state, Recv-Q) counts on port %d:\nsockdiag %v\nss       %v", port, ours, theirs)
+	if fmt.Sprint(mine) != fmt.Sprint(theirs) {
+		t.Errorf("(state, Recv-Q) counts of the sockets of %v:\nsockdiag %v\nss       %v", ln, mine, theirs)
 	}
-}
-
-func portOf(hostport string) uint16 {
-	i := strings.LastIndexByte(hostport, ':')
-	if i < 0 {
-		return 0
-	}
-	p, _ := strconv.ParseUint(hostport[i+1:], 10, 16)
-	return uint16(p)
 }
 
 func TestLiveTCP6(t *testing.T) {
