@@ -72,3 +72,67 @@ func TestRecordBesideReaders(t *testing.T) {
 		}
 	}
 }
+
+// TestAttachBesideRecord: `netsql --db FILE` opened while `netsql record`
+// writes the same file (each record run checkpoints the WAL into the file
+// as it closes, under an exclusive lock) waits for the lock instead of
+// failing with "database is locked".
+func TestAttachBesideRecord(t *testing.T) {
+	opts := vtab.Options{ProcRoot: "../../vtab/testdata/fixture/proc"}
+	eng, err := vtab.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	q, _ := queries.Parse("one.sql", "SELECT 1 AS one;")
+	file := filepath.Join(t.TempDir(), "h.db")
+	ctx := context.Background()
+	record := func() error {
+		r, err := Open(ctx, file, eng, []queries.Query{q}, nil)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		_, err = r.Snapshot(ctx)
+		return err
+	}
+	if err := record(); err != nil {
+		t.Fatal(err)
+	}
+
+	stop := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		defer close(errc)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := record(); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-errc }()
+	reads := 0
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); reads++ {
+		reader, err := vtab.Open(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err = Attach(ctx, reader, file); err == nil {
+			err = reader.DB().QueryRowContext(ctx, "SELECT count(*) FROM history.one").Scan(&n)
+		}
+		reader.Close()
+		if err != nil {
+			t.Fatalf("read %d beside record: %v", reads, err)
+		}
+		if n == 0 {
+			t.Fatalf("read %d: history.one is empty after a snapshot", reads)
+		}
+	}
+}

@@ -354,6 +354,12 @@ func Attach(ctx context.Context, eng *vtab.Engine, path string) error {
 	if fi.IsDir() {
 		return fmt.Errorf("--db: %s is a directory", path)
 	}
+	// A `netsql record` writing the file holds its locks for moments (and
+	// checkpoints the WAL into the file as it closes): wait for them
+	// rather than fail with "database is locked".
+	if _, err := eng.ExecContext(ctx, "PRAGMA busy_timeout = 10000"); err != nil {
+		return fmt.Errorf("--db %s: busy timeout: %w", path, cleanError(err))
+	}
 	if _, err := eng.ExecContext(ctx, "ATTACH DATABASE ? AS history", path); err != nil {
 		return fmt.Errorf("--db %s: %w", path, cleanError(err))
 	}
