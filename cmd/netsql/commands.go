@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +57,31 @@ type subConfig struct {
 	scrape   time.Duration
 	db       string
 	every    time.Duration
+	keep     keepFlag
+}
+
+// keepFlag is record's --keep: a Go duration (36h, 90m) or whole days
+// (30d), positive.
+type keepFlag time.Duration
+
+func (k *keepFlag) String() string { return time.Duration(*k).String() }
+
+func (k *keepFlag) Set(s string) error {
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 || n > 100*365 {
+			return fmt.Errorf("want a positive number of days like 30d, got %q", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil || d <= 0 {
+			return fmt.Errorf("want a positive duration like 30d or 12h, got %q", s)
+		}
+	}
+	*k = keepFlag(d)
+	return nil
 }
 
 // parseCommand parses a sub-command's flags (its own plus -q, -p,
@@ -79,9 +105,10 @@ func parseCommand(cfg *config, stderr io.Writer) (*subConfig, error) {
 		fs.StringVar(&sc.listen, "listen", "127.0.0.1:9464", "listen on `ADDR` (host:port; loopback by default)")
 		fs.DurationVar(&sc.scrape, "scrape-timeout", 10*time.Second, "give up on a scrape's queries after this long")
 	case "record":
-		what = "record --db FILE [-q NAME ...] [--every DURATION]\n\nAppends each query's rows, stamped with captured_at, to a table of the\nSQLite database FILE (one table per query, one transaction per\nsnapshot). Without -q it records " + strings.Join(record.Defaults(), ", ") + "."
+		what = "record --db FILE [-q NAME ...] [--every DURATION] [--keep AGE]\n\nAppends each query's rows, stamped with captured_at, to a table of the\nSQLite database FILE (one table per query, one transaction per\nsnapshot). Without -q it records " + strings.Join(record.Defaults(), ", ") + ".\nWith --keep, each snapshot also deletes what was captured more than AGE\nbefore it."
 		fs.StringVar(&sc.db, "db", "", "append to the SQLite database `FILE` (created if missing)")
 		fs.DurationVar(&sc.every, "every", 0, "take a snapshot every `DURATION` until interrupted (0: once)")
+		fs.Var(&sc.keep, "keep", "delete snapshots older than `AGE` (30d, 12h; default: keep everything)")
 		fs.DurationVar(&cfg.timeout, "timeout", cfg.timeout, "give up on a snapshot still running after this long (0: never)")
 	}
 	if err := fs.Parse(cfg.args); err != nil {
@@ -212,6 +239,7 @@ func runRecord(ctx context.Context, cfg *config, sc *subConfig, eng *vtab.Engine
 	}
 	defer rec.Close()
 	rec.Timeout = cfg.timeout
+	rec.Keep = time.Duration(sc.keep)
 	report := func(s record.Snapshot) {
 		if sc.every > 0 {
 			for _, f := range s.Failed {

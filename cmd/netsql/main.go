@@ -5,7 +5,7 @@
 //	netsql [flags] netstat [netstat flags]
 //	netsql [flags] export --textfile FILE [-q NAME ...]
 //	netsql [flags] serve [--listen 127.0.0.1:9464] [-q NAME ...]
-//	netsql [flags] record --db FILE [-q NAME ...] [--every DURATION]
+//	netsql [flags] record --db FILE [-q NAME ...] [--every DURATION] [--keep AGE]
 //
 // See README.md for the tables and examples.
 package main
@@ -106,7 +106,7 @@ func usage(w io.Writer, fs *flag.FlagSet) {
        netsql [flags] netstat [netstat flags]
        netsql [flags] export --textfile FILE [-q NAME ...]
        netsql [flags] serve [--listen ADDR] [-q NAME ...]
-       netsql [flags] record --db FILE [-q NAME ...] [--every DURATION]
+       netsql [flags] record --db FILE [-q NAME ...] [--every DURATION] [--keep AGE]
 
 Runs SQL against the live network stack and prints each result. Without
 SQL, reads statements from standard input. netsql COMMAND -h describes a

@@ -563,6 +563,10 @@ func TestRecordBadInput(t *testing.T) {
 		{[]string{"--db", notDir, "SELECT 1"}, 1},
 		{[]string{"record"}, 2},
 		{[]string{"record", "--db", filepath.Join(dir, "h.db"), "-q", "nope"}, 2},
+		{[]string{"record", "--db", filepath.Join(dir, "h.db"), "--keep", "0"}, 2},
+		{[]string{"record", "--db", filepath.Join(dir, "h.db"), "--keep", "-3d"}, 2},
+		{[]string{"record", "--db", filepath.Join(dir, "h.db"), "--keep", "1.5d"}, 2},
+		{[]string{"record", "--db", filepath.Join(dir, "h.db"), "--keep", "soon"}, 2},
 	} {
 		out, errs, code := runCLI(t, "", c.args...)
 		if code != c.code {

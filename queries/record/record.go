@@ -60,6 +60,11 @@ type Recorder struct {
 	params  map[string]string
 	// Timeout bounds each snapshot's queries and write (0: no bound).
 	Timeout time.Duration
+	// Keep, when positive, is how long snapshots are kept: each snapshot
+	// also deletes, in its own transaction, the rows captured more than
+	// Keep before it from every table the snapshots ledger names and from
+	// the ledger. Other tables in the file are never touched.
+	Keep time.Duration
 	// now is the clock (tests may replace it).
 	now  func() time.Time
 	last string
@@ -150,6 +155,8 @@ type Snapshot struct {
 	Rows map[string]int
 	// Failed are the queries that could not run; the others were stored.
 	Failed []error
+	// Pruned is how many rows older than Recorder.Keep it deleted.
+	Pruned int64
 }
 
 // Snapshot runs every query and stores their rows in one transaction. err
@@ -200,11 +207,53 @@ func (r *Recorder) Snapshot(ctx context.Context) (Snapshot, error) {
 		}
 		snap.Rows[q.Name] = len(sets[i].Rows)
 	}
+	if r.Keep > 0 {
+		n, err := prune(ctx, tx, now.Add(-r.Keep).Format(TimeLayout))
+		if err != nil {
+			return snap, fmt.Errorf("record: %s: prune: %w", r.path, cleanError(err))
+		}
+		snap.Pruned = n
+	}
 	if err := tx.Commit(); err != nil {
 		return snap, fmt.Errorf("record: %s: %w", r.path, cleanError(err))
 	}
 	r.last = at
 	return snap, nil
+}
+
+// prune deletes the rows captured before cutoff (a TimeLayout stamp,
+// which sorts as text) from the tables the ledger names and from the
+// ledger itself, and returns how many data rows went.
+func prune(ctx context.Context, tx *sql.Tx, cutoff string) (int64, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT DISTINCT s.table_name FROM "+SnapshotsTable+
+		" s JOIN sqlite_master m ON m.type = 'table' AND m.name = s.table_name")
+	if err != nil {
+		return 0, err
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, t := range tables {
+		res, err := tx.ExecContext(ctx, "DELETE FROM "+quote(t)+" WHERE captured_at < ?", cutoff)
+		if err != nil {
+			return total, fmt.Errorf("table %s: %w", t, err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	_, err = tx.ExecContext(ctx, "DELETE FROM "+SnapshotsTable+" WHERE captured_at < ?", cutoff)
+	return total, err
 }
 
 // checkColumns refuses results that cannot become a table.

@@ -58,3 +58,71 @@ func TestTableName(t *testing.T) {
 		t.Errorf("TableName = %q", got)
 	}
 }
+
+// TestKeepPrunesOldSnapshots: with Keep set, a snapshot deletes the rows
+// captured more than Keep before it from every recorded table and from
+// the ledger, in the same transaction, and leaves other tables alone.
+func TestKeepPrunesOldSnapshots(t *testing.T) {
+	eng, err := vtab.Open(vtab.Options{ProcRoot: "../../vtab/testdata/fixture/proc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	listening, _ := queries.Parse("listening-ports.sql", "SELECT local_port FROM sockets WHERE state = 'LISTEN';")
+	one, _ := queries.Parse("one.sql", "SELECT 1 AS one;")
+	file := filepath.Join(t.TempDir(), "h.db")
+	ctx := context.Background()
+	r, err := Open(ctx, file, eng, []queries.Query{listening, one}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// A table of the user's own in the same file is never pruned.
+	if _, err := r.db.Exec("CREATE TABLE notes(captured_at TEXT, note TEXT); INSERT INTO notes VALUES ('2000-01-01 00:00:00.000000', 'mine')"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	clock := start
+	r.now = func() time.Time { return clock }
+	perSnapshot := 0
+	stamps := func(table string) []string {
+		rows, err := r.db.Query("SELECT DISTINCT captured_at FROM " + table + " ORDER BY 1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			rows.Scan(&s)
+			out = append(out, s)
+		}
+		return out
+	}
+	for i := range 4 { // snapshots at 3:00, 4:00, 5:00, 6:00
+		clock = start.Add(time.Duration(i) * time.Hour)
+		if i == 3 {
+			r.Keep = 90 * time.Minute // from now on keep 4:30 and later
+		}
+		snap, err := r.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		perSnapshot = snap.Rows["listening-ports"] + snap.Rows["one"]
+		if i < 3 && snap.Pruned != 0 {
+			t.Errorf("snapshot %d pruned %d rows without Keep", i, snap.Pruned)
+		}
+		if i == 3 && snap.Pruned != int64(2*perSnapshot) {
+			t.Errorf("the 6:00 snapshot pruned %d rows, want the 3:00 and 4:00 snapshots' %d", snap.Pruned, 2*perSnapshot)
+		}
+	}
+	want := []string{"2026-01-02 05:00:00.000000", "2026-01-02 06:00:00.000000"}
+	for _, table := range []string{"listening_ports", "one", SnapshotsTable} {
+		if got := stamps(table); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s holds snapshots %v, want %v", table, got, want)
+		}
+	}
+	if got := stamps("notes"); len(got) != 1 {
+		t.Errorf("the user's notes table was touched: %v", got)
+	}
+}
