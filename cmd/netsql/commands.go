@@ -94,6 +94,7 @@ func parseCommand(cfg *config, stderr io.Writer) (*subConfig, error) {
 	fs.Var(paramFlag(cfg.params), "p", "bind `name=value` to :name (repeatable)")
 	fs.StringVar(&cfg.proc, "proc", cfg.proc, "read a /proc tree on disk instead of the live kernel")
 	fs.StringVar(&cfg.queriesDir, "queries", cfg.queriesDir, "read user queries from `DIR`")
+	fs.BoolVar(&cfg.quiet, "quiet", cfg.quiet, quietUsage)
 	var what string
 	switch cfg.command {
 	case "export":
@@ -178,7 +179,11 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "netsql: %s: %v\n", cfg.command, err)
 		return exitUsage
 	}
-	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: func(msg string) { fmt.Fprintln(stderr, msg) }})
+	notify := func(msg string) { fmt.Fprintln(stderr, msg) }
+	if cfg.quiet {
+		notify = nil
+	}
+	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: notify})
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError

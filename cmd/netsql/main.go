@@ -80,11 +80,16 @@ type config struct {
 	queriesDir string
 	// failOnRows is --fail-on-rows.
 	failOnRows bool
+	// quiet is --quiet: no notices (errors still print).
+	quiet bool
 	// db is --db: a history file to query beside the live tables.
 	db string
 	// hostField and timeField name the fields ndjson output adds.
 	hostField, timeField string
 }
+
+// quietUsage describes --quiet, which every mode and sub-command takes.
+const quietUsage = "print no notices (such as \"not all processes could be identified\"), only errors: for cron"
 
 type paramFlag map[string]string
 
@@ -136,6 +141,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.query, "q", "", "run the canned or user query `NAME` (-q alone lists them)")
 	fs.StringVar(&cfg.queriesDir, "queries", "", "read user queries from `DIR` (default $XDG_CONFIG_HOME/netsql/queries)")
 	fs.BoolVar(&cfg.failOnRows, "fail-on-rows", false, "exit 3 when the last statement returns any row")
+	fs.BoolVar(&cfg.quiet, "quiet", false, quietUsage)
 	fs.StringVar(&cfg.db, "db", "", "query the history database `FILE` (from netsql record) beside the live tables")
 	fs.StringVar(&cfg.hostField, "host-field", "", "ndjson: add the host name to every object as field `NAME`")
 	fs.StringVar(&cfg.timeField, "timestamp-field", "", "ndjson: add the run's time (RFC 3339, UTC) to every object as field `NAME`")
@@ -300,7 +306,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	notify := func(msg string) { fmt.Fprintln(stderr, msg) }
-	if cfg.netstat != nil {
+	switch {
+	case cfg.quiet:
+		notify = nil
+	case cfg.netstat != nil:
 		notify = netstat.Notifier(stderr)
 	}
 	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: notify})

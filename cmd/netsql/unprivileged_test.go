@@ -104,6 +104,20 @@ func TestUnprivilegedOwnersAreNull(t *testing.T) {
 		t.Errorf("as nobody: stderr %q, want one line like netstat's \"Not all processes could be identified\"", errs)
 	}
 
+	// --quiet (for cron) drops the notice and nothing else.
+	quietOut, quietErrs, code := runBinary(t, bin, nobody, "--quiet", "--format", "csv", "--header=false", q)
+	if code != 0 || quietOut != out || quietErrs != "" {
+		t.Errorf("as nobody with --quiet: exit %d, rows %q, stderr %q; want exit 0, rows %q, no stderr", code, quietOut, quietErrs, out)
+	}
+	dbDir := worldDir(t)
+	if err := os.Chmod(dbDir, 0o777); err != nil { // nobody creates the history file here
+		t.Fatal(err)
+	}
+	_, quietErrs, code = runBinary(t, bin, nobody, "record", "--quiet", "--db", filepath.Join(dbDir, "h.db"), "-q", "sockets-by-program")
+	if code != 0 || quietErrs != "" {
+		t.Errorf("record --quiet as nobody: exit %d, stderr %q; want exit 0 and no stderr", code, quietErrs)
+	}
+
 	out, errs, code = runBinary(t, bin, 0, "--format", "csv", "--header=false", q)
 	if want := fmt.Sprintf("%d,LISTEN,0,0,0,%d\n", port, os.Getpid()); code != 0 || out != want || errs != "" {
 		t.Errorf("as root: exit %d, rows %q, stderr %q; want %q and no notice", code, out, errs, want)
