@@ -109,31 +109,28 @@ func TestLiveNamespacesInOneQuery(t *testing.T) {
 	if got := query(t, eng, "SELECT local_port FROM sockets(?) WHERE state = 'LISTEN' AND local_port = ?", a.name, a.port); len(got) != 1 {
 		t.Errorf("sockets('%s') = %v", a.name, got)
 	}
-	// Interfaces, addresses and routes of both, in one query each.
-	got = sorted(query(t, eng, "SELECT netns_name, name FROM interfaces WHERE netns_name = '*' AND "+ours+" AND name LIKE 'nsv%'"))
-	want = sorted([]string{a.name + "|nsva" + "a", a.name + "|nsvab", b.name + "|nsvba", b.name + "|nsvbb"})
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("interfaces = %v, want %v", got, want)
-	}
-	got = sorted(query(t, eng, "SELECT netns_name, destination, prefix_len, interface FROM routes WHERE netns_name = '*' AND "+ours+" AND destination = '10.77.0.0'"))
-	want = sorted([]string{a.name + "|10.77.0.0|24|nsvaa", b.name + "|10.77.0.0|24|nsvba"})
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("routes = %v, want %v", got, want)
-	}
-	got = sorted(query(t, eng, "SELECT netns, address FROM addresses WHERE netns_name = '*' AND "+ours+" AND address = '10.77.0.1'"))
-	want = sorted([]string{fmt.Sprintf("%d|10.77.0.1", a.inode), fmt.Sprintf("%d|10.77.0.1", b.inode)})
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("addresses = %v, want %v", got, want)
-	}
-	got = sorted(query(t, eng, "SELECT netns_name, address, mac, state FROM neighbors WHERE netns_name = '*' AND "+ours+" AND address = '10.77.0.9'"))
-	want = sorted([]string{a.name + "|10.77.0.9|02:00:00:00:00:09|PERMANENT", b.name + "|10.77.0.9|02:00:00:00:00:09|PERMANENT"})
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("neighbors = %v, want %v", got, want)
-	}
-	got = sorted(query(t, eng, "SELECT netns_name, interface FROM multicast_groups WHERE netns_name = '*' AND "+ours+" AND \"group\" = '239.7.7.7'"))
-	want = sorted([]string{a.name + "|nsvaa", b.name + "|nsvba"})
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("multicast_groups = %v, want %v", got, want)
+	// Interfaces, addresses, routes, neighbours and multicast groups of
+	// both, in one query each.
+	both := " WHERE netns_name = '*' AND " + ours + " AND "
+	for _, c := range []struct {
+		table, query string
+		want         []string
+	}{
+		{"interfaces", "SELECT netns_name, name FROM interfaces" + both + "name LIKE 'nsv%'",
+			[]string{a.name + "|nsva" + "a", a.name + "|nsvab", b.name + "|nsvba", b.name + "|nsvbb"}},
+		{"routes", "SELECT netns_name, destination, prefix_len, interface FROM routes" + both + "destination = '10.77.0.0'",
+			[]string{a.name + "|10.77.0.0|24|nsvaa", b.name + "|10.77.0.0|24|nsvba"}},
+		{"addresses", "SELECT netns, address FROM addresses" + both + "address = '10.77.0.1'",
+			[]string{fmt.Sprintf("%d|10.77.0.1", a.inode), fmt.Sprintf("%d|10.77.0.1", b.inode)}},
+		{"neighbors", "SELECT netns_name, address, mac, state FROM neighbors" + both + "address = '10.77.0.9'",
+			[]string{a.name + "|10.77.0.9|02:00:00:00:00:09|PERMANENT", b.name + "|10.77.0.9|02:00:00:00:00:09|PERMANENT"}},
+		{"multicast_groups", "SELECT netns_name, interface FROM multicast_groups" + both + "\"group\" = '239.7.7.7'",
+			[]string{a.name + "|nsvaa", b.name + "|nsvba"}},
+	} {
+		got, want := sorted(query(t, eng, c.query)), sorted(c.want)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s = %v, want %v", c.table, got, want)
+		}
 	}
 	// /proc-only tables read the namespace's own files.
 	got = query(t, eng, "SELECT count(*) FROM protocol_stats WHERE netns_name = ? AND protocol = 'Tcp' AND name = 'CurrEstab' AND value = 0", a.name)

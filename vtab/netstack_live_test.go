@@ -2,10 +2,7 @@ package vtab
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -18,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netsql/netsql/vtab/internal/nstest"
 	"golang.org/x/sys/unix"
 )
 
@@ -64,27 +62,13 @@ func TestNetstackHelperProcess(t *testing.T) {
 
 // testNet is the network a live test built.
 type testNet struct {
-	ns, peer string
-	netns    uint64 // inode of ns
-	vtIndex  int    // ifindex of vt3 inside ns
+	*nstest.Net        // NS, its peer, and vt3 between them
+	netns       uint64 // inode of NS
+	vtIndex     int    // ifindex of vt3 inside NS
 }
 
-// ipRun runs ip(8), failing the test on error.
-func ipRun(t *testing.T, args ...string) []byte {
-	t.Helper()
-	out, err := exec.Command("ip", args...).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, ee.Stderr)
-		}
-		t.Fatalf("ip %s: %v", strings.Join(args, " "), err)
-	}
-	return out
-}
-
-// newTestNet builds, in namespace NAME (and its peer NAME-p, which holds
-// the other end of the veth pair; the root namespace is not touched):
+// newTestNet builds, in namespace NS (and its peer NS-p, which holds the
+// other end of the veth pair; the root namespace is not touched):
 //
 //	lo up; vt3 10.9.0.2/24 fd00:9::2/64 <-> vpeer 10.9.0.1/24 fd00:9::1/64
 //	default via 10.9.0.1
@@ -93,49 +77,17 @@ func ipRun(t *testing.T, args ...string) []byte {
 //	fd00:10::/64 via fd00:9::1
 //	10.12.0.0/24 multipath via 10.9.0.1 weight 1 and 10.9.0.3 weight 2
 //	neighbours 10.9.0.5 (permanent) and fd00:9::5 (permanent, router)
-//	a socket in ns joined to 239.1.2.3 and ff15::1234 on vt3
+//	a socket in NS joined to 239.1.2.3 and ff15::1234 on vt3
 func newTestNet(t *testing.T) *testNet {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (CAP_NET_ADMIN) to create network namespaces")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs ip from iproute2")
-	}
-	var r [4]byte
-	rand.Read(r[:])
-	n := &testNet{ns: "netsql-t3-" + hex.EncodeToString(r[:])}
-	n.peer = n.ns + "-p"
-	if out, err := exec.Command("ip", "netns", "add", n.ns).CombinedOutput(); err != nil {
-		t.Skipf("needs root (CAP_NET_ADMIN) to create network namespaces: ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", n.ns).Run() })
-	ipRun(t, "netns", "add", n.peer)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", n.peer).Run() })
+	n := &testNet{Net: nstest.New(t, "netsql-t3-", "vt3")}
 	var st syscall.Stat_t
-	if err := syscall.Stat("/run/netns/"+n.ns, &st); err != nil {
+	if err := syscall.Stat(n.Path(), &st); err != nil {
 		t.Fatal(err)
 	}
 	n.netns = st.Ino
 
-	in := func(args ...string) { ipRun(t, append([]string{"-n", n.ns}, args...)...) }
-	inPeer := func(args ...string) { ipRun(t, append([]string{"-n", n.peer}, args...)...) }
-	inPeer("link", "add", "vpeer", "type", "veth", "peer", "name", "vt3")
-	inPeer("link", "set", "vt3", "netns", n.ns)
-	inPeer("addr", "add", "10.9.0.1/24", "dev", "vpeer")
-	inPeer("-6", "addr", "add", "fd00:9::1/64", "dev", "vpeer", "nodad")
-	inPeer("link", "set", "vpeer", "up")
-	in("link", "set", "lo", "up")
-	in("addr", "add", "10.9.0.2/24", "dev", "vt3")
-	in("-6", "addr", "add", "fd00:9::2/64", "dev", "vt3", "nodad")
-	in("link", "set", "vt3", "up")
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(string(ipRun(t, "-n", n.ns, "-br", "link", "show", "vt3")), " UP ") {
-		if time.Now().After(deadline) {
-			t.Fatal("vt3 never came up")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	in := func(args ...string) { n.IP(t, args...) }
 	in("route", "add", "default", "via", "10.9.0.1")
 	in("route", "add", "10.10.0.0/24", "via", "10.9.0.1", "table", "100")
 	in("route", "add", "blackhole", "10.11.0.0/24")
@@ -146,12 +98,14 @@ func newTestNet(t *testing.T) *testNet {
 	in("neigh", "add", "10.9.0.5", "lladdr", "02:00:00:00:00:05", "dev", "vt3", "nud", "permanent")
 	in("-6", "neigh", "add", "fd00:9::5", "lladdr", "02:00:00:00:00:06", "dev", "vt3", "nud", "permanent", "router")
 
-	var links []map[string]any
-	json.Unmarshal(ipRun(t, "-n", n.ns, "-j", "link", "show", "vt3"), &links)
+	links := n.JSON(t, "link", "show", "vt3")
 	if len(links) != 1 {
 		t.Fatalf("vt3: %v", links)
 	}
-	n.vtIndex = int(links[0]["ifindex"].(float64))
+	var err error
+	if n.vtIndex, err = strconv.Atoi(nstest.Str(links[0], "ifindex")); err != nil {
+		t.Fatalf("vt3: ifindex: %v", err)
+	}
 	n.joinGroups(t)
 	return n
 }
@@ -175,7 +129,7 @@ func (n *testNet) joinGroups(t *testing.T) {
 			return
 		}
 		defer unix.Close(orig)
-		target, err := unix.Open("/run/netns/"+n.ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		target, err := unix.Open(n.Path(), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			runtime.UnlockOSThread()
 			ch <- result{err: err}
@@ -228,7 +182,7 @@ func (n *testNet) joinGroups(t *testing.T) {
 		}
 	})
 	if res.err != nil {
-		t.Fatalf("join multicast groups in %s: %v", n.ns, res.err)
+		t.Fatalf("join multicast groups in %s: %v", n.NS, res.err)
 	}
 }
 
@@ -236,7 +190,7 @@ func (n *testNet) joinGroups(t *testing.T) {
 func (n *testNet) run(t *testing.T, proc bool, stmts ...string) [][]string {
 	t.Helper()
 	js, _ := json.Marshal(stmts)
-	cmd := exec.Command("ip", "netns", "exec", n.ns, os.Args[0], "-test.run=^TestNetstackHelperProcess$", "-test.count=1")
+	cmd := exec.Command("ip", "netns", "exec", n.NS, os.Args[0], "-test.run=^TestNetstackHelperProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "NETSQL_T3_SQL="+string(js))
 	if proc {
 		cmd.Env = append(cmd.Env, "NETSQL_T3_PROC=1")
@@ -245,52 +199,13 @@ func (n *testNet) run(t *testing.T, proc bool, stmts ...string) [][]string {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("netsql in %s: %v\n%s\n%s", n.ns, err, out, stderr.String())
+		t.Fatalf("netsql in %s: %v\n%s\n%s", n.NS, err, out, stderr.String())
 	}
 	var res [][]string
 	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("netsql in %s: %v\n%s", n.ns, err, out)
+		t.Fatalf("netsql in %s: %v\n%s", n.NS, err, out)
 	}
 	return res
-}
-
-// ipJSONIn runs ip -j in the namespace and decodes its array of objects.
-func (n *testNet) ipJSON(t *testing.T, args ...string) []map[string]any {
-	t.Helper()
-	out := ipRun(t, append([]string{"-n", n.ns, "-j"}, args...)...)
-	var v []map[string]any
-	d := json.NewDecoder(bytes.NewReader(out))
-	d.UseNumber()
-	if len(bytes.TrimSpace(out)) > 0 {
-		if err := d.Decode(&v); err != nil {
-			t.Fatalf("ip %v: %v: %s", args, err, out)
-		}
-	}
-	return v
-}
-
-func jstr(m map[string]any, k string) string {
-	v, ok := m[k]
-	if !ok || v == nil {
-		return ""
-	}
-	return fmt.Sprint(v)
-}
-
-// sameSet reports whether a and b hold the same rows in any order.
-func sameSet(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
-}
-
-// rowsDiff shows two sets of rows, sorted, for an error message.
-func rowsDiff(got, want []string) string {
-	got, want = slices.Clone(got), slices.Clone(want)
-	slices.Sort(got)
-	slices.Sort(want)
-	return fmt.Sprintf(" got:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 }
 
 // ipRoutes renders ip -j -d route show table all (both families) as rows
@@ -298,28 +213,9 @@ func rowsDiff(got, want []string) string {
 func (n *testNet) ipRoutes(t *testing.T) []string {
 	t.Helper()
 	var want []string
-	for _, fam := range []string{"-4", "-6"} {
-		for _, m := range n.ipJSON(t, "-d", fam, "route", "show", "table", "all") {
-			metric := jstr(m, "metric")
-			if metric == "" {
-				metric = "0"
-			}
-			row := func(gw, dev string, weight int) string {
-				return strings.Join([]string{jstr(m, "dst"), gw, dev, jstr(m, "table"), jstr(m, "protocol"),
-					jstr(m, "scope"), jstr(m, "type"), metric, jstr(m, "prefsrc"), strconv.Itoa(weight)}, "|")
-			}
-			hops, ok := m["nexthops"].([]any)
-			if !ok {
-				want = append(want, row(jstr(m, "gateway"), jstr(m, "dev"), 0))
-				continue
-			}
-			for _, h := range hops {
-				nh := h.(map[string]any)
-				w := 1
-				fmt.Sscan(jstr(nh, "weight"), &w)
-				want = append(want, row(jstr(nh, "gateway"), jstr(nh, "dev"), w))
-			}
-		}
+	for _, r := range n.Routes(t) {
+		want = append(want, strings.Join([]string{r.Dst, r.Gateway, r.Dev, r.Table, r.Protocol,
+			r.Scope, r.Type, r.Metric, r.PrefSrc, strconv.Itoa(r.Weight)}, "|"))
 	}
 	return want
 }
@@ -391,32 +287,17 @@ func TestLiveNetstackMatchesIP(t *testing.T) {
 	// came up, later than this test gets here unless the machine is busy),
 	// the kernel adds its local route. So each comparison below reads
 	// ours, then the other, then ours again, and retries until all three
-	// agree.
+	// agree (nstest.Agree).
 	t.Run("routes", func(t *testing.T) {
 		q := `SELECT CASE WHEN prefix_len = 0 THEN 'default'
 			WHEN prefix_len IN (32, 128) AND family = CASE prefix_len WHEN 32 THEN 'inet' ELSE 'inet6' END THEN destination
 			ELSE destination || '/' || prefix_len END,
 			coalesce(gateway, ''), coalesce(interface, ''), "table", protocol, scope, type, metric, coalesce(source, ''), coalesce(weight, 0)
 			FROM routes`
-		var diff string
-		for attempt := 0; attempt < 40; attempt++ {
-			got := n.run(t, false, q)[0]
-			want := n.ipRoutes(t)
-			again := n.run(t, false, q)[0]
-			if sameSet(got, again) {
-				if len(got) < 18 {
-					t.Fatalf("only %d routes", len(got))
-				}
-				if sameSet(got, want) {
-					return
-				}
-				diff = rowsDiff(got, want)
-			} else {
-				diff = "the routes kept changing:\n" + rowsDiff(got, again)
-			}
-			time.Sleep(250 * time.Millisecond)
+		ours := func() []string { return n.run(t, false, q)[0] }
+		if _, err := nstest.Agree(t, 40, 18, ours, func() []string { return n.ipRoutes(t) }); err != nil {
+			t.Errorf("routes vs ip -j -d route show table all: %v", err)
 		}
-		t.Errorf("routes vs ip -j -d route show table all:\n%s", diff)
 	})
 
 	t.Run("route flags vs /proc", func(t *testing.T) {
@@ -438,47 +319,21 @@ func TestLiveNetstackMatchesIP(t *testing.T) {
 			}
 			return rows
 		}
-		var diff string
-		for attempt := 0; attempt < 40; attempt++ {
-			got := live()
-			proc := n.run(t, true, `SELECT `+key+` FROM routes WHERE NOT (family = 'inet6' AND flags = '!n' AND destination = '::' AND prefix_len = 0 AND interface = 'lo')`)[0]
-			again := live()
-			if sameSet(got, again) {
-				if len(got) < 10 {
-					t.Fatalf("only %d routes to compare: %q", len(got), got)
-				}
-				if sameSet(got, proc) {
-					return
-				}
-				diff = rowsDiff(got, proc)
-			} else {
-				diff = "the routes kept changing:\n" + rowsDiff(got, again)
-			}
-			time.Sleep(250 * time.Millisecond)
+		proc := func() []string {
+			return n.run(t, true, `SELECT `+key+` FROM routes WHERE NOT (family = 'inet6' AND flags = '!n' AND destination = '::' AND prefix_len = 0 AND interface = 'lo')`)[0]
 		}
-		t.Errorf("flags from rtnetlink vs /proc/net/{route,ipv6_route}:\n%s", diff)
+		if _, err := nstest.Agree(t, 40, 10, live, proc); err != nil {
+			t.Errorf("flags from rtnetlink vs /proc/net/{route,ipv6_route}: %v", err)
+		}
 	})
 
 	t.Run("interface counters", func(t *testing.T) {
-		var diff string
-		for attempt := 0; attempt < 40; attempt++ {
-			q := `SELECT name, "index", mtu, mac, type, operstate, rx_packets, rx_bytes, rx_errors, rx_dropped, rx_over, rx_frame, rx_multicast,
-				tx_packets, tx_bytes, tx_errors, tx_dropped, tx_over, tx_carrier, tx_collisions FROM interfaces`
-			res := n.run(t, false, q)
-			want := n.ipLinks(t)
-			again := n.run(t, false, q)
-			if slices.Equal(res[0], again[0]) {
-				a, b := slices.Clone(res[0]), slices.Clone(want)
-				slices.Sort(a)
-				slices.Sort(b)
-				if slices.Equal(a, b) {
-					return
-				}
-				diff = fmt.Sprintf("got:\n  %s\nwant:\n  %s", strings.Join(a, "\n  "), strings.Join(b, "\n  "))
-			}
-			time.Sleep(250 * time.Millisecond)
+		q := `SELECT name, "index", mtu, mac, type, operstate, rx_packets, rx_bytes, rx_errors, rx_dropped, rx_over, rx_frame, rx_multicast,
+			tx_packets, tx_bytes, tx_errors, tx_dropped, tx_over, tx_carrier, tx_collisions FROM interfaces`
+		ours := func() []string { return n.run(t, false, q)[0] }
+		if _, err := nstest.Agree(t, 40, 0, ours, func() []string { return n.ipLinks(t) }); err != nil {
+			t.Errorf("interfaces differ from ip -j -s -s link: %v", err)
 		}
-		t.Errorf("interfaces differ from ip -j -s -s link: %s", diff)
 	})
 
 	t.Run("neighbours", func(t *testing.T) {
@@ -486,28 +341,22 @@ func TestLiveNetstackMatchesIP(t *testing.T) {
 		for attempt := 0; attempt < 20; attempt++ {
 			got := n.run(t, false, `SELECT address, interface, coalesce(mac, ''), state, router FROM neighbors`)[0]
 			var want []string
-			for _, m := range n.ipJSON(t, "neigh", "show", "nud", "all") {
-				var states []string
-				if s, ok := m["state"].([]any); ok {
-					for _, x := range s {
-						states = append(states, fmt.Sprint(x))
-					}
-				}
+			for _, nb := range n.Neighbors(t) {
 				router := "0"
-				if _, ok := m["router"]; ok {
+				if nb.Router {
 					router = "1"
 				}
-				want = append(want, strings.Join([]string{jstr(m, "dst"), jstr(m, "dev"), jstr(m, "lladdr"), strings.Join(states, ","), router}, "|"))
+				want = append(want, strings.Join([]string{nb.Dst, nb.Dev, nb.LLAddr, strings.Join(nb.States, ","), router}, "|"))
 			}
 			slices.Sort(got)
 			slices.Sort(want)
 			if slices.Equal(got, want) && len(got) >= 2 {
 				return
 			}
-			diff = fmt.Sprintf("got:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+			diff = nstest.RowsDiff(got, want)
 			time.Sleep(250 * time.Millisecond)
 		}
-		t.Errorf("neighbours differ from ip -j neigh show nud all: %s", diff)
+		t.Errorf("neighbours differ from ip -j neigh show nud all:\n%s", diff)
 	})
 }
 
@@ -516,21 +365,11 @@ func TestLiveNetstackMatchesIP(t *testing.T) {
 func (n *testNet) ipLinks(t *testing.T) []string {
 	t.Helper()
 	var rows []string
-	for _, m := range n.ipJSON(t, "-s", "-s", "link", "show") {
-		st, _ := m["stats64"].(map[string]any)
-		rx, _ := st["rx"].(map[string]any)
-		tx, _ := st["tx"].(map[string]any)
-		g := func(m map[string]any, keys ...string) string {
-			var sum uint64
-			for _, k := range keys {
-				v, _ := strconv.ParseUint(jstr(m, k), 10, 64)
-				sum += v
-			}
-			return strconv.FormatUint(sum, 10)
-		}
-		mac := jstr(m, "address")
-		rows = append(rows, strings.Join([]string{jstr(m, "ifname"), jstr(m, "ifindex"), jstr(m, "mtu"), mac,
-			jstr(m, "link_type"), jstr(m, "operstate"),
+	for _, l := range n.Links(t) {
+		m, rx, tx := l.Attrs, l.RX, l.TX
+		g := func(c nstest.Counters, keys ...string) string { return strconv.FormatUint(c.Sum(keys...), 10) }
+		rows = append(rows, strings.Join([]string{nstest.Str(m, "ifname"), nstest.Str(m, "ifindex"), nstest.Str(m, "mtu"), nstest.Str(m, "address"),
+			nstest.Str(m, "link_type"), nstest.Str(m, "operstate"),
 			g(rx, "packets"), g(rx, "bytes"), g(rx, "errors"), g(rx, "dropped", "missed_errors"), g(rx, "fifo_errors"),
 			g(rx, "length_errors", "over_errors", "crc_errors", "frame_errors"), g(rx, "multicast"),
 			g(tx, "packets"), g(tx, "bytes"), g(tx, "errors"), g(tx, "dropped"), g(tx, "fifo_errors"),

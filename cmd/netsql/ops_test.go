@@ -43,28 +43,20 @@ func oneLineError(t *testing.T, what, stdout, stderr string) {
 // CLOSE_WAIT, plus the listener. Everything is closed at the test's end.
 func closeWaitSockets(t *testing.T, n int) (port int) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	for i := 0; i < n; i++ {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		c.Close()
-	}
-	return ln.Addr().(*net.TCPAddr).Port
+	return loopbackConns(t, n, true)
 }
 
 // established opens n loopback connections and keeps both ends open.
 func established(t *testing.T, n int) {
+	t.Helper()
+	loopbackConns(t, n, false)
+}
+
+// loopbackConns listens on a loopback port and opens n connections to it,
+// returning the port. The accepted ends and the listener stay open until
+// the test's end; so do the client ends, unless closeClients, which closes
+// them at once (leaving the accepted ends in CLOSE_WAIT).
+func loopbackConns(t *testing.T, n int, closeClients bool) (port int) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -80,8 +72,14 @@ func established(t *testing.T, n int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { c.Close(); s.Close() })
+		t.Cleanup(func() { s.Close() })
+		if closeClients {
+			c.Close()
+		} else {
+			t.Cleanup(func() { c.Close() })
+		}
 	}
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func TestFailOnRowsExitCodes(t *testing.T) {

@@ -1,131 +1,44 @@
 package rtnl
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/netsql/netsql/vtab/internal/nstest"
 	"golang.org/x/sys/unix"
 )
 
-// liveNS builds a network namespace for the live tests and returns its name
-// and a Client opened inside it. The veth pair is created in a second
-// "peer" namespace and one end moved into the test namespace, so the
-// root namespace is never touched and no traffic leaves the two.
+// liveNS builds a network namespace for the live tests and returns it and
+// a Client opened inside it. The veth pair is created in a second "peer"
+// namespace and one end moved into the test namespace, so the root
+// namespace is never touched and no traffic leaves the two.
 //
-// Test namespace (NAME): lo, vtest 10.9.0.2/24 fd00:9::2/64
-// Peer namespace (NAME-p): vpeer 10.9.0.1/24 fd00:9::1/64
-func liveNS(t *testing.T) (string, *Client) {
+// Test namespace (NS): lo, vtest 10.9.0.2/24 fd00:9::2/64
+// Peer namespace (NS-p): vpeer 10.9.0.1/24 fd00:9::1/64
+func liveNS(t *testing.T) (*nstest.Net, *Client) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs CAP_NET_ADMIN to create a network namespace")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs ip from iproute2")
-	}
-	var r [4]byte
-	rand.Read(r[:])
-	name := "netsql-rtnl-" + hex.EncodeToString(r[:])
-	peer := name + "-p"
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Skipf("needs CAP_NET_ADMIN to create a network namespace: ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
-	ipc(t, "netns", "add", peer)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", peer).Run() })
-
-	in := func(args ...string) { ipc(t, append([]string{"-n", name}, args...)...) }
-	inPeer := func(args ...string) { ipc(t, append([]string{"-n", peer}, args...)...) }
-
-	inPeer("link", "add", "vpeer", "type", "veth", "peer", "name", "vtest")
-	inPeer("link", "set", "vtest", "netns", name)
-	inPeer("link", "set", "vpeer", "up")
-	in("link", "set", "lo", "up")
-	in("link", "set", "vtest", "up")
-	inPeer("addr", "add", "10.9.0.1/24", "dev", "vpeer")
-	inPeer("-6", "addr", "add", "fd00:9::1/64", "dev", "vpeer", "nodad")
-	in("addr", "add", "10.9.0.2/24", "dev", "vtest")
-	in("-6", "addr", "add", "fd00:9::2/64", "dev", "vtest", "nodad")
-
-	c, err := DialNetNS("/run/netns/" + name)
+	n := nstest.New(t, "netsql-rtnl-", "vtest")
+	c, err := DialNetNS(n.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 
-	// veth reports carrier asynchronously; wait so that routes are not
-	// flagged linkdown and operstate is settled before comparing.
-	ctx := context.Background()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ls, err := c.Links(ctx, LinkFilter{Name: "vtest"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ls) == 1 && ls[0].OperStateName() == "UP" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("vtest never came up: %+v", ls)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-
+	in := func(args ...string) { n.IP(t, args...) }
 	in("route", "add", "10.10.0.0/24", "via", "10.9.0.1", "table", "100")
 	in("route", "add", "blackhole", "10.11.0.0/24")
 	in("-6", "route", "add", "fd00:10::/64", "via", "fd00:9::1")
 	in("route", "add", "10.12.0.0/24", "nexthop", "via", "10.9.0.1", "weight", "1", "nexthop", "via", "10.9.0.3", "weight", "2")
 	in("-6", "route", "add", "fd00:12::/64", "nexthop", "via", "fd00:9::1", "nexthop", "via", "fd00:9::3")
 	in("neigh", "add", "10.9.0.5", "lladdr", "02:00:00:00:00:05", "dev", "vtest", "nud", "permanent")
-	return name, c
-}
-
-// ipc runs ip(8) and fails the test on error.
-func ipc(t *testing.T, args ...string) []byte {
-	t.Helper()
-	out, err := exec.Command("ip", args...).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, ee.Stderr)
-		}
-		t.Fatalf("ip %s: %v", strings.Join(args, " "), err)
-	}
-	return out
-}
-
-// ipJSON runs ip -j in the namespace and decodes its array of objects.
-func ipJSON(t *testing.T, ns string, args ...string) []map[string]any {
-	t.Helper()
-	out := ipc(t, append([]string{"-n", ns, "-j"}, args...)...)
-	var v []map[string]any
-	d := json.NewDecoder(bytes.NewReader(out))
-	d.UseNumber()
-	if len(bytes.TrimSpace(out)) > 0 {
-		if err := d.Decode(&v); err != nil {
-			t.Fatalf("ip %v: %v: %s", args, err, out)
-		}
-	}
-	return v
-}
-
-func str(m map[string]any, k string) string {
-	v, ok := m[k]
-	if !ok || v == nil {
-		return ""
-	}
-	return fmt.Sprint(v)
+	return n, c
 }
 
 func TestLiveNamespace(t *testing.T) {
@@ -311,47 +224,24 @@ func TestLiveNamespace(t *testing.T) {
 			slices.Sort(rows)
 			return rows
 		}
-		var diff string
-		for attempt := 0; attempt < 40; attempt++ {
-			got := ours()
-			want := ipRouteRows(t, ns)
-			again := ours()
-			if slices.Equal(got, again) {
-				if len(got) < 15 {
-					t.Fatalf("only %d routes", len(got))
-				}
-				if slices.Equal(got, want) {
-					t.Logf("%d route rows match ip route:\n  %s", len(got), strings.Join(got, "\n  "))
-					return
-				}
-				diff = fmt.Sprintf("got:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-			} else {
-				diff = fmt.Sprintf("the routes kept changing:\n  %s\nthen:\n  %s", strings.Join(got, "\n  "), strings.Join(again, "\n  "))
-			}
-			time.Sleep(250 * time.Millisecond)
+		rows, err := nstest.Agree(t, 40, 15, ours, func() []string { return ipRouteRows(t, ns) })
+		if err != nil {
+			t.Errorf("routes differ from ip route: %v", err)
+			return
 		}
-		t.Errorf("routes differ from ip route: %s", diff)
+		t.Logf("%d route rows match ip route:\n  %s", len(rows), strings.Join(rows, "\n  "))
 	})
 
 	t.Run("link counters vs ip -s link", func(t *testing.T) {
 		// Counters move if the kernel sends anything (IPv6 MLD reports,
 		// router solicitations) between the two reads: retry until a
 		// read of ours, ip's read and a second read of ours all agree.
-		var diff string
-		for attempt := 0; attempt < 40; attempt++ {
-			a := linkRows(t, c)
-			want := ipLinkRows(t, ns)
-			b := linkRows(t, c)
-			if slices.Equal(a, b) {
-				if slices.Equal(a, want) {
-					t.Logf("links match ip -s -s link:\n  %s", strings.Join(a, "\n  "))
-					return
-				}
-				diff = fmt.Sprintf("got:\n  %s\nwant:\n  %s", strings.Join(a, "\n  "), strings.Join(want, "\n  "))
-			}
-			time.Sleep(250 * time.Millisecond)
+		rows, err := nstest.Agree(t, 40, 0, func() []string { return linkRows(t, c) }, func() []string { return ipLinkRows(t, ns) })
+		if err != nil {
+			t.Errorf("links differ from ip -s -s link: %v", err)
+			return
 		}
-		t.Errorf("links differ from ip -s -s link: %s", diff)
+		t.Logf("links match ip -s -s link:\n  %s", strings.Join(rows, "\n  "))
 	})
 
 	t.Run("neighbours", func(t *testing.T) {
@@ -385,15 +275,8 @@ func TestLiveNamespace(t *testing.T) {
 				got = append(got, fmt.Sprintf("%s dev %s lladdr %s %s router=%v", n.Address, names[n.Index], n.MAC, strings.Join(n.StateNames(), ","), n.Router))
 			}
 			var want []string
-			for _, m := range ipJSON(t, ns, "neigh", "show", "nud", "all") {
-				var states []string
-				if s, ok := m["state"].([]any); ok {
-					for _, x := range s {
-						states = append(states, fmt.Sprint(x))
-					}
-				}
-				_, router := m["router"]
-				want = append(want, fmt.Sprintf("%s dev %s lladdr %s %s router=%v", str(m, "dst"), str(m, "dev"), str(m, "lladdr"), strings.Join(states, ","), router))
+			for _, nb := range ns.Neighbors(t) {
+				want = append(want, fmt.Sprintf("%s dev %s lladdr %s %s router=%v", nb.Dst, nb.Dev, nb.LLAddr, strings.Join(nb.States, ","), nb.Router))
 			}
 			slices.Sort(got)
 			slices.Sort(want)
@@ -401,43 +284,24 @@ func TestLiveNamespace(t *testing.T) {
 				t.Logf("neighbours match ip neigh show nud all:\n  %s", strings.Join(got, "\n  "))
 				return
 			}
-			diff = fmt.Sprintf("got:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+			diff = nstest.RowsDiff(got, want)
 			time.Sleep(250 * time.Millisecond)
 		}
-		t.Errorf("neighbours differ from ip neigh: %s", diff)
+		t.Errorf("neighbours differ from ip neigh:\n%s", diff)
 	})
 }
 
 // ipRouteRows renders ip -j -d route show table all (both families) in
 // ns as routeRow rows, sorted.
-func ipRouteRows(t *testing.T, ns string) []string {
+func ipRouteRows(t *testing.T, ns *nstest.Net) []string {
 	t.Helper()
 	var want []string
-	for _, fam := range []string{"-4", "-6"} {
-		for _, m := range ipJSON(t, ns, "-d", fam, "route", "show", "table", "all") {
-			metric := str(m, "metric")
-			if metric == "" {
-				metric = "0"
-			}
-			base := func(gw, dev string, weight int) string {
-				if gw == "" {
-					gw = "invalid IP"
-				}
-				return routeRow(str(m, "dst"), gw, dev, str(m, "table"), str(m, "protocol"),
-					str(m, "scope"), str(m, "type"), metric, str(m, "prefsrc"), weight)
-			}
-			hops, ok := m["nexthops"].([]any)
-			if !ok {
-				want = append(want, base(str(m, "gateway"), str(m, "dev"), 0))
-				continue
-			}
-			for _, h := range hops {
-				nh := h.(map[string]any)
-				w := 1
-				fmt.Sscan(str(nh, "weight"), &w)
-				want = append(want, base(str(nh, "gateway"), str(nh, "dev"), w))
-			}
+	for _, r := range ns.Routes(t) {
+		gw := r.Gateway
+		if gw == "" {
+			gw = "invalid IP"
 		}
+		want = append(want, routeRow(r.Dst, gw, r.Dev, r.Table, r.Protocol, r.Scope, r.Type, r.Metric, r.PrefSrc, r.Weight))
 	}
 	slices.Sort(want)
 	return want
@@ -509,25 +373,19 @@ func linkRows(t *testing.T, c *Client) []string {
 	return rows
 }
 
-func ipLinkRows(t *testing.T, ns string) []string {
+// ipLinkRows renders ip -j -s -s link show in ns as linkRows rows, sorted.
+func ipLinkRows(t *testing.T, ns *nstest.Net) []string {
 	t.Helper()
 	var rows []string
-	for _, m := range ipJSON(t, ns, "-s", "-s", "link", "show") {
-		st, _ := m["stats64"].(map[string]any)
-		rx, _ := st["rx"].(map[string]any)
-		tx, _ := st["tx"].(map[string]any)
-		g := func(m map[string]any, k string) string {
-			if v := str(m, k); v != "" {
-				return v
-			}
-			return "0"
-		}
-		rows = append(rows, fmt.Sprintf("%s %s mtu %s %s txqlen %s %s %s qdisc %s rx %s %s %s %s %s %s %s %s %s %s %s tx %s %s %s %s %s %s %s %s %s %s",
-			str(m, "ifindex"), str(m, "ifname"), str(m, "mtu"), str(m, "operstate"), str(m, "txqlen"), str(m, "link_type"), str(m, "address"), str(m, "qdisc"),
-			g(rx, "bytes"), g(rx, "packets"), g(rx, "errors"), g(rx, "dropped"), g(rx, "over_errors"), g(rx, "multicast"),
-			g(rx, "length_errors"), g(rx, "crc_errors"), g(rx, "frame_errors"), g(rx, "fifo_errors"), g(rx, "missed_errors"),
-			g(tx, "bytes"), g(tx, "packets"), g(tx, "errors"), g(tx, "dropped"), g(tx, "carrier_errors"), g(tx, "collisions"),
-			g(tx, "aborted_errors"), g(tx, "fifo_errors"), g(tx, "window_errors"), g(tx, "heartbeat_errors")))
+	for _, l := range ns.Links(t) {
+		m, rx, tx := l.Attrs, l.RX, l.TX
+		rows = append(rows, fmt.Sprintf("%s %s mtu %s %s txqlen %s %s %s qdisc %s rx %d %d %d %d %d %d %d %d %d %d %d tx %d %d %d %d %d %d %d %d %d %d",
+			nstest.Str(m, "ifindex"), nstest.Str(m, "ifname"), nstest.Str(m, "mtu"), nstest.Str(m, "operstate"), nstest.Str(m, "txqlen"),
+			nstest.Str(m, "link_type"), nstest.Str(m, "address"), nstest.Str(m, "qdisc"),
+			rx["bytes"], rx["packets"], rx["errors"], rx["dropped"], rx["over_errors"], rx["multicast"],
+			rx["length_errors"], rx["crc_errors"], rx["frame_errors"], rx["fifo_errors"], rx["missed_errors"],
+			tx["bytes"], tx["packets"], tx["errors"], tx["dropped"], tx["carrier_errors"], tx["collisions"],
+			tx["aborted_errors"], tx["fifo_errors"], tx["window_errors"], tx["heartbeat_errors"]))
 	}
 	slices.Sort(rows)
 	return rows
