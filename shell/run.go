@@ -34,11 +34,7 @@ type Result struct {
 // Run runs every statement of script in order and prints each result
 // set. It stops at the first error. last is the last statement's result.
 func (r *Runner) Run(ctx context.Context, script string) (last Result, err error) {
-	stmts, rest := Split(script)
-	if rest != "" {
-		stmts = append(stmts, Statement{SQL: rest, Params: paramsOf(rest)})
-	}
-	for _, st := range stmts {
+	for _, st := range Statements(script) {
 		if last, err = r.RunStatement(ctx, st); err != nil {
 			return last, err
 		}
@@ -46,17 +42,9 @@ func (r *Runner) Run(ctx context.Context, script string) (last Result, err error
 	return last, nil
 }
 
-func paramsOf(sql string) []string {
-	stmts, _ := Split(sql + ";")
-	if len(stmts) == 0 {
-		return nil
-	}
-	return stmts[0].Params
-}
-
 // RunStatement runs one statement and prints its result set, if any.
 func (r *Runner) RunStatement(ctx context.Context, st Statement) (Result, error) {
-	args, err := r.bind(st.Params)
+	args, err := Bind(st.Params, r.Params)
 	if err != nil {
 		return Result{}, err
 	}
@@ -107,13 +95,16 @@ func (r *Runner) RunStatement(ctx context.Context, st Statement) (Result, error)
 // bind turns the statement's parameter names into named arguments. A
 // value that reads as an integer or a real binds as a number so that
 // `count(*) > :limit` compares numbers.
-func (r *Runner) bind(names []string) ([]any, error) {
+// Bind turns a statement's parameter names into named arguments from
+// params (values as ParamValue converts them). A name params lacks, or a
+// positional ?N, is an error that says how to give it on the command line.
+func Bind(names []string, params map[string]string) ([]any, error) {
 	var args []any
 	for _, name := range names {
 		if _, err := strconv.Atoi(name); err == nil {
 			return nil, fmt.Errorf("positional parameter ?%s is not supported; use :name with -p name=VALUE", name)
 		}
-		v, ok := r.Params[name]
+		v, ok := params[name]
 		if !ok {
 			return nil, fmt.Errorf("missing parameter :%s (give it with -p %s=VALUE)", name, name)
 		}

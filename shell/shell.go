@@ -359,11 +359,7 @@ func (s *session) toTerminal() bool {
 
 // runSQL runs every statement of script, stopping at the first error.
 func (s *session) runSQL(ctx context.Context, script string) error {
-	stmts, rest := Split(script)
-	if rest != "" {
-		stmts = append(stmts, Statement{SQL: rest, Params: paramsOf(rest)})
-	}
-	for _, st := range stmts {
+	for _, st := range Statements(script) {
 		if err := s.runStatement(ctx, st); err != nil {
 			return err
 		}

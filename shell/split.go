@@ -74,6 +74,24 @@ func Split(script string) (stmts []Statement, rest string) {
 	return stmts, rest
 }
 
+// Statements is every statement of a script that is run whole (one-shot
+// mode, -f, .read, canned queries): Split's statements, then the trailing
+// text without a semicolon, if any, as the last.
+func Statements(script string) []Statement {
+	stmts, rest := Split(script)
+	if rest != "" {
+		// The newline ends a trailing -- comment before the semicolon.
+		last, _ := Split(rest + "\n;")
+		if len(last) == 0 {
+			// An unterminated quote or /* swallowed the semicolon: run the
+			// text as it is, so that SQLite reports it.
+			last = []Statement{{SQL: rest}}
+		}
+		stmts = append(stmts, last...)
+	}
+	return stmts
+}
+
 // Complete reports whether text ends a statement: a semicolon outside
 // quotes and comments, as sqlite3_complete does.
 func Complete(text string) bool {

@@ -37,6 +37,38 @@ func TestSplitFindsParams(t *testing.T) {
 	}
 }
 
+// TestStatements: a script run whole keeps its unterminated last
+// statement, with its parameters, even after a trailing comment or with a
+// quote left open (which SQLite then reports).
+func TestStatements(t *testing.T) {
+	cases := []struct {
+		in    string
+		stmts []string
+		last  []string // the last statement's params
+	}{
+		{"SELECT 1; SELECT :n", []string{"SELECT 1", "SELECT :n"}, []string{"n"}},
+		{"SELECT :n -- the count", []string{"SELECT :n -- the count"}, []string{"n"}},
+		{"SELECT 'abc", []string{"SELECT 'abc"}, nil},
+		{"SELECT 1 /* open", []string{"SELECT 1 /* open"}, nil},
+		{"SELECT 1;\n-- done\n", []string{"SELECT 1"}, nil},
+		{"", nil, nil},
+	}
+	for _, c := range cases {
+		stmts := Statements(c.in)
+		var got []string
+		for _, s := range stmts {
+			got = append(got, s.SQL)
+		}
+		var params []string
+		if len(stmts) > 0 {
+			params = stmts[len(stmts)-1].Params
+		}
+		if !reflect.DeepEqual(got, c.stmts) || !reflect.DeepEqual(params, c.last) {
+			t.Errorf("Statements(%q) = %q, last params %q; want %q, %q", c.in, got, params, c.stmts, c.last)
+		}
+	}
+}
+
 func TestComplete(t *testing.T) {
 	for in, want := range map[string]bool{
 		"SELECT 1;":          true,

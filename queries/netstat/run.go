@@ -2,7 +2,6 @@ package netstat
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -275,20 +274,11 @@ func Execute(ctx context.Context, eng *vtab.Engine, plan *Plan, stdout, stderr i
 // line: its columns' text joined by spaces, NULL as nothing. It is how
 // queries with `format: raw` print.
 func RunRaw(ctx context.Context, eng *vtab.Engine, q *queries.Query, params map[string]string, w io.Writer) error {
-	stmts, rest := shell.Split(q.SQL)
-	if !onlyComments(rest) {
-		last, _ := shell.Split(rest + ";")
-		stmts = append(stmts, last...)
-	}
 	var out strings.Builder
-	for _, st := range stmts {
-		var args []any
-		for _, name := range st.Params {
-			v, ok := params[name]
-			if !ok {
-				return fmt.Errorf("missing parameter :%s (give it with -p %s=VALUE)", name, name)
-			}
-			args = append(args, sql.Named(name, shell.ParamValue(v)))
+	for _, st := range shell.Statements(q.SQL) {
+		args, err := shell.Bind(st.Params, params)
+		if err != nil {
+			return err
 		}
 		if err := rawStatement(ctx, eng, st.SQL, args, &out); err != nil {
 			return err
@@ -326,16 +316,6 @@ func rawStatement(ctx context.Context, eng *vtab.Engine, query string, args []an
 		out.WriteByte('\n')
 	}
 	return shell.CleanError(rows.Err())
-}
-
-func onlyComments(s string) bool {
-	for _, line := range strings.Split(s, "\n") {
-		line = strings.TrimSpace(line)
-		if line != "" && !strings.HasPrefix(line, "--") {
-			return false
-		}
-	}
-	return true
 }
 
 // Notifier returns an engine notice handler for netstat mode: notices that

@@ -5,10 +5,7 @@ package result
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/netsql/netsql/shell"
 	"github.com/netsql/netsql/vtab"
@@ -27,17 +24,13 @@ type Set struct {
 // and returns the last statement's result. A statement using a :name that
 // params lacks is an error, as in one-shot mode.
 func Run(ctx context.Context, eng *vtab.Engine, script string, params map[string]string) (*Set, error) {
-	stmts, rest := shell.Split(script)
-	if !onlyComments(rest) {
-		last, _ := shell.Split(rest + ";")
-		stmts = append(stmts, last...)
-	}
+	stmts := shell.Statements(script)
 	if len(stmts) == 0 {
 		return nil, fmt.Errorf("no SQL statement")
 	}
 	var set *Set
 	for _, st := range stmts {
-		args, err := bind(st.Params, params)
+		args, err := shell.Bind(st.Params, params)
 		if err != nil {
 			return nil, err
 		}
@@ -46,21 +39,6 @@ func Run(ctx context.Context, eng *vtab.Engine, script string, params map[string
 		}
 	}
 	return set, nil
-}
-
-func bind(names []string, params map[string]string) ([]any, error) {
-	var args []any
-	for _, name := range names {
-		if _, err := strconv.Atoi(name); err == nil {
-			return nil, fmt.Errorf("positional parameter ?%s is not supported; use :name with -p name=VALUE", name)
-		}
-		v, ok := params[name]
-		if !ok {
-			return nil, fmt.Errorf("missing parameter :%s (give it with -p %s=VALUE)", name, name)
-		}
-		args = append(args, sql.Named(name, shell.ParamValue(v)))
-	}
-	return args, nil
 }
 
 func query(ctx context.Context, eng *vtab.Engine, stmt string, args []any) (*Set, error) {
@@ -107,14 +85,4 @@ func (s *Set) Index(column string) int {
 		}
 	}
 	return -1
-}
-
-func onlyComments(s string) bool {
-	for _, line := range strings.Split(s, "\n") {
-		line = strings.TrimSpace(line)
-		if line != "" && !strings.HasPrefix(line, "--") {
-			return false
-		}
-	}
-	return true
 }
