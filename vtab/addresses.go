@@ -54,12 +54,7 @@ var Addresses = &Table[addressRecord]{
 		{Name: "flags", Type: Text, Doc: "ip addr's flags, comma-separated: permanent or dynamic, then secondary/temporary, nodad, optimistic, dadfailed, deprecated, tentative, mngtmpaddr, noprefixroute...",
 			Value: func(r *addressRecord) any { return strings.Join(r.a.FlagNames(), ",") }},
 		{Name: "label", Type: Text, Doc: "IPv4 address label (eth0:1); NULL for IPv6 and with --proc",
-			Value: func(r *addressRecord) any {
-				if r.a.Label == "" {
-					return nil
-				}
-				return r.a.Label
-			}},
+			Value: func(r *addressRecord) any { return nullIfEmpty(r.a.Label) }},
 		{Name: "valid_lft", Type: Integer, Doc: "seconds the address stays valid; NULL for forever (and with --proc)",
 			Value: func(r *addressRecord) any { return r.lifetime(r.a.ValidLft) }},
 		{Name: "preferred_lft", Type: Integer, Doc: "seconds the address stays preferred; NULL for forever (and with --proc)",

@@ -316,10 +316,3 @@ func boolInt(b bool) int64 {
 	}
 	return 0
 }
-
-func nullIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}

@@ -20,12 +20,7 @@ var SocketSummary = &Table[sockstatRecord]{
 	Example:  "SELECT family, protocol, name, value FROM socket_summary WHERE protocol = 'TCP';",
 	Columns: []Column[sockstatRecord]{
 		{Name: "family", Type: Text, Doc: "inet (net/sockstat) or inet6 (net/sockstat6); NULL for the total of sockets of every family",
-			Value: func(r *sockstatRecord) any {
-				if r.Family == "" {
-					return nil
-				}
-				return r.Family
-			}},
+			Value: func(r *sockstatRecord) any { return nullIfEmpty(r.Family) }},
 		{Name: "protocol", Type: Text, Doc: "as the kernel labels it, without sockstat6's 6: sockets, TCP, UDP, UDPLITE, RAW, FRAG",
 			Value: func(r *sockstatRecord) any { return r.Protocol }},
 		{Name: "name", Type: Text, Doc: "what is counted: used (all sockets), inuse, orphan, tw (TIME_WAIT), alloc, mem (pages), memory (bytes)",

@@ -72,12 +72,7 @@ var Sockets = &Table[socketRecord]{
 		{Name: "fd", Type: Integer, Doc: "that process's lowest file descriptor for the socket",
 			Value: ownerValue(func(o *ownerInfo) any { return int64(o.fd) })},
 		{Name: "path", Type: Text, Doc: "unix socket path; abstract names start with @; NULL when unbound or not unix",
-			Value: func(r *socketRecord) any {
-				if r.Path == "" {
-					return nil
-				}
-				return r.Path
-			}},
+			Value: func(r *socketRecord) any { return nullIfEmpty(r.Path) }},
 		{Name: "type", Type: Text, Doc: "socket type: STREAM, DGRAM, SEQPACKET, RAW",
 			Value: func(r *socketRecord) any { return typeName(r.Socket) }},
 		{Name: "peer_inode", Type: Integer, Doc: "unix: inode of the connected peer socket (NULL when none or unknown)",
@@ -410,6 +405,15 @@ func portValue(s *sock.Socket, p uint16) any {
 	return int64(p)
 }
 
+// nullIfEmpty is s, or NULL when s is empty.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// nullIfZero is v as an INTEGER, or NULL when v is 0.
 func nullIfZero(v uint64) any {
 	if v == 0 {
 		return nil
