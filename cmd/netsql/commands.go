@@ -201,8 +201,10 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 	if cfg.command == "serve" {
 		srv := &metrics.Server{
 			Set: set, Addr: sc.listen, ScrapeTimeout: sc.scrape,
-			Ready: func(a net.Addr) { fmt.Fprintf(stderr, "netsql: serving http://%s%s\n", a, metrics.MetricsPath) },
-			Log:   func(msg string) { fmt.Fprintf(stderr, "netsql: %s\n", msg) },
+			Log: func(msg string) { fmt.Fprintf(stderr, "netsql: %s\n", msg) },
+		}
+		if !cfg.quiet {
+			srv.Ready = func(a net.Addr) { fmt.Fprintf(stderr, "netsql: serving http://%s%s\n", a, metrics.MetricsPath) }
 		}
 		if err := srv.Run(ctx); err != nil {
 			fmt.Fprintf(stderr, "netsql: serve: %v\n", err)

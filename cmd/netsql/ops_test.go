@@ -708,3 +708,46 @@ func TestNDJSONHostAndTimestamp(t *testing.T) {
 		t.Errorf("--host-field without ndjson: exit %d", code)
 	}
 }
+
+// TestServeQuiet: with --quiet, serve answers as usual and prints nothing
+// (not even its "serving" line) while nothing fails.
+func TestServeQuiet(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // a free port for serve to take
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--quiet", "--listen", addr, "-q", "metric-sockets"}, strings.NewReader(""), io.Discard, stderr)
+	}()
+	client := &http.Client{Timeout: 10 * time.Second}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := client.Get("http://" + addr + "/metrics")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(body), "netsql_sockets") {
+				t.Errorf("GET /metrics with --quiet: %d\n%s", resp.StatusCode, body)
+			}
+			break
+		}
+		select {
+		case code := <-done:
+			cancel()
+			t.Fatalf("serve --quiet exited %d: %s", code, stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve --quiet never answered on %s: %v", addr, err)
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 || stderr.String() != "" {
+		t.Errorf("serve --quiet: exit %d, stderr %q; want 0 and nothing", code, stderr)
+	}
+}
