@@ -23,23 +23,46 @@ type Function struct {
 	Doc  string // one line
 }
 
-// Functions lists netsql's SQL functions, for .help and the README.
+// Functions lists netsql's SQL functions and what they do, for the
+// README's reference (a test keeps the two equal).
 func Functions() []Function {
-	return []Function{
-		{"user_name(uid)", "login name for uid from the passwd database, or the number as text"},
-		{"service_name(port, proto)", "port name from /etc/services (raw: /etc/protocols) as netstat resolves it: '*' for 0, the number as text when unknown; proto is tcp, udp or raw (a trailing 6 is ignored)"},
-		{"host_name(addr)", "host name for an IP address by reverse lookup in the resolver's order (/etc/hosts, then DNS with a short timeout), cached per run; the address itself when it has no name"},
-		{"netstat_addr(addr, port, proto, numeric, wide)", "netstat's Local/Foreign Address text: host:port resolved unless numeric (1 for -n; or text naming 'hosts' and/or 'ports'), cut to 23 columns unless wide (-W)"},
-		{"netstat_host(addr, numeric)", "netstat's text for an address without a port: a host name unless numeric, 0.0.0.0 and [::] for wildcards, /etc/networks names for IPv4 addresses ending in .0"},
-		{"netstat_route_host(addr, netmask, numeric, host)", "netstat -r's Destination and Gateway text: default for 0.0.0.0/0, a host name when host is true or the address has bits outside netmask, else an /etc/networks name; numeric when numeric"},
-		{"netstat_program(pid)", "netstat -p's PID/Program name: pid/argv[0] (its directory dropped when the path is absolute), cut to 19 bytes; '-' for NULL"},
-		{"netstat_timer(proto, timer, expires, retransmits, probes)", "netstat -o's Timer text, e.g. 'keepalive (7183.36/0/0)'"},
-		{"netstat_hw(type, mac)", "ifconfig's (netstat -ie) hardware word and address for an interfaces.type and mac, e.g. 'ether 02:fc:00:00:00:01', 'loop'"},
-		{"netstat_hw_title(type)", "ifconfig's title for an interfaces.type, e.g. 'Ethernet', 'Local Loopback', 'UNSPEC'"},
-		{"netstat_bytes(n)", "ifconfig's short byte count: one decimal, cut, binary units, e.g. '53.6 MiB'"},
-		{"netstat_stat_section(protocol)", "the netstat -s option selecting a protocol_stats section: raw, tcp, udp or sctp; NULL for sections netstat prints regardless (IcmpMsg, UdpLite, IpExt...)"},
-		{"netstat_stat_kind(protocol, name)", "how netstat -s prints a counter: number (always), opt (when not zero), forward, in_icmp/out_icmp (histogram lines, when not zero), silent (never); NULL when netstat does not know it"},
-		{"netstat_stat_text(protocol, name, value)", "netstat -s's sentence for a counter, unindented, e.g. '41026 active connection openings'; 'Name: value' for counters netstat does not know; NULL for silent ones"},
+	defs := functionDefs(nil)
+	out := make([]Function, len(defs))
+	for i, d := range defs {
+		out[i] = Function{Name: d.name + d.args, Doc: d.doc}
+	}
+	return out
+}
+
+// functionDef declares one SQL function: its name, its arguments as the
+// reference shows them, what it does, and its body. volatile functions
+// read the network or /proc, so SQLite must not treat them as
+// deterministic.
+type functionDef struct {
+	name, args, doc string
+	nargs           int32
+	volatile        bool
+	fn              sqlFunc
+}
+
+// functionDefs declares every SQL function; f supplies the bodies that
+// need the engine's source and caches (nil when only the docs are read).
+func functionDefs(f *sqlFuncs) []functionDef {
+	return []functionDef{
+		{"user_name", "(uid)", "login name for uid from the passwd database, or the number as text", 1, false, f.userName},
+		{"service_name", "(port, proto)", "port name from /etc/services (raw: /etc/protocols) as netstat resolves it: '*' for 0, the number as text when unknown; proto is tcp, udp or raw (a trailing 6 is ignored)", 2, false, f.serviceName},
+		{"host_name", "(addr)", "host name for an IP address by reverse lookup in the resolver's order (/etc/hosts, then DNS with a short timeout), cached per run; the address itself when it has no name", 1, true, f.hostName},
+		{"netstat_addr", "(addr, port, proto, numeric, wide)", "netstat's Local/Foreign Address text: host:port resolved unless numeric (1 for -n; or text naming 'hosts' and/or 'ports'), cut to 23 columns unless wide (-W)", 5, true, f.netstatAddr},
+		{"netstat_host", "(addr, numeric)", "netstat's text for an address without a port: a host name unless numeric, 0.0.0.0 and [::] for wildcards, /etc/networks names for IPv4 addresses ending in .0", 2, true, f.netstatHost},
+		{"netstat_route_host", "(addr, netmask, numeric, host)", "netstat -r's Destination and Gateway text: default for 0.0.0.0/0, a host name when host is true or the address has bits outside netmask, else an /etc/networks name; numeric when numeric", 4, true, f.netstatRouteHost},
+		{"netstat_program", "(pid)", "netstat -p's PID/Program name: pid/argv[0] (its directory dropped when the path is absolute), cut to 19 bytes; '-' for NULL", 1, true, f.netstatProgram},
+		{"netstat_timer", "(proto, timer, expires, retransmits, probes)", "netstat -o's Timer text, e.g. 'keepalive (7183.36/0/0)'", 5, false, f.netstatTimer},
+		{"netstat_hw", "(type, mac)", "ifconfig's (netstat -ie) hardware word and address for an interfaces.type and mac, e.g. 'ether 02:fc:00:00:00:01', 'loop'", 2, false, netstatHW},
+		{"netstat_hw_title", "(type)", "ifconfig's title for an interfaces.type, e.g. 'Ethernet', 'Local Loopback', 'UNSPEC'", 1, false, netstatHWTitle},
+		{"netstat_bytes", "(n)", "ifconfig's short byte count: one decimal, cut, binary units, e.g. '53.6 MiB'", 1, false, netstatBytes},
+		{"netstat_stat_section", "(protocol)", "the netstat -s option selecting a protocol_stats section: raw, tcp, udp or sctp; NULL for sections netstat prints regardless (IcmpMsg, UdpLite, IpExt...)", 1, false, netstatStatSection},
+		{"netstat_stat_kind", "(protocol, name)", "how netstat -s prints a counter: number (always), opt (when not zero), forward, in_icmp/out_icmp (histogram lines, when not zero), silent (never); NULL when netstat does not know it", 2, false, netstatStatKind},
+		{"netstat_stat_text", "(protocol, name, value)", "netstat -s's sentence for a counter, unindented, e.g. '41026 active connection openings'; 'Name: value' for counters netstat does not know; NULL for silent ones", 3, false, netstatStatText},
 	}
 }
 
@@ -72,23 +95,12 @@ type sqlFunc = func(*sqlite.FunctionContext, []driver.Value) (driver.Value, erro
 // registerFunctions adds netsql's SQL functions to an engine's driver.
 func registerFunctions(drv *sqlite.Driver, src *Source) (*sqlFuncs, error) {
 	f := &sqlFuncs{src: src, names: newResolver(src)}
-	deterministic := []struct {
-		name  string
-		nargs int32
-		fn    sqlFunc
-	}{
-		{"user_name", 1, f.userName},
-		{"service_name", 2, f.serviceName},
-		{"netstat_timer", 5, f.netstatTimer},
-		{"netstat_hw", 2, netstatHW},
-		{"netstat_hw_title", 1, netstatHWTitle},
-		{"netstat_bytes", 1, netstatBytes},
-		{"netstat_stat_section", 1, netstatStatSection},
-		{"netstat_stat_kind", 2, netstatStatKind},
-		{"netstat_stat_text", 3, netstatStatText},
-	}
-	for _, d := range deterministic {
-		if err := drv.RegisterDeterministicScalarFunction(d.name, d.nargs, d.fn); err != nil {
+	for _, d := range functionDefs(f) {
+		register := drv.RegisterDeterministicScalarFunction
+		if d.volatile {
+			register = drv.RegisterScalarFunction
+		}
+		if err := register(d.name, d.nargs, d.fn); err != nil {
 			return nil, fmt.Errorf("vtab: register %s: %w", d.name, err)
 		}
 	}
@@ -96,23 +108,6 @@ func registerFunctions(drv *sqlite.Driver, src *Source) (*sqlFuncs, error) {
 	// them (eth2 before eth10).
 	if err := drv.RegisterCollationUtf8("netstat_if", NetstatIfCompare); err != nil {
 		return nil, fmt.Errorf("vtab: register collation netstat_if: %w", err)
-	}
-	// These read the network or /proc: not deterministic.
-	volatile := []struct {
-		name  string
-		nargs int32
-		fn    sqlFunc
-	}{
-		{"host_name", 1, f.hostName},
-		{"netstat_addr", 5, f.netstatAddr},
-		{"netstat_host", 2, f.netstatHost},
-		{"netstat_route_host", 4, f.netstatRouteHost},
-		{"netstat_program", 1, f.netstatProgram},
-	}
-	for _, d := range volatile {
-		if err := drv.RegisterScalarFunction(d.name, d.nargs, d.fn); err != nil {
-			return nil, fmt.Errorf("vtab: register %s: %w", d.name, err)
-		}
 	}
 	return f, nil
 }

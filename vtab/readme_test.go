@@ -2,6 +2,7 @@ package vtab
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -11,8 +12,8 @@ const (
 	refEnd   = "<!-- tables:end -->"
 )
 
-// TestREADMETableReference keeps the README's table reference equal to
-// the declarations. NETSQL_UPDATE_README=1 rewrites it.
+// TestREADMETableReference keeps the README's table and function
+// reference equal to the declarations. NETSQL_UPDATE_README=1 rewrites it.
 func TestREADMETableReference(t *testing.T) {
 	const path = "../README.md"
 	b, err := os.ReadFile(path)
@@ -28,7 +29,7 @@ func TestREADMETableReference(t *testing.T) {
 	for _, d := range Tables() {
 		schemas = append(schemas, d.Schema())
 	}
-	want := Reference(schemas)
+	want := Reference(schemas) + FunctionReference(Functions())
 	got := text[i+len(refBegin) : j]
 	if got == want {
 		return
@@ -54,5 +55,26 @@ func TestTableExamplesRun(t *testing.T) {
 			continue
 		}
 		query(t, eng, s.Example)
+	}
+}
+
+// TestFunctionsAreRegistered: every documented function exists in the
+// engine with the documented number of arguments, and the engine adds no
+// function the reference leaves out.
+func TestFunctionsAreRegistered(t *testing.T) {
+	eng, _ := openFake(t)
+	documented := map[string]bool{}
+	for _, f := range Functions() {
+		name, args, _ := strings.Cut(f.Name, "(")
+		documented[name] = true
+		nargs := strings.Count(args, ",") + 1
+		if got := query(t, eng, "SELECT narg FROM pragma_function_list WHERE name = ?", name); len(got) != 1 || got[0] != strconv.Itoa(nargs) {
+			t.Errorf("%s: registered with narg %v, documented with %d arguments", f.Name, got, nargs)
+		}
+	}
+	for _, name := range query(t, eng, "SELECT name FROM pragma_function_list WHERE name LIKE 'netstat%' OR name IN ('user_name', 'service_name', 'host_name')") {
+		if !documented[name] {
+			t.Errorf("function %s is registered but not in Functions()", name)
+		}
 	}
 }

@@ -36,6 +36,18 @@ func Reference(schemas []Schema) string {
 	return b.String()
 }
 
+// FunctionReference renders the SQL functions in Markdown, for the
+// README after the tables.
+func FunctionReference(fns []Function) string {
+	var b strings.Builder
+	b.WriteString("### SQL functions\n\nAny query can use them; the netstat views are built on them.\n\n| function | description |\n|---|---|\n")
+	for _, f := range fns {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", f.Name, strings.ReplaceAll(f.Doc, "|", `\|`))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
 func pushedOps(ops []sqlvtab.ConstraintOp) string {
 	names := map[sqlvtab.ConstraintOp]string{sqlvtab.OpEQ: "=", sqlvtab.OpNE: "!=", sqlvtab.OpGT: ">", sqlvtab.OpGE: ">=", sqlvtab.OpLT: "<", sqlvtab.OpLE: "<="}
 	var out []string
