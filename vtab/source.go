@@ -14,6 +14,7 @@ import (
 
 	"github.com/netsql/netsql/vtab/netns"
 	"github.com/netsql/netsql/vtab/procnet"
+	"github.com/netsql/netsql/vtab/procs"
 	"github.com/netsql/netsql/vtab/sock"
 	"github.com/netsql/netsql/vtab/sockdiag"
 )
@@ -176,27 +177,10 @@ func (s *Source) NetNS() uint64 {
 	s.netnsMu.Lock()
 	defer s.netnsMu.Unlock()
 	if !s.netnsSet {
-		root := s.ProcRoot
-		if s.Live {
-			root = liveNetRoot
-		} else {
-			root = filepath.Join(root, "self")
-		}
-		s.netns, s.netnsSet = readNetNS(filepath.Join(root, "ns/net")), true
+		s.netns, _ = procs.SelfNetNS(s.ProcRoot) // 0 (NULL) when unreadable
+		s.netnsSet = true
 	}
 	return s.netns
-}
-
-func readNetNS(path string) uint64 {
-	target, err := os.Readlink(path)
-	if err != nil {
-		return 0
-	}
-	var ino uint64
-	if _, err := fmt.Sscanf(target, "net:[%d]", &ino); err != nil {
-		return 0
-	}
-	return ino
 }
 
 // fallbackReader reads sockets through netlink and falls back to /proc/net

@@ -153,12 +153,14 @@ func ListProcesses(ctx context.Context, procRoot string) ([]Process, error) {
 	return slices.Clip(procs), nil
 }
 
-// SelfNetNS returns the network namespace inode of the calling process as
-// procRoot shows it: procRoot/self/ns/net, or procRoot/thread-self/ns/net
-// when self has no readable ns/net link.
+// SelfNetNS returns the network namespace inode of the calling thread as
+// procRoot shows it: procRoot/thread-self/ns/net, or procRoot/self/ns/net
+// when there is no readable thread-self link (a copied tree). The thread
+// comes first because a Go program's threads need not share the thread
+// group leader's namespace (see vtab/netns).
 func SelfNetNS(procRoot string) (uint64, error) {
 	var firstErr error
-	for _, who := range []string{"self", "thread-self"} {
+	for _, who := range []string{"thread-self", "self"} {
 		link, err := os.Readlink(filepath.Join(procRoot, who, "ns", "net"))
 		if err != nil {
 			if firstErr == nil {
