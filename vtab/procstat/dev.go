@@ -1,9 +1,7 @@
 package procstat
 
 import (
-	"encoding/hex"
 	"io"
-	"net"
 	"strconv"
 	"strings"
 )
@@ -93,69 +91,4 @@ func parseDevLine(line string) (DevCounter, error) {
 		TxBytes: v[8], TxPackets: v[9], TxErrors: v[10], TxDropped: v[11],
 		TxFIFO: v[12], TxCollisions: v[13], TxCarrier: v[14], TxCompressed: v[15],
 	}, nil
-}
-
-// LinkMulticast is one link-layer multicast address an interface listens
-// on, a line of net/dev_mcast (`ip maddr` shows these as "link").
-type LinkMulticast struct {
-	Index     int              // interface index
-	Interface string           // device name
-	Users     int              // references to the address
-	Global    int              // global (non-socket) users
-	Addr      net.HardwareAddr // the link-layer address
-}
-
-// LinkMulticasts reads net/dev_mcast under procRoot, in file order.
-//
-// prometheus/procfs has no reader for this file.
-func LinkMulticasts(procRoot string) ([]LinkMulticast, error) {
-	return readFile(procPath(procRoot, "net/dev_mcast"), parseDevMcast)
-}
-
-// parseDevMcast parses net/dev_mcast, no header:
-//
-//	4    eth0            1     0     01005e010203
-func parseDevMcast(r io.Reader, file string) ([]LinkMulticast, error) {
-	var out []LinkMulticast
-	err := scanLines(r, file, func(_ int, line string) error {
-		if strings.TrimSpace(line) == "" {
-			return nil
-		}
-		m, err := parseDevMcastLine(line)
-		if err != nil {
-			return err
-		}
-		out = append(out, m)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// parseDevMcastLine parses one net/dev_mcast line.
-func parseDevMcastLine(line string) (LinkMulticast, error) {
-	f := strings.Fields(line)
-	if len(f) != 5 {
-		return LinkMulticast{}, malformed("want \"Idx Device Users Global Addr\", got %d fields", len(f))
-	}
-	var m LinkMulticast
-	var err error
-	if m.Index, err = atoi(f[0], "interface index"); err != nil {
-		return LinkMulticast{}, err
-	}
-	m.Interface = f[1]
-	if m.Users, err = atoi(f[2], "users"); err != nil {
-		return LinkMulticast{}, err
-	}
-	if m.Global, err = atoi(f[3], "global users"); err != nil {
-		return LinkMulticast{}, err
-	}
-	b, err := hex.DecodeString(f[4])
-	if err != nil || len(b) == 0 {
-		return LinkMulticast{}, malformed("address %q is not hex bytes", f[4])
-	}
-	m.Addr = b
-	return m, nil
 }

@@ -62,10 +62,6 @@ func FuzzParseDev(f *testing.F) {
 	fuzzParser(f, "dev", parseDev, netFixture("dev"))
 }
 
-func FuzzParseDevMcast(f *testing.F) {
-	fuzzParser(f, "dev_mcast", parseDevMcast, netFixture("dev_mcast"))
-}
-
 func FuzzParseRoute(f *testing.F) {
 	fuzzParser(f, "route", parseRoute, netFixture("route"))
 }

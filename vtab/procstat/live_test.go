@@ -90,9 +90,6 @@ func TestLiveReaders(t *testing.T) {
 	if _, err := MulticastGroups(root); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		t.Error(err)
 	}
-	if _, err := LinkMulticasts(root); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Error(err)
-	}
 	if _, err := Routes4(root); err != nil {
 		t.Error(err)
 	}

@@ -1,8 +1,8 @@
 // Package procstat reads the network state that only /proc (and /etc)
 // carry: protocol counters (net/snmp, net/netstat, net/snmp6), the socket
 // summary behind `ss -s` (net/sockstat{,6}), multicast group memberships
-// behind `netstat -g` (net/igmp{,6}), link multicast addresses
-// (net/dev_mcast), interface counters (net/dev), the routing tables as /proc
+// behind `netstat -g` (net/igmp{,6}), interface counters (net/dev), the
+// routing tables as /proc
 // shows them (net/route, net/ipv6_route), /etc/services and iproute2's
 // rt_tables.
 //

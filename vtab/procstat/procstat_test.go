@@ -360,21 +360,6 @@ func TestMulticastGroupsNoIPv6(t *testing.T) {
 	}
 }
 
-func TestLinkMulticastsFixture(t *testing.T) {
-	ms, err := LinkMulticasts(fixtureRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ms) != 7 {
-		t.Fatalf("got %d entries, want 7", len(ms))
-	}
-	last := ms[6]
-	if last.Index != 4 || last.Interface != "eth0" || last.Users != 1 || last.Global != 0 ||
-		last.Addr.String() != "01:00:5e:01:02:03" {
-		t.Errorf("last entry %+v (%s)", last, last.Addr)
-	}
-}
-
 func TestDevCountersFixture(t *testing.T) {
 	ds, err := DevCounters(fixtureRoot)
 	if err != nil {
@@ -612,7 +597,6 @@ func TestMalformed(t *testing.T) {
 		"igmp":       func(r io.Reader, f string) error { _, err := parseIgmp(r, f); return err },
 		"igmp6":      func(r io.Reader, f string) error { _, err := parseIgmp6(r, f); return err },
 		"dev":        func(r io.Reader, f string) error { _, err := parseDev(r, f); return err },
-		"dev_mcast":  func(r io.Reader, f string) error { _, err := parseDevMcast(r, f); return err },
 		"route":      func(r io.Reader, f string) error { _, err := parseRoute(r, f); return err },
 		"ipv6_route": func(r io.Reader, f string) error { _, err := parseIPv6Route(r, f); return err },
 		"services":   func(r io.Reader, f string) error { _, err := parseServices(r, f); return err },
@@ -645,8 +629,6 @@ func TestMalformed(t *testing.T) {
 		{"dev", "truncated", "Inter-|\n face |\n    lo: 28156677  529008    0\n", 3},
 		{"dev", "no colon", "Inter-|\n face |\n    lo 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", 3},
 		{"dev", "negative", "Inter-|\n face |\n    lo: -1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", 3},
-		{"dev_mcast", "truncated", "2    ifb0            1     0\n", 1},
-		{"dev_mcast", "odd hex", "2    ifb0            1     0     33330000001\n", 1},
 		{"route", "truncated", "Iface\tDestination\n eth0\t00000000\t010200C0\t0003\n", 2},
 		{"route", "bad hex", "Iface\nIface\t0000000G\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n", 2},
 		{"ipv6_route", "truncated", "fd000000000000000000000000000000 40 00000000000000000000000000000000 00\n", 1},
