@@ -64,15 +64,11 @@ func (c *completer) Do(line []rune, pos int) ([][]rune, int) {
 	return out, len([]rune(word))
 }
 
-// complete returns the word before the cursor and every candidate that
-// starts with it, sorted. text is the current line up to the cursor;
-// pending holds the earlier lines of an unfinished statement.
-func (c *completer) complete(pending, text string) (word string, cands []string) {
-	return c.completeAt(pending, text, "")
-}
-
-// completeAt is complete with the rest of the line after the cursor,
-// where a statement's FROM clause may name the tables being completed.
+// completeAt returns the word before the cursor and every candidate that
+// starts with it, sorted. text is the current line up to the cursor and
+// after the rest of it, where a statement's FROM clause may name the
+// tables being completed; pending holds the earlier lines of an
+// unfinished statement.
 func (c *completer) completeAt(pending, text, after string) (word string, cands []string) {
 	if pending == "" && strings.HasPrefix(strings.TrimLeft(text, " \t"), ".") {
 		return c.completeDot(strings.TrimLeft(text, " \t"))

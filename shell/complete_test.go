@@ -127,3 +127,10 @@ func TestSQLTokens(t *testing.T) {
 		t.Fatalf("matching keeps the typed prefix: %v", m)
 	}
 }
+
+// complete returns the word before the cursor and every candidate that
+// starts with it, sorted. text is the current line up to the cursor;
+// pending holds the earlier lines of an unfinished statement.
+func (c *completer) complete(pending, text string) (word string, cands []string) {
+	return c.completeAt(pending, text, "")
+}

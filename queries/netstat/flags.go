@@ -6,7 +6,6 @@ package netstat
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -286,16 +285,6 @@ func (f *Flags) apply(c byte, val string) error {
 		f.Statistics++
 	}
 	return nil
-}
-
-// families returns the canonical family names given, sorted (for tests).
-func (f *Flags) families() []string {
-	var out []string
-	for k := range f.Families {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Usage is netstat 2.10's usage text (Debian's build: SELinux and

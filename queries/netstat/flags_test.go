@@ -2,6 +2,7 @@ package netstat
 
 import (
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -67,4 +68,14 @@ func TestPlan(t *testing.T) {
 	if got := p.Steps[0].Params; got["inet6"] != "0" || got["tcp"] != "1" || got["raw"] != "1" || got["programs"] != "1" {
 		t.Errorf("-apA inet params = %v", got)
 	}
+}
+
+// families returns the canonical family names given, sorted (for tests).
+func (f *Flags) families() []string {
+	var out []string
+	for k := range f.Families {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
