@@ -179,11 +179,7 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "netsql: %s: %v\n", cfg.command, err)
 		return exitUsage
 	}
-	notify := func(msg string) { fmt.Fprintln(stderr, msg) }
-	if cfg.quiet {
-		notify = nil
-	}
-	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: notify})
+	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError

@@ -91,6 +91,18 @@ type config struct {
 // quietUsage describes --quiet, which every mode and sub-command takes.
 const quietUsage = "print no notices (such as \"not all processes could be identified\"), only errors: for cron"
 
+// notifier is where the engine's notices go: nowhere with --quiet,
+// netstat's own wording in netstat mode, else a line on stderr.
+func (c *config) notifier(stderr io.Writer) func(string) {
+	switch {
+	case c.quiet:
+		return nil
+	case c.netstat != nil:
+		return netstat.Notifier(stderr)
+	}
+	return func(msg string) { fmt.Fprintln(stderr, msg) }
+}
+
 type paramFlag map[string]string
 
 func (p paramFlag) String() string { return "" }
@@ -305,14 +317,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		script = string(b)
 	}
 
-	notify := func(msg string) { fmt.Fprintln(stderr, msg) }
-	switch {
-	case cfg.quiet:
-		notify = nil
-	case cfg.netstat != nil:
-		notify = netstat.Notifier(stderr)
-	}
-	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: notify})
+	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError
