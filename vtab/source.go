@@ -51,7 +51,7 @@ type Source struct {
 	netnsPath string // file of the namespace read; "" for netsql's own
 	nsName    string // its name as netns_name shows it
 
-	ownerScans atomic.Int64 // /proc/*/fd walks made, for tests and -v
+	ownerScans atomic.Int64 // /proc/*/fd walks made (tests check the scan runs only when needed)
 
 	notify   func(string)
 	noticed  sync.Map // notice text -> struct{}
