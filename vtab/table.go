@@ -37,6 +37,10 @@ type Column[T any] struct {
 	// make the kernel request smaller. SQLite still re-checks every row, so
 	// a producer may return more rows than asked, never fewer.
 	Push []sqlvtab.ConstraintOp
+	// Values is the closed set of values the column can hold (states,
+	// protocol words); empty means any value. The adapter rejects an
+	// equality against a word outside it, and the shell completes from it.
+	Values []string
 	// Value returns the column's value for one record: nil, int64,
 	// float64, string or []byte. It runs only for columns SQLite reads.
 	Value func(*T) any
@@ -91,13 +95,15 @@ type ColumnSchema struct {
 	Doc    string
 	Hidden bool
 	Push   []sqlvtab.ConstraintOp
+	// Values is the column's closed set of values; empty means any.
+	Values []string
 }
 
 // Schema implements Def.
 func (t *Table[T]) Schema() Schema {
 	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example, Keyed: t.Key != nil, PerNetNS: t.PerNetNS}
 	for _, c := range t.Columns {
-		cs := ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push}
+		cs := ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push, Values: c.Values}
 		if t.PerNetNS && c.Name == netnsColumn {
 			cs.Push = pushEQ // the adapter picks the namespaces
 		}
