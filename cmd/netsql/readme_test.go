@@ -1,9 +1,15 @@
 package main
 
 import (
+	"errors"
+	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -36,6 +42,179 @@ func fencedBlocks(text, lang string) []string {
 		}
 	}
 	return blocks
+}
+
+// sameBytesRE matches a README shell line that claims a netsql command
+// prints what a netstat command prints.
+var sameBytesRE = regexp.MustCompile(`^netsql (.*?)\s+# same bytes as netstat (.*)$`)
+
+// netstatClaim is one such README line.
+type netstatClaim struct {
+	line    string
+	netsql  []string // netsql's arguments
+	netstat []string // netstat's arguments
+}
+
+// readmeNetstatClaims returns every "# same bytes as netstat FLAGS" line
+// of the top README's sh blocks. A line running a netstat view by name
+// (`netsql -q netstat-...`) must make such a claim: the README says which
+// netstat command each example reproduces.
+func readmeNetstatClaims(t *testing.T) []netstatClaim {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims []netstatClaim
+	for _, blk := range fencedBlocks(string(b), "sh") {
+		for _, line := range strings.Split(blk, "\n") {
+			m := sameBytesRE.FindStringSubmatch(line)
+			if m == nil {
+				if strings.HasPrefix(line, "netsql -q netstat-") {
+					t.Errorf("README line %q runs a netstat view without naming the netstat command it equals (\"# same bytes as netstat FLAGS\")", line)
+				}
+				continue
+			}
+			if strings.ContainsAny(line, `"'`) {
+				t.Fatalf("README line %q: quoted arguments are not supported here", line)
+			}
+			claims = append(claims, netstatClaim{line, strings.Fields(m[1]), strings.Fields(m[2])})
+		}
+	}
+	if len(claims) == 0 {
+		t.Fatal(`README has no "# same bytes as netstat" example`)
+	}
+	return claims
+}
+
+// TestREADMENetstatEquivalents holds the README's "same bytes as netstat
+// FLAGS" lines to their word over the fixture host: the netsql command
+// prints what `netsql netstat FLAGS` prints, which the golden tests hold
+// to netstat's captures.
+func TestREADMENetstatEquivalents(t *testing.T) {
+	for _, c := range readmeNetstatClaims(t) {
+		got, errs, code := runCLI(t, "", append([]string{"--proc", netstatFixture}, c.netsql...)...)
+		if code != 0 {
+			t.Errorf("%s: exit %d: %s", c.line, code, errs)
+			continue
+		}
+		want, errs, code := runCLI(t, "", append([]string{"--proc", netstatFixture, "netstat"}, c.netstat...)...)
+		if code != 0 {
+			t.Errorf("netsql netstat %s: exit %d: %s", strings.Join(c.netstat, " "), code, errs)
+			continue
+		}
+		if got != want {
+			t.Errorf("README claims %q, but over the fixture the two differ:\nnetsql %s:\n%s\nnetsql netstat %s:\n%s",
+				c.line, strings.Join(c.netsql, " "), got, strings.Join(c.netstat, " "), want)
+		}
+	}
+}
+
+// TestREADMENetstatEquivalentsLive compares each README claim with the
+// real netstat on the live kernel, on the lines of sockets this test
+// opens (TCP listeners and bound UDP sockets, IPv4 and IPv6 on loopback).
+func TestREADMENetstatEquivalentsLive(t *testing.T) {
+	claims := readmeNetstatClaims(t)
+	netstat, err := exec.LookPath("netstat")
+	if err != nil {
+		t.Skip("netstat (net-tools) is not installed: apt-get install net-tools")
+	}
+	var locals []string // "proto local-address" of this test's sockets
+	listen := func(network, addr, proto string) {
+		var a net.Addr
+		var c io.Closer
+		var err error
+		if strings.HasPrefix(network, "tcp") {
+			var l net.Listener
+			if l, err = net.Listen(network, addr); err == nil {
+				a, c = l.Addr(), l
+			}
+		} else {
+			var p net.PacketConn
+			if p, err = net.ListenPacket(network, addr); err == nil {
+				a, c = p.LocalAddr(), p
+			}
+		}
+		if err != nil {
+			if strings.HasSuffix(network, "6") {
+				t.Logf("no IPv6 on loopback, comparing IPv4 only: %v", err)
+				return
+			}
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		host, port, _ := net.SplitHostPort(a.String())
+		locals = append(locals, proto+" "+host+":"+port)
+	}
+	listen("tcp4", "127.0.0.1:0", "tcp")
+	listen("udp4", "127.0.0.1:0", "udp")
+	listen("tcp6", "[::1]:0", "tcp6")
+	listen("udp6", "[::1]:0", "udp6")
+	// ours keeps the output lines of this test's sockets: unconnected,
+	// so their foreign address is the wildcard.
+	ours := func(out string) []string {
+		var keep []string
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) > 4 && slices.Contains(locals, f[0]+" "+f[3]) && (f[4] == "0.0.0.0:*" || f[4] == ":::*") {
+				keep = append(keep, line)
+			}
+		}
+		slices.Sort(keep)
+		return keep
+	}
+	for _, c := range claims {
+		out, err := exec.Command(netstat, c.netstat...).Output()
+		if err != nil {
+			t.Errorf("netstat %s: %v", strings.Join(c.netstat, " "), err)
+			continue
+		}
+		want := ours(string(out))
+		if len(want) == 0 {
+			t.Logf("%s: no line of this test's sockets to compare", c.line)
+		}
+		got, errs, code := runCLI(t, "", c.netsql...)
+		if code != 0 {
+			t.Errorf("%s: exit %d: %s", c.line, code, errs)
+			continue
+		}
+		if !slices.Equal(ours(got), want) {
+			t.Errorf("README claims %q; on this test's sockets netsql printed\n%s\nand netstat %s printed\n%s",
+				c.line, strings.Join(ours(got), "\n"), strings.Join(c.netstat, " "), strings.Join(want, "\n"))
+		}
+	}
+}
+
+// unknownFlagRE matches the README's sentence about an unknown netstat
+// flag (line breaks and indentation folded to single spaces).
+var unknownFlagRE = regexp.MustCompile("`netsql netstat` then exits (\\d+), netsql's usage-error status, where netstat exits (\\d+)")
+
+// TestREADMENetstatUnknownFlagExit holds the README's exit statuses for
+// an unknown netstat flag to what netsql and the real netstat do.
+func TestREADMENetstatUnknownFlagExit(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := unknownFlagRE.FindStringSubmatch(strings.Join(strings.Fields(string(b)), " "))
+	if m == nil {
+		t.Fatalf("README does not state the exit statuses of an unknown netstat flag (want a sentence matching %s)", unknownFlagRE)
+	}
+	if _, _, code := runCLI(t, "", "netstat", "--bogus"); strconv.Itoa(code) != m[1] {
+		t.Errorf("README says netsql netstat exits %s on an unknown flag; it exits %d", m[1], code)
+	}
+	netstat, err := exec.LookPath("netstat")
+	if err != nil {
+		t.Skip("netstat (net-tools) is not installed: apt-get install net-tools")
+	}
+	err = exec.Command(netstat, "--bogus").Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("netstat --bogus: %v", err)
+	}
+	if strconv.Itoa(exit.ExitCode()) != m[2] {
+		t.Errorf("README says netstat exits %s on an unknown flag; it exits %d", m[2], exit.ExitCode())
+	}
 }
 
 // TestREADMESQLExamplesRunEverywhere runs the sql blocks of the package
