@@ -331,3 +331,41 @@ func TestREADMELinks(t *testing.T) {
 		}
 	}
 }
+
+// testNameRE matches a Go test, fuzz target or benchmark named in prose.
+var testNameRE = regexp.MustCompile(`\b(?:Test|Fuzz|Benchmark)[A-Z][A-Za-z0-9_]*`)
+
+// TestREADMENamesExistingTests: every test the READMEs name (the tests
+// behind the guarantees, the benchmarks) exists, so renaming one cannot
+// leave the README pointing at nothing.
+func TestREADMENamesExistingTests(t *testing.T) {
+	defined := map[string]bool{}
+	funcRE := regexp.MustCompile(`(?m)^func ((?:Test|Fuzz|Benchmark)\w*)\(`)
+	err := filepath.WalkDir("../..", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range funcRE.FindAllStringSubmatch(string(b), -1) {
+			defined[m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range readmes {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range testNameRE.FindAllString(string(b), -1) {
+			if !defined[name] {
+				t.Errorf("%s names %s, which no _test.go file defines", path, name)
+			}
+		}
+	}
+}
