@@ -369,3 +369,24 @@ func TestREADMENamesExistingTests(t *testing.T) {
 		}
 	}
 }
+
+// quickStartRE matches the README's first command: go run with one SQL
+// argument in double quotes.
+var quickStartRE = regexp.MustCompile(`(?m)^go run \./cmd/netsql "([^"]+)"$`)
+
+// readmeQuickStartSQL returns the SQL of the README's quick-start command,
+// the one TestREADMEQueryRunsAsCommand runs.
+func readmeQuickStartSQL(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, blk := range fencedBlocks(string(b), "sh") {
+		if m := quickStartRE.FindStringSubmatch(blk); m != nil {
+			return m[1]
+		}
+	}
+	t.Fatal(`README has no quick-start command (go run ./cmd/netsql "SQL")`)
+	return ""
+}
