@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -241,7 +242,7 @@ func newSession(cfg ShellConfig) *session {
 	if s.format == "" {
 		s.format = "table"
 	}
-	if s.opts == (Options{}) {
+	if reflect.ValueOf(s.opts).IsZero() {
 		s.opts = DefaultOptions
 	}
 	if s.histLimit <= 0 {

@@ -354,12 +354,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	opts := shell.DefaultOptions
 	opts.Headers = cfg.headers
-	out, err := ndjsonFields(stdout, cfg.hostField, cfg.timeField, time.Now())
+	if f, ok := stdout.(*os.File); ok {
+		opts.Terminal = isTerminal(f) // no raw control characters on a terminal
+	}
+	opts.Fields, err = ndjsonFields(cfg.hostField, cfg.timeField, time.Now())
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError
 	}
-	r := &shell.Runner{Engine: eng, Out: out, Format: cfg.format, Opts: opts, Params: cfg.params}
+	r := &shell.Runner{Engine: eng, Out: stdout, Format: cfg.format, Opts: opts, Params: cfg.params}
 	last, err := r.Run(ctx, script)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
