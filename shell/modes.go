@@ -431,7 +431,7 @@ func sqlValue(v any, insert bool) string {
 		}
 		return bangFloat(strconv.FormatFloat(x, 'g', 20, 64))
 	case []byte:
-		return "X'" + strings.ToUpper(hex.EncodeToString(x)) + "'"
+		return "X'" + hex.EncodeToString(x) + "'"
 	}
 	s := Text(v, "")
 	if !insert || !strings.ContainsAny(s, "\r\n") {

@@ -79,3 +79,60 @@ func TestModesMatchSQLite3(t *testing.T) {
 		}
 	}
 }
+
+// sqlite3Script is a script of sqlite3's dot-commands (some abbreviated,
+// as sqlite3 hands type them) and queries whose output netsql must print
+// byte for byte as sqlite3 does.
+const sqlite3Script = `.nullvalue ''
+.h on
+.mode box
+SELECT 1 AS a, 'hello' AS b, NULL AS c;
+.width 3 -6
+.mode column
+SELECT 1 AS a, 'hello' AS b UNION ALL SELECT 22, 'x';
+.width
+.mode list
+.separator ", " "\n"
+SELECT 1 AS a, 'it''s' AS b;
+.headers off
+.mode tabs
+SELECT 1, 2.5, NULL;
+.mode quote
+SELECT 'a', 1, -0.1, x'00ff';
+.mode insert t
+.headers on
+SELECT 1 AS "select", 'x' AS b;
+.sep |
+.mode list
+SELECT 'one', 'two';
+`
+
+// TestShellSpeaksSQLite3: the same script of dot-commands and queries,
+// piped into netsql's shell and into sqlite3, prints the same bytes.
+func TestShellSpeaksSQLite3(t *testing.T) {
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		t.Skip("sqlite3 is not installed (apt-get install sqlite3): nothing to compare with")
+	}
+	cmd := exec.Command("sqlite3", ":memory:")
+	cmd.Stdin = strings.NewReader(sqlite3Script)
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("sqlite3: %v", err)
+	}
+	got, errs := runScript(t, ShellConfig{}, sqlite3Script)
+	if errs != "" || got != string(want) {
+		t.Fatalf("netsql (errors %q):\n%s\nsqlite3:\n%s", errs, got, want)
+	}
+}
+
+// TestShowAndWidth: .show reports what .mode, .width and .separator set.
+func TestShowAndWidth(t *testing.T) {
+	out, errs := runScript(t, ShellConfig{}, ".mode insert conns\n.width 4 -2\n.separator ; \\r\\n\n.nullvalue -\n.show\n.width x\n")
+	want := "     headers: on\n        mode: insert conns\n   nullvalue: \"-\"\n      output: stdout\ncolseparator: \";\"\nrowseparator: \"\\r\\n\"\n       width: 4 -2 \n       timer: off\n         fit: on\n"
+	if out != want {
+		t.Errorf(".show:\n%s\nwant\n%s", out, want)
+	}
+	if errs != "Error: .width: \"x\" is not a number of characters\n" {
+		t.Errorf("errors = %q", errs)
+	}
+}

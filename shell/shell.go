@@ -378,6 +378,7 @@ func (s *session) runStatement(ctx context.Context, st Statement) error {
 	}
 	opts := s.opts
 	if s.toTerminal() {
+		opts.Terminal = true
 		opts.Color = s.color
 		if s.fit {
 			opts.MaxWidth = termWidth(s.outFD)
@@ -407,7 +408,13 @@ func (s *session) runStatement(ctx context.Context, st Statement) error {
 		return fmt.Errorf("write result: %w", err)
 	}
 	if s.timer {
-		fmt.Fprintf(w, "Run Time: %.3fs\n", elapsed.Seconds())
+		// The time is for the person at the terminal, not part of the
+		// result a .once or .output file collects.
+		tw := s.out
+		if s.capture != nil {
+			tw = s.capture
+		}
+		fmt.Fprintf(tw, "Run Time: %.3fs\n", elapsed.Seconds())
 	}
 	return nil
 }

@@ -149,7 +149,7 @@ func TestShellInitAndUserQueries(t *testing.T) {
 		return err
 	}
 	out, errs := runScript(t, ShellConfig{ConfigDir: cfgDir, Queries: testQueries, Netstat: netstat},
-		".queries\n.run tcp6-count\n.run plain\n.run listening\n.run nope\n.run port\n.run port port=2024\n.param set port 5432\n.run port\nSELECT count(*) AS n FROM listeners;\n.tables listen\n.netstat -t -a -n\n")
+		".queries\n.run tcp6-count\n.run plain\n.run listening\n.run nope\n.run port\n.run port port=2024\n.param set port 5432\n.run port\nSELECT count(*) AS n FROM listeners;\n.tables listen%\n.netstat -t -a -n\n")
 	for _, want := range []string{
 		"listening   sockets waiting for connections\n",
 		"tcp6-count  how many tcp6 sockets (" + filepath.Join(cfgDir, "queries", "tcp6.sql") + ")\n",
@@ -277,5 +277,24 @@ func TestShellStatementTimeout(t *testing.T) {
 		"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c;\n")
 	if errs != "Error: statement cancelled after 100ms\n" {
 		t.Errorf("errors = %q", errs)
+	}
+}
+
+// TestTimerStaysOnTerminal: with .once or .output, the result goes to the
+// file and the "Run Time" line to the terminal, not into the file.
+func TestTimerStaysOnTerminal(t *testing.T) {
+	dir := t.TempDir()
+	once, output := filepath.Join(dir, "once.txt"), filepath.Join(dir, "output.txt")
+	out, errs := runScript(t, ShellConfig{}, ".timer on\n.headers off\n.mode csv\n.once "+once+"\nSELECT 'to once';\n.output "+output+"\nSELECT 'to output';\n.output\nSELECT 'here';\n")
+	if errs != "" {
+		t.Fatalf("errors: %s", errs)
+	}
+	for file, want := range map[string]string{once: "to once\n", output: "to output\n"} {
+		if b, err := os.ReadFile(file); err != nil || string(b) != want {
+			t.Errorf("%s = %q (%v), want %q", file, b, err, want)
+		}
+	}
+	if n := strings.Count(out, "Run Time: "); n != 3 || !strings.Contains(out, "here\nRun Time: ") {
+		t.Errorf("terminal got %d Run Time lines:\n%s", n, out)
 	}
 }
