@@ -611,30 +611,56 @@ func (s *session) readFile(ctx context.Context, path string) error {
 	}
 	s.depth++
 	defer func() { s.depth-- }()
-	var pending strings.Builder
-	start := 0
-	run := func() error {
-		err := s.runSQL(ctx, pending.String())
-		pending.Reset()
-		if errors.Is(err, errInterrupted) {
-			return err
-		}
-		s.report(fmt.Sprintf("%s:%d", path, start), err)
-		return nil
-	}
-	for i, line := range strings.Split(string(b), "\n") {
+	return s.runChunks(ctx, path+":", string(b), false)
+}
+
+// runChunks runs a script's dot-commands and statements in order. An
+// error is reported with where (a file name and colon, or "line ") and the
+// line, and the script goes on, unless stop is set: then the first error
+// ends it and is returned. Ctrl-C and .quit end it.
+func (s *session) runChunks(ctx context.Context, where, script string, stop bool) error {
+	for _, c := range scriptChunks(script) {
 		if ctx.Err() != nil {
 			return errInterrupted
 		}
+		var err error
+		if c.dot {
+			err = s.dot(ctx, c.text)
+		} else {
+			err = s.runSQL(ctx, c.text)
+		}
+		if errors.Is(err, errInterrupted) {
+			return err
+		}
+		if err != nil && stop {
+			return fmt.Errorf("%s%d: %w", where, c.line, CleanError(err))
+		}
+		s.report(fmt.Sprintf("%s%d", where, c.line), err)
+		if s.quit {
+			return nil
+		}
+	}
+	return nil
+}
+
+// scriptChunk is one dot-command line or one run of SQL lines that ends a
+// statement (or the script) in a script.
+type scriptChunk struct {
+	line int // where it starts, from 1
+	dot  bool
+	text string
+}
+
+// scriptChunks cuts a script as the shell reads it: a line that starts
+// with "." outside a statement is a dot-command; other lines gather until
+// they end a statement. Trailing SQL without a semicolon is a last chunk.
+func scriptChunks(script string) []scriptChunk {
+	var out []scriptChunk
+	var pending strings.Builder
+	start := 0
+	for i, line := range strings.Split(script, "\n") {
 		if pending.Len() == 0 && strings.HasPrefix(strings.TrimSpace(line), ".") {
-			err := s.dot(ctx, line)
-			if errors.Is(err, errInterrupted) {
-				return err
-			}
-			s.report(fmt.Sprintf("%s:%d", path, i+1), err)
-			if s.quit {
-				return nil
-			}
+			out = append(out, scriptChunk{line: i + 1, dot: true, text: line})
 			continue
 		}
 		if pending.Len() == 0 {
@@ -644,16 +670,53 @@ func (s *session) readFile(ctx context.Context, path string) error {
 			start = i + 1
 		}
 		pending.WriteString(line + "\n")
-		if Complete(pending.String()) {
-			if err := run(); err != nil {
-				return err
-			}
+		switch {
+		case Complete(pending.String()):
+			out = append(out, scriptChunk{line: start, text: pending.String()})
+			pending.Reset()
+		case onlyComments(pending.String()):
+			pending.Reset() // a comment line does not start a statement
 		}
 	}
 	if !onlyComments(pending.String()) {
-		return run()
+		out = append(out, scriptChunk{line: start, text: pending.String()})
 	}
-	return nil
+	return out
+}
+
+// HasDotCommands reports whether a script holds dot-commands (lines that
+// start with "." outside a statement), which RunScript runs.
+func HasDotCommands(script string) bool {
+	for _, c := range scriptChunks(script) {
+		if c.dot {
+			return true
+		}
+	}
+	return false
+}
+
+// RunScript runs a script of statements and dot-commands the way the
+// shell reads them from a file (netsql -f FILE, netsql < FILE, as sqlite3
+// does), printing results to cfg.Out as they come. name says where the
+// script comes from in errors ("" for standard input: "line N"). The
+// first error stops the script and is returned with its line; last is the
+// last statement's result.
+func RunScript(ctx context.Context, cfg ShellConfig, name, script string) (last Result, err error) {
+	if cfg.Engine == nil {
+		return Result{}, errors.New("shell: no engine")
+	}
+	s := newSession(cfg)
+	s.stream = true
+	defer s.closeOutput()
+	where := "line "
+	if name != "" {
+		where = name + ":"
+	}
+	err = s.runChunks(ctx, where, script, true)
+	if errors.Is(err, errInterrupted) {
+		err = errors.New("interrupted")
+	}
+	return s.last, err
 }
 
 func (s *session) dotOutput(_ context.Context, d dotLine) error {

@@ -298,3 +298,43 @@ func TestTimerStaysOnTerminal(t *testing.T) {
 		t.Errorf("terminal got %d Run Time lines:\n%s", n, out)
 	}
 }
+
+// TestPipedUnfinishedStatementRuns: piped input that ends inside a
+// statement runs it, as sqlite3 does, instead of dropping it.
+func TestPipedUnfinishedStatementRuns(t *testing.T) {
+	out, errs := runScript(t, ShellConfig{}, ".mode csv\nSELECT 1 AS one;\nSELECT 'last' AS l")
+	if out != "one\n1\nl\nlast\n" || errs != "" {
+		t.Fatalf("out %q, errors %q", out, errs)
+	}
+	_, errs = runScript(t, ShellConfig{}, "SELECT 'open")
+	if !strings.Contains(errs, "unrecognized token") {
+		t.Fatalf("an unterminated quote at the end must be reported, got %q", errs)
+	}
+}
+
+// TestRunScript: -f FILE and piped scripts run dot-commands as sqlite3
+// does; the first error stops the script, named by its line.
+func TestRunScript(t *testing.T) {
+	var out bytes.Buffer
+	script := "-- a report\n.headers off\n.mode csv\nSELECT 'a' AS x;\n.sch sock%\n.mode list\nSELECT 1,\n  2;\nSELEC 3;\nSELECT 'not reached';\n"
+	_, err := RunScript(context.Background(), ShellConfig{Engine: openFixture(t), Out: &out, Err: io.Discard, ConfigDir: "-"}, "report.sql", script)
+	if err == nil || err.Error() != `report.sql:9: near "SELEC": syntax error` {
+		t.Fatalf("error = %v", err)
+	}
+	got := out.String()
+	if !strings.HasPrefix(got, "a\n-- ") || !strings.Contains(got, "CREATE TABLE sockets(") || !strings.HasSuffix(got, ");\n1|2\n") {
+		t.Fatalf("output:\n%s", got)
+	}
+	out.Reset()
+	last, err := RunScript(context.Background(), ShellConfig{Engine: openFixture(t), Out: &out, Err: io.Discard, ConfigDir: "-"}, "ok.sql", ".mode csv\nSELECT 1 UNION SELECT 2;\n")
+	if err != nil || last.Rows != 2 || out.String() != "1\n1\n2\n" {
+		t.Errorf("last result = %+v, %v, output %q", last, err, out.String())
+	}
+	out.Reset()
+	if _, err := RunScript(context.Background(), ShellConfig{Engine: openFixture(t), Out: &out, Err: io.Discard, ConfigDir: "-"}, "", ".nope\nSELECT 1;"); err == nil || err.Error() != "line 1: unknown command .nope (.help lists them)" || out.Len() != 0 {
+		t.Fatalf("error = %v, output %q", err, out.String())
+	}
+	if !HasDotCommands("SELECT 1;\n.mode csv\n") || HasDotCommands("SELECT '\n.mode csv';\n") || HasDotCommands("SELECT 1\n  .5;") {
+		t.Error("HasDotCommands must see dot-commands only outside statements")
+	}
+}

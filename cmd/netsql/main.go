@@ -296,6 +296,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	script := strings.Join(cfg.sql, " ")
 	interactive := false
+	fromScript := false // -f FILE or piped: may hold dot-commands, as for sqlite3
 	switch {
 	case cfg.netstat != nil || canned != nil:
 		script = ""
@@ -305,7 +306,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "netsql: %v\n", err)
 			return exitError
 		}
-		script = string(b)
+		script, fromScript = string(b), true
 	case script == "" && isTerminal(stdin):
 		interactive = true
 	case script == "":
@@ -314,7 +315,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "netsql: read standard input: %v\n", err)
 			return exitError
 		}
-		script = string(b)
+		script, fromScript = string(b), true
 	}
 
 	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
@@ -363,7 +364,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitError
 	}
 	r := &shell.Runner{Engine: eng, Out: stdout, Format: cfg.format, Opts: opts, Params: cfg.params}
-	last, err := r.Run(ctx, script)
+	var last shell.Result
+	if fromScript && shell.HasDotCommands(script) {
+		last, err = shell.RunScript(ctx, shellConfig(eng, cfg, opts, stdout, stderr), cfg.file, script)
+	} else {
+		last, err = r.Run(ctx, script)
+	}
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("statement cancelled after --timeout %v", cfg.timeout)
