@@ -191,3 +191,14 @@ func TestJSONKeysAndBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestCSVLineEnds pins the documented choice: RFC 4180 quoting with LF
+// line ends (sqlite3 writes CRLF), as Go's encoding/csv and the Unix tools
+// that read netsql's output expect; CR and LF inside a value are kept,
+// quoted.
+func TestCSVLineEnds(t *testing.T) {
+	got := render(t, "csv", DefaultOptions, []string{"a", "b"}, []any{"x\r\ny", `say "hi"`}, []any{int64(1), nil})
+	if want := "a,b\n\"x\r\ny\",\"say \"\"hi\"\"\"\n1,\n"; got != want {
+		t.Fatalf("csv = %q, want %q", got, want)
+	}
+}

@@ -459,7 +459,9 @@ func (s *session) report(where string, err error) {
 	if err == nil {
 		return
 	}
-	msg := strings.ReplaceAll(CleanError(err).Error(), "\n", " ")
+	// An error may quote kernel data (a /proc line, a socket name): it
+	// gets the same escaping as results on a terminal.
+	msg := TerminalSafe(strings.ReplaceAll(CleanError(err).Error(), "\n", " "))
 	if where != "" {
 		msg = where + ": " + msg
 	}

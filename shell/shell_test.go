@@ -338,3 +338,12 @@ func TestRunScript(t *testing.T) {
 		t.Error("HasDotCommands must see dot-commands only outside statements")
 	}
 }
+
+// TestErrorsAreTerminalSafe: an error quoting hostile text cannot drive
+// the terminal either.
+func TestErrorsAreTerminalSafe(t *testing.T) {
+	_, errs := runScript(t, ShellConfig{}, "SELECT * FROM \"x\x1b[2J\";\n")
+	if strings.Contains(errs, "\x1b") || !strings.Contains(errs, `no such table: x\x1b[2J`) {
+		t.Fatalf("errors = %q", errs)
+	}
+}
