@@ -97,8 +97,8 @@ type dotCommand struct {
 // dotCommands lists the shell's dot-commands in the order .help shows them.
 func dotCommands() []dotCommand {
 	return []dotCommand{
-		{"tables", "[PATTERN]", "list the tables (and your views) with what each holds", (*session).dotTables},
-		{"schema", "[TABLE]", "show a table's columns, each with its description", (*session).dotSchema},
+		{"tables", "[PATTERN]", "list the tables (and your views) PATTERN matches (SQL LIKE) with what each holds", (*session).dotTables},
+		{"schema", "[PATTERN]", "show the columns of the tables PATTERN matches (SQL LIKE), each with its description", (*session).dotSchema},
 		{"mode", "[FORMAT] [TABLE]", "output format: " + strings.Join(Formats, ", ") + " (insert: INSERT INTO TABLE)", (*session).dotMode},
 		{"headers", "on|off", "show column names", (*session).dotHeaders},
 		{"width", "[N ...]", "column widths for column and box output; negative right-aligns, 0 fits (no N: all fit)", (*session).dotWidth},
@@ -106,7 +106,7 @@ func dotCommands() []dotCommand {
 		{"show", "", "show the current settings", (*session).dotShow},
 		{"timer", "on|off", "print each statement's wall time", (*session).dotTimer},
 		{"fit", "on|off", "cut table lines to the terminal width, marking cuts with " + Ellipsis + " (default on)", (*session).dotFit},
-		{"nullvalue", "TEXT", "how NULL shows in table and line output (default NULL)", (*session).dotNull},
+		{"nullvalue", "TEXT", "how NULL shows in text output (default NULL)", (*session).dotNull},
 		{"queries", "", "list the canned queries, built-in and yours", (*session).dotQueries},
 		{"run", "NAME [name=value...]", "run a canned query, binding its parameters", (*session).dotRun},
 		{"read", "FILE", "run the statements and dot-commands in FILE", (*session).dotRead},
@@ -213,7 +213,7 @@ func (s *session) dotHelp(_ context.Context, d dotLine) error {
 		fmt.Fprintf(&b, ".%-*s  %s\n", width, use, c.help)
 	}
 	if len(d.Args) == 0 {
-		b.WriteString("\nEnd SQL statements with \";\" (they may span lines). Tab completes; Ctrl-R searches\nhistory; Ctrl-C cancels a running statement or the line being typed; Ctrl-D exits.\n")
+		b.WriteString("\nEnd SQL statements with \";\" (they may span lines). Commands may be shortened to a\nunique prefix (.sch, .h on). Tab completes; Ctrl-R searches history; Ctrl-C cancels\na running statement or the line being typed; Ctrl-D exits.\n")
 	}
 	return s.write(b.String())
 }
