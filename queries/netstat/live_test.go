@@ -93,7 +93,22 @@ func holdSockets(dir string) int {
 	if err != nil {
 		return fail(err)
 	}
-	keep = append(keep, c, srv, v6, v6a)
+	// A dual-stack listener with an IPv4 client: the accepted socket is
+	// tcp6 with v4-mapped addresses (::ffff:127.0.0.1), which netstat
+	// prints as 127.0.0.1 even when it resolves names.
+	dual, err := listen("tcp", ":2223")
+	if err != nil {
+		return fail(err)
+	}
+	dc, err := (&net.Dialer{KeepAlive: -1}).Dial("tcp4", "127.0.0.1:2223")
+	if err != nil {
+		return fail(err)
+	}
+	dca, err := dual.Accept()
+	if err != nil {
+		return fail(err)
+	}
+	keep = append(keep, c, srv, v6, v6a, dc, dca)
 	u, err := net.ListenPacket("udp4", "0.0.0.0:5353")
 	if err != nil {
 		return fail(err)
@@ -319,7 +334,7 @@ func TestLiveMatchesNetstat(t *testing.T) {
 	}
 	// The namespace must hold the sockets, or every comparison is vacuous.
 	an, _, _ := run(t, ns, nil, "netstat", "-an")
-	for _, want := range []string{"0.0.0.0:8080", "127.0.0.1:5432", ":::2222", "fe80::fc:ff:fe00:1:2222", "0.0.0.0:5353", "@netsql-netstat-live", "demo-app.dgram"} {
+	for _, want := range []string{"0.0.0.0:8080", "127.0.0.1:5432", ":::2222", ":::2223", "127.0.0.1:2223", "fe80::fc:ff:fe00:1:2222", "0.0.0.0:5353", "@netsql-netstat-live", "demo-app.dgram"} {
 		if !strings.Contains(an, want) {
 			t.Fatalf("netstat -an in the test namespace lacks %s:\n%s", want, an)
 		}
