@@ -7,6 +7,8 @@
 --
 -- netstat reads /proc/net/route: the main table (254), routes that are up.
 -- A reject route (flag !) has no gateway or interface: netstat prints "-".
+-- A multipath route (nexthop via ... nexthop via ..., or a nexthop-object
+-- group) is one line there, with its first next hop (hop 0).
 
 SELECT 'Kernel IP routing table';
 
@@ -26,6 +28,7 @@ WITH r AS (
         instr(flags, '!') > 0 AS reject
     FROM routes
     WHERE family = 'inet' AND table_id = 254 AND instr(flags, 'U') + instr(flags, '!') > 0
+        AND ifnull(hop, 0) = 0
 )
 SELECT CASE :extend
     WHEN 1 THEN iif(reject,

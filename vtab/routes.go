@@ -222,6 +222,13 @@ var Routes = &Table[routeRecord]{
 				}
 				return int64(r.r.Weight)
 			}},
+		{Name: "hop", Type: Integer, Doc: "position of this next hop among its multipath route's next hops, from 0: hop 0 is the one /proc/net/route and netstat -r show; NULL for a single-path route",
+			Value: func(r *routeRecord) any {
+				if !r.r.Multipath {
+					return nil
+				}
+				return int64(r.r.Hop)
+			}},
 		{Name: "pref", Type: Text, Doc: "IPv6 router preference: low, medium, high; NULL when none or with --proc",
 			Value: func(r *routeRecord) any {
 				if p := r.r.PrefName(); p != "" {

@@ -240,6 +240,13 @@ func liveNamespace(t *testing.T) string {
 		"addr replace fe80::fc:ff:fe00:1/64 dev eth0 nodad",
 		"route add default via 192.0.2.1",
 		"-6 route add default via fd00::1",
+		// Multipath routes: netstat -r prints one line with the first hop.
+		"route add 198.51.100.0/24 nexthop via 192.0.2.1 nexthop via 192.0.2.3 weight 2",
+		"nexthop add id 1 via 192.0.2.3 dev eth0",
+		"nexthop add id 2 via 192.0.2.1 dev eth0",
+		"nexthop add id 10 group 1/2",
+		"route add 203.0.113.0/24 nhid 10 metric 7",
+		"-6 route add fd01::/64 nexthop via fd00::1 nexthop via fd00::3",
 	} {
 		args := append([]string{"-n", ns}, strings.Fields(cmd)...)
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
