@@ -119,7 +119,7 @@ var Interfaces = &Table[interfaceRecord]{
 			Value: func(r *interfaceRecord) any { return r.typ }},
 		{Name: "operstate", Type: Text, Doc: "operational state (RFC 2863): UP, DOWN, UNKNOWN, LOWERLAYERDOWN, DORMANT...",
 			Value: func(r *interfaceRecord) any { return r.operstate }},
-		{Name: "speed_mbps", Type: Integer, Doc: "link speed in Mbit/s from sysfs; NULL when unknown (virtual devices, link down)",
+		{Name: "speed_mbps", Type: Integer, Doc: "link speed in Mbit/s (ethtool's Speed), from sysfs as seen inside the interface's namespace; NULL when unknown (link down, bridges, most virtual devices) or when that sysfs cannot be mounted (a notice says why)",
 			Value: func(r *interfaceRecord) any { return r.speed }},
 		{Name: "master", Type: Text, Doc: "the bridge or bond this interface is enslaved to; NULL when none",
 			Value: func(r *interfaceRecord) any { return r.master }},
@@ -329,8 +329,8 @@ func sysInterface(src *Source, r *interfaceRecord) {
 	if s, ok := readSys(src, r.name, "address"); ok && s != "" {
 		r.mac = s
 	}
-	if src.SysRoot != "" {
-		if t, err := os.Readlink(filepath.Join(src.SysRoot, "class", "net", r.name, "master")); err == nil {
+	if root := src.sysfs(); root != "" {
+		if t, err := os.Readlink(filepath.Join(root, "class", "net", r.name, "master")); err == nil {
 			r.master = filepath.Base(t)
 		}
 	}

@@ -49,7 +49,11 @@ type Source struct {
 	// namespace; caches and notices are the parent's.
 	parent    *Source
 	netnsPath string // file of the namespace read; "" for netsql's own
-	nsName    string // its name as netns_name shows it
+	// sysRoot, when set, gives the sysfs tree of the namespace read
+	// (mounted inside it on first use), replacing SysRoot: netsql's own
+	// /sys shows another namespace's devices.
+	sysRoot func() (string, error)
+	nsName  string // its name as netns_name shows it
 
 	ownerScans atomic.Int64 // /proc/*/fd walks made (tests check the scan runs only when needed)
 
@@ -134,6 +138,7 @@ func (s *Source) inNamespace(n netns.Namespace, anchor *netns.Anchor) *Source {
 		NetRoot: anchor.ProcRoot(), RunDir: s.RunDir,
 		parent: s.root(), netnsPath: n.Path, nsName: n.Name(),
 		netns: n.Inode, netnsSet: true,
+		sysRoot: anchor.SysRoot,
 	}
 	d.Sockets = &fallbackReader{
 		primary:  sockdiag.NewInNetNS(n.Path),
