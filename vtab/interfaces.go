@@ -93,7 +93,7 @@ var Interfaces = &Table[interfaceRecord]{
 			Value: func(r *interfaceRecord) any { return r.index }},
 		{Name: "mtu", Type: Integer, Doc: "MTU in bytes",
 			Value: func(r *interfaceRecord) any { return r.mtu }},
-		{Name: "flags", Type: Text, Doc: "netstat -i's flag letters: A allmulti, B broadcast, D debug, L loopback, M multicast, d dynamic, P promisc or point-to-point, N notrailers, O noarp, s slave, m master, R running, U up (e.g. BMRU)",
+		{Name: "flags", Type: Text, Doc: "netstat -i's flag letters: A allmulti, B broadcast, D debug, L loopback, M multicast, d dynamic, P promisc or point-to-point, N notrailers, O noarp, s slave, m master, R running, U up (e.g. BMRU); A and P as a user set them (a packet socket's or an upper device's do not count); with --proc, sysfs cannot tell a user's A and P from a bridge's, bond's or macvlan's, so they are left out for devices under one",
 			Value: func(r *interfaceRecord) any {
 				if !r.haveFlags {
 					return nil
@@ -291,6 +291,26 @@ func readProcInterfaces(src *Source, q *Query, f rtnl.LinkFilter) ([]interfaceRe
 	return recs, nil
 }
 
+// hasUpper reports whether sysfs shows iface under another device: a
+// bridge port (brport/), a master link, or an upper_* link (macvlan,
+// vlan, bond...).
+func hasUpper(src *Source, iface string) bool {
+	root := src.sysfs()
+	if root == "" {
+		return false
+	}
+	ents, err := os.ReadDir(filepath.Join(root, "class", "net", iface))
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if n := e.Name(); n == "brport" || n == "master" || strings.HasPrefix(n, "upper_") {
+			return true
+		}
+	}
+	return false
+}
+
 // sysInterface fills what sysfs knows about r.name: index, MTU, queue length, flags,
 // MAC, type, operstate and master.
 func sysInterface(src *Source, r *interfaceRecord) {
@@ -316,11 +336,21 @@ func sysInterface(src *Source, r *interfaceRecord) {
 		r.operstate = strings.ToUpper(oper)
 	}
 	if v, ok := num("flags", 16); ok {
-		// sysfs shows dev->flags; IFF_RUNNING is what dev_get_flags adds
-		// for an up device whose operstate is up or unknown.
-		r.flags, r.haveFlags = uint32(v), true
+		// sysfs shows dev->flags; SIOCGIFFLAGS shows dev_get_flags(): the
+		// same, with IFF_RUNNING for an up device whose operstate is up
+		// or unknown, and PROMISC and ALLMULTI only as a user asked for
+		// them (dev->gflags, which sysfs does not show).
+		r.flags, r.haveFlags = uint32(v)&^unix.IFF_RUNNING, true
 		if r.flags&unix.IFF_UP != 0 && (oper == "up" || oper == "unknown" || !haveOper) {
 			r.flags |= unix.IFF_RUNNING
+		}
+		const kernelSet = unix.IFF_PROMISC | unix.IFF_ALLMULTI
+		if r.flags&kernelSet != 0 && hasUpper(src, r.name) {
+			// A bridge, bond, team or macvlan sets them on its lower
+			// devices itself; sysfs cannot tell those from a user's.
+			r.flags &^= kernelSet
+			src.Notice("netsql: interfaces: with --proc, PROMISC and ALLMULTI of a device under a bridge, bond or macvlan are left out of flags: " +
+				"sysfs shows them whether the upper device or a user set them, and netstat shows only a user's")
 		}
 	}
 	if v, ok := num("type", 10); ok && v >= 0 && v <= 0xffff {
