@@ -93,12 +93,7 @@ func TestLiveSysfsInsideNamespace(t *testing.T) {
 			for _, ns := range names {
 				for _, l := range (&nstest.Net{NS: ns}).JSON(t, "link", "show") {
 					dev := nstest.Str(l, "ifname")
-					speed := "<nil>"
-					b, err := exec.Command("ip", "netns", "exec", ns, "cat", "/sys/class/net/"+dev+"/speed").Output()
-					if n, perr := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && perr == nil && n > 0 {
-						speed = strconv.FormatInt(n, 10)
-					}
-					out = append(out, fmt.Sprintf("%s %s speed=%s master=%s", ns, dev, speed, nstest.Str(l, "master")))
+					out = append(out, fmt.Sprintf("%s %s speed=%s master=%s", ns, dev, sysfsSpeed(ns, dev), nstest.Str(l, "master")))
 				}
 			}
 			return out
@@ -128,6 +123,18 @@ func TestLiveSysfsInsideNamespace(t *testing.T) {
 	}
 }
 
+// sysfsSpeed is DEV's speed as `ip netns exec NS cat
+// /sys/class/net/DEV/speed` shows it, "<nil>" (as a NULL prints) when
+// unreadable (EINVAL: link down, virtual devices) or not positive
+// (-1: unknown).
+func sysfsSpeed(ns, dev string) string {
+	b, err := exec.Command("ip", "netns", "exec", ns, "cat", "/sys/class/net/"+dev+"/speed").Output()
+	if n, perr := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && perr == nil && n > 0 {
+		return strconv.FormatInt(n, 10)
+	}
+	return "<nil>"
+}
+
 func sqlText(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -136,4 +143,83 @@ func sqlText(v any) string {
 		return string(x)
 	}
 	return fmt.Sprint(v)
+}
+
+// TestLiveSysfsOwnNamespace: run in a namespace entered without
+// remounting /sys (`nsenter --net`, unlike `ip netns exec`), netsql reads
+// sysfs as its own namespace shows it, not the /sys it inherited. The test
+// runs its own binary under nsenter, which prints speed_mbps per device.
+func TestLiveSysfsOwnNamespace(t *testing.T) {
+	if os.Getenv("NETSQL_SYSFS_HELPER") != "" {
+		eng, err := Open(Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer eng.Close()
+		rows, err := eng.DB().Query("SELECT name, speed_mbps FROM interfaces")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var name string
+			var speed any
+			if err := rows.Scan(&name, &speed); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Printf("ROW %s speed=%v\n", name, speed)
+		}
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (CAP_SYS_ADMIN) to create and enter network namespaces")
+	}
+	for _, tool := range []string{"ip", "nsenter"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s", tool)
+		}
+	}
+	var r [4]byte
+	rand.Read(r[:])
+	ns := "netsql-sysown-" + hex.EncodeToString(r[:])
+	nstest.IP(t, "netns", "add", ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	nstest.IP(t, "-n", ns, "link", "add", "sysown"+hex.EncodeToString(r[:2]), "type", "veth", "peer", "name", "sysownp")
+	for _, dev := range []string{"sysown" + hex.EncodeToString(r[:2]), "sysownp", "lo"} {
+		nstest.IP(t, "-n", ns, "link", "set", dev, "up")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := func() []string {
+		cmd := exec.Command("nsenter", "--net=/run/netns/"+ns, self, "-test.run=^TestLiveSysfsOwnNamespace$")
+		cmd.Env = append(os.Environ(), "NETSQL_SYSFS_HELPER=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("helper: %v\n%s", err, out)
+		}
+		var rows []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if row, ok := strings.CutPrefix(l, "ROW "); ok {
+				rows = append(rows, row)
+			}
+		}
+		return rows
+	}
+	theirs := func() []string {
+		var out []string
+		for _, l := range (&nstest.Net{NS: ns}).JSON(t, "link", "show") {
+			dev := nstest.Str(l, "ifname")
+			out = append(out, dev+" speed="+sysfsSpeed(ns, dev))
+		}
+		return out
+	}
+	got, err := nstest.Agree(t, 40, 3, ours, theirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(got, "sysownp speed=10000") {
+		t.Fatalf("the test's veth reported no speed:\n%s", strings.Join(got, "\n"))
+	}
 }

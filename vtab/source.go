@@ -80,6 +80,7 @@ func NewSource(procRoot string, notify func(string)) (*Source, error) {
 		// thread-self follows the reading thread, always ours.
 		s.ProcRoot, s.NetRoot, s.Live = "/proc", liveNetRoot, true
 		s.SysRoot, s.EtcRoot = "/sys", "/etc"
+		s.sysRoot = ownSysfs(s)
 		s.Sockets = &fallbackReader{
 			primary:  sockdiag.New(),
 			fallback: procnet.New(liveNetRoot),
@@ -109,6 +110,25 @@ func NewSource(procRoot string, notify func(string)) (*Source, error) {
 		s.EtcRoot = filepath.Join(procRoot, "..", "etc")
 	}
 	return s, nil
+}
+
+// ownSysfs returns the sysRoot of a live source for netsql's own
+// namespace: a sysfs mounted inside it on first use and kept for the
+// source's life, since /sys shows the devices of whichever namespace
+// mounted it (under `nsenter --net`, not netsql's). Without the right to
+// mount (not root), /sys it is.
+func ownSysfs(s *Source) func() (string, error) {
+	var once sync.Once
+	var root string
+	return func() (string, error) {
+		once.Do(func() {
+			root = s.SysRoot
+			if fd, err := netns.MountSysfs("/proc/thread-self/ns/net"); err == nil {
+				root = "/proc/self/fd/" + strconv.Itoa(fd)
+			}
+		})
+		return root, nil
+	}
 }
 
 // etcRoot is EtcRoot, or "/etc" when unset.
