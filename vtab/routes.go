@@ -369,7 +369,16 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 		rq.family = unix.AF_INET
 	}
 	routes, names, err := routeDump(ctx, src, q, "routes", func(c *rtnl.Client) ([]rtnl.Route, error) {
-		return c.Routes(ctx, rtnl.RouteFilter{Family: rq.family, Table: rq.table})
+		routes, err := c.Routes(ctx, rtnl.RouteFilter{Family: rq.family, Table: rq.table})
+		if err != nil || !rtnl.NeedsNexthops(routes) {
+			return routes, err
+		}
+		// nexthop_compat_mode=0: routes name their nexthop objects only.
+		nhs, err := c.Nexthops(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return rtnl.ExpandNexthops(routes, nhs), nil
 	})
 	if err != nil {
 		return nil, err
