@@ -152,6 +152,12 @@ func TestGetnameinfoRules(t *testing.T) {
 		{"fe80::1", "fe80::1"}, // a line with a zone is no address to inet_pton
 		{"::", "::"},
 		{"::1.2.3.4", "::1.2.3.4"},
+		// The scope: an interface name for link-local addresses, else its number.
+		{"fe80::7%1", "fe80::7%lo"},
+		{"fe80::7%lo", "fe80::7%lo"},
+		{"ff02::7%1", "ff02::7%lo"},
+		{"2001:db8::7%lo", "2001:db8::7%1"},
+		{"2001:db8::9%1", "nine"}, // a name found carries no scope
 	} {
 		if got, _ := r.hostName(c.addr); got != c.want {
 			t.Errorf("hostName(%s) = %q, want %q", c.addr, got, c.want)
@@ -160,7 +166,7 @@ func TestGetnameinfoRules(t *testing.T) {
 	// DNS is asked for the IPv4 PTR of v4-mapped and v4-compatible
 	// addresses (in the mapped text, which Go's resolver reverses as
 	// IPv4 without consulting /etc/hosts' IPv4 lines), and never for ::.
-	want := []string{"::ffff:192.0.2.7", "fe80::1", "::ffff:1.2.3.4"}
+	want := []string{"::ffff:192.0.2.7", "fe80::1", "::ffff:1.2.3.4", "fe80::7", "ff02::7", "2001:db8::7"}
 	if strings.Join(asked, " ") != strings.Join(want, " ") {
 		t.Errorf("DNS asked for %q, want %q", asked, want)
 	}

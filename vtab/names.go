@@ -44,7 +44,7 @@ type resolver struct {
 
 	mu      sync.Mutex
 	ctx     context.Context
-	cache   map[string]string // address text -> name
+	cache   map[string]string // address text (no zone) -> name, "" for none
 	dnsDead bool
 }
 
@@ -229,15 +229,24 @@ func (r *resolver) hostName(text string) (string, bool) {
 }
 
 // lookupHost is glibc's getnameinfo(3) without flags for a: a reverse
-// lookup in the resolver's order, else the numeric text. The cache keeps
-// names and misses alike for the engine's life.
+// lookup in the resolver's order, else the numeric text.
 //
 // As glibc does, an IPv6 address is looked up as IPv6 in /etc/hosts
 // (only lines holding an IPv6 address match, so ::ffff:127.0.0.1 does not
 // find 127.0.0.1's name), while DNS asks for a v4-mapped or v4-compatible
-// address's IPv4 PTR name; :: has no name. The numeric text keeps a's
-// zone (glibc appends the scope to a link-local address).
+// address's IPv4 PTR name; :: has no name. The numeric text ends in a's
+// scope as glibc prints it (scopeText).
 func (r *resolver) lookupHost(a netip.Addr) string {
+	name := r.reverseName(a.WithZone(""))
+	if name == "" {
+		name = ntop(a.WithZone("")) + scopeText(a)
+	}
+	return name
+}
+
+// reverseName is gethostbyaddr's name for a (without a zone), "" when
+// there is none; the cache keeps names and misses for the engine's life.
+func (r *resolver) reverseName(a netip.Addr) string {
 	key := a.String()
 	r.mu.Lock()
 	name, ok := r.cache[key]
@@ -246,28 +255,52 @@ func (r *resolver) lookupHost(a netip.Addr) string {
 		return name
 	}
 	r.load()
-	name = ""
 	for _, src := range r.order {
-		if a.Is6() && a.WithZone("").IsUnspecified() {
+		if a.Is6() && a.IsUnspecified() {
 			break // gethostbyaddr refuses in6addr_any before asking anyone
 		}
 		switch src {
 		case "files":
-			name = r.filesName(a.WithZone(""))
+			name = r.filesName(a)
 		case "dns":
-			name = r.dnsName(a.WithZone(""))
+			name = r.dnsName(a)
 		}
 		if name != "" {
 			break
 		}
 	}
-	if name == "" {
-		name = ntop(a)
-	}
 	r.mu.Lock()
 	r.cache[key] = name
 	r.mu.Unlock()
 	return name
+}
+
+// scopeText is what glibc's getnameinfo appends to a numeric IPv6
+// address for its scope id: "%" and the interface name for a link-local
+// (unicast or multicast) address, "%" and the number otherwise. The zone
+// may be given either way; a name or number no interface of netsql's
+// namespace has stays as given.
+func scopeText(a netip.Addr) string {
+	zone := a.Zone()
+	if zone == "" {
+		return ""
+	}
+	index, err := strconv.Atoi(zone)
+	numeric := err == nil
+	if a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() {
+		if numeric {
+			if ifi, err := net.InterfaceByIndex(index); err == nil {
+				return "%" + ifi.Name
+			}
+		}
+		return "%" + zone
+	}
+	if !numeric {
+		if ifi, err := net.InterfaceByName(zone); err == nil {
+			return "%" + strconv.Itoa(ifi.Index)
+		}
+	}
+	return "%" + zone
 }
 
 // filesName is glibc's files backend of gethostbyaddr: the first
