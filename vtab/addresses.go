@@ -33,7 +33,7 @@ var Addresses = &Table[addressRecord]{
 	PerNetNS: true,
 	Doc: "Every IPv4 and IPv6 address of every interface (ip addr), read through rtnetlink. " +
 		"Rows come IPv4 first, in the kernel's order (an interface's primary address before its secondaries), then IPv6 in net/if_inet6's order (ifconfig's). " +
-		"With --proc, IPv6 addresses come from net/if_inet6 and IPv4 ones are rebuilt from net/fib_trie and net/route (prefix, device and broadcast; no label or flags): an address the files do not place on an interface (point-to-point, on a down interface, a /32 without a prefix route) has NULL interface, ifindex and prefix_len, and a local route added to the local table by hand looks like an address (a notice says when); without net/fib_trie, asking for family = 'inet' is an error and otherwise the IPv4 rows are missing (a notice says so).",
+		"With --proc, IPv6 addresses come from net/if_inet6 and IPv4 ones are rebuilt from net/fib_trie and net/route (prefix, device and, where the files show it, broadcast; no label, flags or peer): an address the files do not place on an interface (point-to-point, on a down interface, a /32 without a prefix route) has NULL interface, ifindex and prefix_len (a notice names them), and a local route added to the local table by hand looks like an address; without net/fib_trie, asking for family = 'inet' is an error and otherwise the IPv4 rows are missing (a notice says so).",
 	Example: "SELECT interface, address || '/' || prefix_len AS cidr, flags FROM addresses WHERE scope = 'global' ORDER BY interface;",
 	Columns: []Column[addressRecord]{
 		{Name: "interface", Type: Text, Doc: "interface name; NULL with --proc for an IPv4 address the files do not place",
