@@ -127,7 +127,7 @@ func rtfOf(r *rtnl.Route) uint32 {
 		if r.Type == unix.RTN_UNREACHABLE || r.Type == unix.RTN_PROHIBIT {
 			f |= rtfReject
 		}
-		if r.Gateway.Is4() {
+		if gatewayFlag4(r.Gateway) {
 			f |= rtfGateway
 		}
 		if r.Dst.Bits() == 32 {
@@ -163,6 +163,18 @@ func rtfOf(r *rtnl.Route) uint32 {
 		f |= rtfExpires
 	}
 	return f
+}
+
+// gatewayFlag4 is the kernel's test for RTF_GATEWAY on an IPv4 route
+// (fib_flag_trans): the first four bytes of the next hop's gateway are
+// not zero, whatever its family, so an IPv6 gateway (RTA_VIA) usually sets
+// it, though /proc/net/route prints that gateway as 0.0.0.0.
+func gatewayFlag4(g netip.Addr) bool {
+	if !g.IsValid() {
+		return false
+	}
+	b := g.AsSlice()
+	return b[0]|b[1]|b[2]|b[3] != 0
 }
 
 // Routes is the routes table: IPv4 and IPv6 routes of every routing table.

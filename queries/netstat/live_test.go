@@ -247,6 +247,9 @@ func liveNamespace(t *testing.T) string {
 		"nexthop add id 10 group 1/2",
 		"route add 203.0.113.0/24 nhid 10 metric 7",
 		"-6 route add fd01::/64 nexthop via fd00::1 nexthop via fd00::3",
+		// IPv4 routes over IPv6 next hops: flag G, gateway 0.0.0.0.
+		"route add 198.51.102.0/24 via inet6 fe80::1 dev eth0",
+		"route add 198.51.103.0/24 nexthop via inet6 fe80::2 dev eth0 nexthop via 192.0.2.1",
 	)
 	for _, ifb := range []string{"ifb0", "ifb1"} {
 		// ifb needs its module; the views do not depend on it.
