@@ -7,6 +7,8 @@
 --
 -- netstat reads /proc/net/route: the main table (254), routes that are up.
 -- A reject route (flag !) has no gateway or interface: netstat prints "-".
+-- A multipath route (nexthop via ... nexthop via ..., or a nexthop-object
+-- group) is one line there, with its first next hop (hop 0).
 
 SELECT 'Kernel IP routing table';
 
@@ -22,10 +24,13 @@ WITH r AS (
         -- the MSS column is /proc/net/route's MTU field: advmss + 40 when set
         iif(advmss > 0, advmss + 40, 0) AS mss, ifnull(window, 0) AS window, ifnull(irtt, 0) AS irtt,
         substr(netstat_route_host(destination, netmask, :numeric, instr(flags, 'H')), 1, 15) AS dest,
-        substr(netstat_route_host(ifnull(gateway, '0.0.0.0'), '255.255.255.0', :numeric, 1), 1, 15) AS gw,
+        -- an IPv6 gateway (via inet6) is 0.0.0.0 in /proc/net/route
+        substr(coalesce(netstat_route_host(gateway, '255.255.255.0', :numeric, 1),
+            netstat_route_host('0.0.0.0', '255.255.255.0', :numeric, 1)), 1, 15) AS gw,
         instr(flags, '!') > 0 AS reject
     FROM routes
     WHERE family = 'inet' AND table_id = 254 AND instr(flags, 'U') + instr(flags, '!') > 0
+        AND ifnull(hop, 0) = 0
 )
 SELECT CASE :extend
     WHEN 1 THEN iif(reject,

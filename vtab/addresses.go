@@ -21,7 +21,10 @@ type addressRecord struct {
 	a     rtnl.Address
 	iface any
 	proc  bool // from net/if_inet6: no lifetimes or label
-	netns uint64
+	// unplaced: an IPv4 address from a /proc tree that does not say
+	// which interface holds it (no interface, index or prefix length).
+	unplaced bool
+	netns    uint64
 }
 
 // Addresses is the addresses table: every IPv4 and IPv6 interface address.
@@ -30,24 +33,34 @@ var Addresses = &Table[addressRecord]{
 	PerNetNS: true,
 	Doc: "Every IPv4 and IPv6 address of every interface (ip addr), read through rtnetlink. " +
 		"Rows come IPv4 first, in the kernel's order (an interface's primary address before its secondaries), then IPv6 in net/if_inet6's order (ifconfig's). " +
-		"With --proc, IPv6 addresses come from net/if_inet6 and IPv4 ones are rebuilt from net/fib_trie and net/route (prefix, device and broadcast; no label or flags); without net/fib_trie, asking for family = 'inet' is an error and otherwise the IPv4 rows are missing (a notice says so).",
+		"With --proc, IPv6 addresses come from net/if_inet6 and IPv4 ones are rebuilt from net/fib_trie and net/route (prefix, device and, where the files show it, broadcast; no label, flags or peer): an address the files do not place on an interface (point-to-point, on a down interface, a /32 without a prefix route) has NULL interface, ifindex and prefix_len (a notice names them), and a local route added to the local table by hand looks like an address; without net/fib_trie, asking for family = 'inet' is an error and otherwise the IPv4 rows are missing (a notice says so).",
 	Example: "SELECT interface, address || '/' || prefix_len AS cidr, flags FROM addresses WHERE scope = 'global' ORDER BY interface;",
 	Columns: []Column[addressRecord]{
-		{Name: "interface", Type: Text, Doc: "interface name",
+		{Name: "interface", Type: Text, Doc: "interface name; NULL with --proc for an IPv4 address the files do not place",
 			Value: func(r *addressRecord) any { return r.iface }},
-		{Name: "ifindex", Type: Integer, Push: pushEQ, Doc: "interface index (join to interfaces.index)",
-			Value: func(r *addressRecord) any { return int64(r.a.Index) }},
+		{Name: "ifindex", Type: Integer, Push: pushEQ, Doc: "interface index (join to interfaces.index); NULL when unknown (--proc)",
+			Value: func(r *addressRecord) any { return nullIfZero(uint64(r.a.Index)) }},
 		{Name: "family", Type: Text, Push: pushEQ, Doc: "address family: inet, inet6",
 			Value: func(r *addressRecord) any { return afName(r.a.Family) }},
 		{Name: "address", Type: Text, Doc: "the interface's own address",
 			Value: func(r *addressRecord) any { return r.a.Address.String() }},
-		{Name: "prefix_len", Type: Integer, Doc: "prefix length of the attached network",
-			Value: func(r *addressRecord) any { return int64(r.a.PrefixLen) }},
-		{Name: "netmask", Type: Text, Doc: "IPv4 netmask, dotted (ifconfig's netmask); NULL for IPv6",
-			Value: func(r *addressRecord) any { return netmask4(r.a.Family, r.a.PrefixLen) }},
-		{Name: "broadcast", Type: Text, Doc: "IPv4 broadcast address; NULL when none",
+		{Name: "prefix_len", Type: Integer, Doc: "prefix length of the attached network; NULL with --proc where the interface is",
+			Value: func(r *addressRecord) any {
+				if r.unplaced {
+					return nil
+				}
+				return int64(r.a.PrefixLen)
+			}},
+		{Name: "netmask", Type: Text, Doc: "IPv4 netmask, dotted (ifconfig's netmask); NULL for IPv6 and where prefix_len is",
+			Value: func(r *addressRecord) any {
+				if r.unplaced {
+					return nil
+				}
+				return netmask4(r.a.Family, r.a.PrefixLen)
+			}},
+		{Name: "broadcast", Type: Text, Doc: "IPv4 broadcast address; NULL when none, and with --proc when it would be the network's last address (the kernel routes that one as broadcast either way, so /proc cannot tell; a notice says so)",
 			Value: func(r *addressRecord) any { return addrOrNull(r.a.Broadcast) }},
-		{Name: "peer", Type: Text, Doc: "the far end of a point-to-point address; NULL otherwise",
+		{Name: "peer", Type: Text, Doc: "the far end of a point-to-point address; NULL otherwise, and always with --proc (no file holds it)",
 			Value: func(r *addressRecord) any { return addrOrNull(r.a.Peer) }},
 		{Name: "scope", Type: Text, Doc: "global, link, host, site",
 			Value: func(r *addressRecord) any { return r.a.ScopeName() }},
@@ -154,19 +167,31 @@ func readProcAddresses(src *Source, fam int) ([]addressRecord, error) {
 		case err != nil:
 			return nil, fmt.Errorf("addresses: %w", err)
 		}
+		var unplaced, noBcast []string
 		for _, a := range v4 {
 			idx := 0
 			if s, ok := readSys(src, a.Interface, "ifindex"); ok {
 				idx, _ = strconv.Atoi(s)
 			}
-			recs = append(recs, addressRecord{
+			rec := addressRecord{
 				a: rtnl.Address{
 					Index: idx, Family: unix.AF_INET, Address: a.Address, PrefixLen: a.PrefixLen,
 					Local: a.Address, Broadcast: a.Broadcast, Scope: inet4Scope(a.Address),
 					Flags: unix.IFA_F_PERMANENT, ValidLft: rtnl.Forever, PreferredLft: rtnl.Forever,
 				},
-				iface: a.Interface, proc: true, netns: netns,
-			})
+				iface: nullIfEmpty(a.Interface), proc: true, netns: netns,
+				unplaced: a.Interface == "",
+			}
+			switch {
+			case rec.unplaced:
+				unplaced = append(unplaced, a.Address.String())
+			case a.BroadcastUnknown:
+				noBcast = append(noBcast, a.Address.String())
+			}
+			recs = append(recs, rec)
+		}
+		if msg := procAddrNotice(unplaced, noBcast); msg != "" {
+			src.Notice(msg)
 		}
 		if fam == unix.AF_INET {
 			return recs, nil
@@ -191,6 +216,22 @@ func readProcAddresses(src *Source, fam int) ([]addressRecord, error) {
 		})
 	}
 	return recs, nil
+}
+
+// procAddrNotice says, in one line, what a /proc tree could not tell
+// about its IPv4 addresses; "" when it told everything.
+func procAddrNotice(unplaced, noBcast []string) string {
+	var parts []string
+	if len(unplaced) > 0 {
+		parts = append(parts, fmt.Sprintf("no route places %s on an interface (point-to-point, down interface, /32 without a prefix route): interface and prefix_len are NULL", strings.Join(unplaced, ", ")))
+	}
+	if len(noBcast) > 0 {
+		parts = append(parts, fmt.Sprintf("whether %s have their network's broadcast address cannot be told (the kernel routes it either way): broadcast is NULL", strings.Join(noBcast, ", ")))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "netsql: addresses: a /proc tree lists no IPv4 addresses, they are rebuilt from net/fib_trie and net/route: " + strings.Join(parts, "; ")
 }
 
 // inet4Scope is the scope the kernel gives an IPv4 address: host for

@@ -51,10 +51,10 @@ func functionDefs(f *sqlFuncs) []functionDef {
 	return []functionDef{
 		{"user_name", "(uid)", "login name for uid from the passwd database, or the number as text", 1, false, f.userName},
 		{"service_name", "(port, proto)", "port name from /etc/services (raw: /etc/protocols) as netstat resolves it: '*' for 0, the number as text when unknown; proto is tcp, udp or raw (a trailing 6 is ignored)", 2, false, f.serviceName},
-		{"host_name", "(addr)", "host name for an IP address by reverse lookup in the resolver's order (/etc/hosts, then DNS with a short timeout), cached per run; the address itself when it has no name", 1, true, f.hostName},
-		{"netstat_addr", "(addr, port, proto, numeric, wide)", "netstat's Local/Foreign Address text: host:port resolved unless numeric (1 for -n; or text naming 'hosts' and/or 'ports'), cut to 23 columns unless wide (-W)", 5, true, f.netstatAddr},
-		{"netstat_host", "(addr, numeric)", "netstat's text for an address without a port: a host name unless numeric, 0.0.0.0 and [::] for wildcards, /etc/networks names for IPv4 addresses ending in .0", 2, true, f.netstatHost},
-		{"netstat_route_host", "(addr, netmask, numeric, host)", "netstat -r's Destination and Gateway text: default for 0.0.0.0/0, a host name when host is true or the address has bits outside netmask, else an /etc/networks name; numeric when numeric", 4, true, f.netstatRouteHost},
+		{"host_name", "(addr)", "host name for an IP address as glibc's getnameinfo finds it (/etc/hosts, then DNS with a short timeout; a v4-mapped ::ffff:a.b.c.d is looked up as IPv6 in /etc/hosts), cached per run; the address text when it has no name; NULL when addr is not an IP address", 1, true, f.hostName},
+		{"netstat_addr", "(addr, port, proto, numeric, wide)", "netstat's Local/Foreign Address text: host:port resolved unless numeric (1 for -n; or text naming 'hosts' and/or 'ports'), cut to 23 columns unless wide (-W); NULL when addr is not an IP address", 5, true, f.netstatAddr},
+		{"netstat_host", "(addr, numeric)", "netstat's text for an address without a port: a host name unless numeric, 0.0.0.0 and [::] for wildcards, /etc/networks names for IPv4 addresses ending in .0; NULL when addr is not an IP address", 2, true, f.netstatHost},
+		{"netstat_route_host", "(addr, netmask, numeric, host)", "netstat -r's Destination and Gateway text: default for 0.0.0.0/0, a host name when host is true or the address has bits outside netmask, else an /etc/networks name; numeric when numeric; NULL unless addr and netmask are IPv4 addresses", 4, true, f.netstatRouteHost},
 		{"netstat_program", "(pid)", "netstat -p's PID/Program name: pid/argv[0] (its directory dropped when the path is absolute), cut to 19 bytes; '-' for NULL", 1, true, f.netstatProgram},
 		{"netstat_timer", "(proto, timer, expires, retransmits, probes)", "netstat -o's Timer text, e.g. 'keepalive (7183.36/0/0)'", 5, false, f.netstatTimer},
 		{"netstat_hw", "(type, mac)", "ifconfig's (netstat -ie) hardware word and address for an interfaces.type and mac, e.g. 'ether 02:fc:00:00:00:01', 'loop'", 2, false, netstatHW},
@@ -143,24 +143,39 @@ func (f *sqlFuncs) serviceName(_ *sqlite.FunctionContext, args []driver.Value) (
 	return f.names.service(int(port), proto, false), nil
 }
 
+// addrArg reads an address argument. ok is false for NULL and for
+// anything that is not an IP address: the functions taking addresses
+// return NULL for those, as SQLite's own functions do for bad input,
+// rather than abort the statement.
+func addrArg(v driver.Value) (a netip.Addr, ok bool) {
+	var text string
+	switch x := v.(type) {
+	case string:
+		text = x
+	case []byte:
+		text = string(x)
+	default:
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(text)
+	if err != nil || strings.ContainsAny(a.Zone(), "/% \t\n") {
+		return netip.Addr{}, false // a zone is an interface name or number
+	}
+	return a, true
+}
+
 func (f *sqlFuncs) hostName(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-	if args[0] == nil {
+	a, ok := addrArg(args[0])
+	if !ok {
 		return nil, nil
 	}
-	addr, err := textArg("host_name", "addr", args[0])
-	if err != nil {
-		return nil, err
-	}
-	return f.names.hostName(addr)
+	return f.names.lookupHost(a), nil
 }
 
 func (f *sqlFuncs) netstatAddr(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-	if args[0] == nil {
+	a, ok := addrArg(args[0])
+	if !ok {
 		return nil, nil
-	}
-	addr, err := textArg("netstat_addr", "addr", args[0])
-	if err != nil {
-		return nil, err
 	}
 	port, err := intArg("netstat_addr", "port", args[1])
 	if err != nil {
@@ -174,20 +189,13 @@ func (f *sqlFuncs) netstatAddr(_ *sqlite.FunctionContext, args []driver.Value) (
 	if err != nil {
 		return nil, err
 	}
-	return f.names.netstatAddr(addr, int(port), proto, numHosts, numPorts, truthy(args[4]))
+	return f.names.netstatAddr(a, int(port), proto, numHosts, numPorts, truthy(args[4])), nil
 }
 
 func (f *sqlFuncs) netstatHost(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-	if args[0] == nil {
+	a, ok := addrArg(args[0])
+	if !ok {
 		return nil, nil
-	}
-	text, err := textArg("netstat_host", "addr", args[0])
-	if err != nil {
-		return nil, err
-	}
-	a, err := netip.ParseAddr(text)
-	if err != nil {
-		return nil, fmt.Errorf("netstat_host: %q is not an IP address", text)
 	}
 	numHosts, _, err := numericArg(args[1])
 	if err != nil {
@@ -197,18 +205,11 @@ func (f *sqlFuncs) netstatHost(_ *sqlite.FunctionContext, args []driver.Value) (
 }
 
 func (f *sqlFuncs) netstatRouteHost(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-	if args[0] == nil {
-		return nil, nil
-	}
 	var addrs [2]netip.Addr
-	for i, what := range []string{"addr", "netmask"} {
-		text, err := textArg("netstat_route_host", what, args[i])
-		if err != nil {
-			return nil, err
-		}
-		a, err := netip.ParseAddr(text)
-		if err != nil || !a.Is4() {
-			return nil, fmt.Errorf("netstat_route_host: %s %q is not an IPv4 address", what, text)
+	for i := range addrs {
+		a, ok := addrArg(args[i])
+		if !ok || !a.Is4() {
+			return nil, nil // netstat -r's names are for IPv4 only
 		}
 		addrs[i] = a
 	}

@@ -3,6 +3,10 @@ package vtab
 import (
 	"context"
 	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -41,7 +45,12 @@ func TestNameFunctions(t *testing.T) {
 		{"SELECT service_name(NULL, 'tcp')", nil},
 		{"SELECT host_name('127.0.0.1')", "localhost"},
 		{"SELECT host_name('192.0.2.9')", "192.0.2.9"}, // no DNS for a copied /etc
-		{"SELECT host_name('::ffff:127.0.0.1')", "localhost"},
+		// getnameinfo looks ::ffff:127.0.0.1 up as IPv6: /etc/hosts'
+		// IPv4 line does not name it (netstat then prints 127.0.0.1).
+		{"SELECT host_name('::ffff:127.0.0.1')", "::ffff:127.0.0.1"},
+		{"SELECT host_name('::127.0.0.1')", "::127.0.0.1"},
+		{"SELECT netstat_addr('::ffff:127.0.0.1', 5432, 'tcp6', 0, 0)", "127.0.0.1:postgresql"},
+		{"SELECT netstat_host('::ffff:127.0.0.1', 0)", "127.0.0.1"},
 		{"SELECT netstat_addr('127.0.0.1', 5432, 'tcp', 0, 0)", "localhost:postgresql"},
 		{"SELECT netstat_addr('127.0.0.1', 5432, 'tcp', 1, 0)", "127.0.0.1:5432"},
 		{"SELECT netstat_addr('127.0.0.1', 5432, 'tcp', 'hosts', 0)", "127.0.0.1:postgresql"},
@@ -69,8 +78,97 @@ func TestNameFunctions(t *testing.T) {
 			t.Errorf("%s = %#v, want %#v", c.sql, got, c.want)
 		}
 	}
-	if _, err := eng.DB().Exec("SELECT netstat_addr('nope', 1, 'tcp', 0, 0)"); err == nil {
-		t.Error("netstat_addr accepted a non-address")
+}
+
+// TestAddressFunctionsBadInput: a value that is not an IP address gives
+// NULL from every function taking an address, never an aborted statement.
+func TestAddressFunctionsBadInput(t *testing.T) {
+	eng, err := Open(Options{ProcRoot: fixtureHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	for _, bad := range []string{"'x'", "''", "'127.0.0.1:80'", "'1.2.3'", "'::1%'", "42", "4.5", "x'7f000001'", "'fe80::1%eth0/64'"} {
+		for _, call := range []string{
+			"host_name(%s)",
+			"netstat_addr(%s, 80, 'tcp', 0, 0)",
+			"netstat_host(%s, 0)",
+			"netstat_route_host(%s, '255.255.255.0', 0, 0)",
+			"netstat_route_host('10.0.0.0', %s, 0, 0)",
+		} {
+			q := "SELECT " + strings.Replace(call, "%s", bad, 1)
+			var v any
+			if err := eng.DB().QueryRow(q).Scan(&v); err != nil {
+				t.Errorf("%s: %v", q, err)
+			} else if v != nil {
+				t.Errorf("%s = %#v, want NULL", q, v)
+			}
+		}
+	}
+	// A statement over many rows keeps going past the bad ones.
+	var n, named int
+	if err := eng.DB().QueryRow(`SELECT count(*), count(host_name(a)) FROM (SELECT 'x' AS a UNION ALL SELECT '127.0.0.1' UNION ALL SELECT NULL)`).Scan(&n, &named); err != nil || n != 3 || named != 1 {
+		t.Errorf("count = %d, %d (%v); want 3 rows, 1 named", n, named, err)
+	}
+	// IPv6 routes have no netstat -r name: NULL, not an error.
+	if v := queryOne(t, eng, "SELECT netstat_route_host('::1', '::', 0, 0)"); v != nil {
+		t.Errorf("netstat_route_host(IPv6) = %#v", v)
+	}
+}
+
+// TestGetnameinfoRules: /etc/hosts and DNS are consulted as glibc's
+// getnameinfo consults them for each kind of address.
+func TestGetnameinfoRules(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "proc", "net"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hosts := "192.0.2.7 seven\n::ffff:192.0.2.8 eight\n2001:db8::9 nine\n::1 six-lo\nfe80::1%eth0 zoned\n"
+	if err := os.MkdirAll(filepath.Join(dir, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "etc", "hosts"), []byte(hosts), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := NewSource(filepath.Join(dir, "proc"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newResolver(src)
+	r.dns = true
+	var asked []string
+	r.lookupAddr = func(_ context.Context, addr string) ([]string, error) {
+		asked = append(asked, addr)
+		return nil, &net.DNSError{Err: "no such host", IsNotFound: true}
+	}
+	for _, c := range []struct{ addr, want string }{
+		{"192.0.2.7", "seven"},
+		{"::ffff:192.0.2.7", "::ffff:192.0.2.7"}, // IPv4 lines never name an IPv6 lookup
+		{"192.0.2.8", "eight"},                   // a v4-mapped line names its IPv4 address
+		{"::ffff:192.0.2.8", "eight"},
+		{"2001:db8::9", "nine"},
+		{"127.0.0.1", "six-lo"}, // ::1 counts as 127.0.0.1 for an IPv4 lookup
+		{"::1", "six-lo"},
+		{"fe80::1", "fe80::1"}, // a line with a zone is no address to inet_pton
+		{"::", "::"},
+		{"::1.2.3.4", "::1.2.3.4"},
+		// The scope: an interface name for link-local addresses, else its number.
+		{"fe80::7%1", "fe80::7%lo"},
+		{"fe80::7%lo", "fe80::7%lo"},
+		{"ff02::7%1", "ff02::7%lo"},
+		{"2001:db8::7%lo", "2001:db8::7%1"},
+		{"2001:db8::9%1", "nine"}, // a name found carries no scope
+	} {
+		if got, _ := r.hostName(c.addr); got != c.want {
+			t.Errorf("hostName(%s) = %q, want %q", c.addr, got, c.want)
+		}
+	}
+	// DNS is asked for the IPv4 PTR of v4-mapped and v4-compatible
+	// addresses (in the mapped text, which Go's resolver reverses as
+	// IPv4 without consulting /etc/hosts' IPv4 lines), and never for ::.
+	want := []string{"::ffff:192.0.2.7", "fe80::1", "::ffff:1.2.3.4", "fe80::7", "ff02::7", "2001:db8::7"}
+	if strings.Join(asked, " ") != strings.Join(want, " ") {
+		t.Errorf("DNS asked for %q, want %q", asked, want)
 	}
 }
 

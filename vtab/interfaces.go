@@ -93,7 +93,7 @@ var Interfaces = &Table[interfaceRecord]{
 			Value: func(r *interfaceRecord) any { return r.index }},
 		{Name: "mtu", Type: Integer, Doc: "MTU in bytes",
 			Value: func(r *interfaceRecord) any { return r.mtu }},
-		{Name: "flags", Type: Text, Doc: "netstat -i's flag letters: A allmulti, B broadcast, D debug, L loopback, M multicast, d dynamic, P promisc or point-to-point, N notrailers, O noarp, s slave, m master, R running, U up (e.g. BMRU)",
+		{Name: "flags", Type: Text, Doc: "netstat -i's flag letters: A allmulti, B broadcast, D debug, L loopback, M multicast, d dynamic, P promisc or point-to-point, N notrailers, O noarp, s slave, m master, R running, U up (e.g. BMRU); A and P as a user set them (a packet socket's or an upper device's do not count); with --proc, sysfs cannot tell a user's A and P from a bridge's, bond's or macvlan's, so they are left out for devices under one",
 			Value: func(r *interfaceRecord) any {
 				if !r.haveFlags {
 					return nil
@@ -119,7 +119,7 @@ var Interfaces = &Table[interfaceRecord]{
 			Value: func(r *interfaceRecord) any { return r.typ }},
 		{Name: "operstate", Type: Text, Doc: "operational state (RFC 2863): UP, DOWN, UNKNOWN, LOWERLAYERDOWN, DORMANT...",
 			Value: func(r *interfaceRecord) any { return r.operstate }},
-		{Name: "speed_mbps", Type: Integer, Doc: "link speed in Mbit/s from sysfs; NULL when unknown (virtual devices, link down)",
+		{Name: "speed_mbps", Type: Integer, Doc: "link speed in Mbit/s (ethtool's Speed), from sysfs as seen inside the interface's namespace; NULL when unknown (link down, bridges, most virtual devices) or when that sysfs cannot be mounted (a notice says why)",
 			Value: func(r *interfaceRecord) any { return r.speed }},
 		{Name: "master", Type: Text, Doc: "the bridge or bond this interface is enslaved to; NULL when none",
 			Value: func(r *interfaceRecord) any { return r.master }},
@@ -291,6 +291,26 @@ func readProcInterfaces(src *Source, q *Query, f rtnl.LinkFilter) ([]interfaceRe
 	return recs, nil
 }
 
+// hasUpper reports whether sysfs shows iface under another device: a
+// bridge port (brport/), a master link, or an upper_* link (macvlan,
+// vlan, bond...).
+func hasUpper(src *Source, iface string) bool {
+	root := src.sysfs()
+	if root == "" {
+		return false
+	}
+	ents, err := os.ReadDir(filepath.Join(root, "class", "net", iface))
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if n := e.Name(); n == "brport" || n == "master" || strings.HasPrefix(n, "upper_") {
+			return true
+		}
+	}
+	return false
+}
+
 // sysInterface fills what sysfs knows about r.name: index, MTU, queue length, flags,
 // MAC, type, operstate and master.
 func sysInterface(src *Source, r *interfaceRecord) {
@@ -316,11 +336,21 @@ func sysInterface(src *Source, r *interfaceRecord) {
 		r.operstate = strings.ToUpper(oper)
 	}
 	if v, ok := num("flags", 16); ok {
-		// sysfs shows dev->flags; IFF_RUNNING is what dev_get_flags adds
-		// for an up device whose operstate is up or unknown.
-		r.flags, r.haveFlags = uint32(v), true
+		// sysfs shows dev->flags; SIOCGIFFLAGS shows dev_get_flags(): the
+		// same, with IFF_RUNNING for an up device whose operstate is up
+		// or unknown, and PROMISC and ALLMULTI only as a user asked for
+		// them (dev->gflags, which sysfs does not show).
+		r.flags, r.haveFlags = uint32(v)&^unix.IFF_RUNNING, true
 		if r.flags&unix.IFF_UP != 0 && (oper == "up" || oper == "unknown" || !haveOper) {
 			r.flags |= unix.IFF_RUNNING
+		}
+		const kernelSet = unix.IFF_PROMISC | unix.IFF_ALLMULTI
+		if r.flags&kernelSet != 0 && hasUpper(src, r.name) {
+			// A bridge, bond, team or macvlan sets them on its lower
+			// devices itself; sysfs cannot tell those from a user's.
+			r.flags &^= kernelSet
+			src.Notice("netsql: interfaces: with --proc, PROMISC and ALLMULTI of a device under a bridge, bond or macvlan are left out of flags: " +
+				"sysfs shows them whether the upper device or a user set them, and netstat shows only a user's")
 		}
 	}
 	if v, ok := num("type", 10); ok && v >= 0 && v <= 0xffff {
@@ -329,8 +359,8 @@ func sysInterface(src *Source, r *interfaceRecord) {
 	if s, ok := readSys(src, r.name, "address"); ok && s != "" {
 		r.mac = s
 	}
-	if src.SysRoot != "" {
-		if t, err := os.Readlink(filepath.Join(src.SysRoot, "class", "net", r.name, "master")); err == nil {
+	if root := src.sysfs(); root != "" {
+		if t, err := os.Readlink(filepath.Join(root, "class", "net", r.name, "master")); err == nil {
 			r.master = filepath.Base(t)
 		}
 	}

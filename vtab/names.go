@@ -44,7 +44,7 @@ type resolver struct {
 
 	mu      sync.Mutex
 	ctx     context.Context
-	cache   map[string]string // address text -> name
+	cache   map[string]string // address text (no zone) -> name, "" for none
 	dnsDead bool
 }
 
@@ -117,10 +117,10 @@ func (r *resolver) load() {
 		})
 		forFields(filepath.Join(r.etc, "hosts"), func(f []string) {
 			a, err := netip.ParseAddr(f[0])
-			if err != nil {
-				return
+			if err != nil || a.Zone() != "" {
+				return // inet_pton takes no %zone: glibc ignores the line
 			}
-			r.hosts = append(r.hosts, hostEntry{addr: a.WithZone(""), name: f[1]})
+			r.hosts = append(r.hosts, hostEntry{addr: a, name: f[1]})
 		})
 		forFields(filepath.Join(r.etc, "networks"), func(f []string) {
 			if n, ok := inetNetwork(f[1]); ok {
@@ -218,22 +218,35 @@ func (r *resolver) service(port int, proto string, numeric bool) string {
 	return strconv.Itoa(port)
 }
 
-// hostName returns the name of an address, or its numeric text.
-func (r *resolver) hostName(text string) (string, error) {
+// hostName returns the name of an address, or its numeric text; ok is
+// false when text is not an IP address.
+func (r *resolver) hostName(text string) (string, bool) {
 	a, err := netip.ParseAddr(text)
 	if err != nil {
-		return "", errors.New("host_name: " + strconv.Quote(text) + " is not an IP address")
+		return "", false
 	}
-	return r.lookupHost(a.WithZone("")), nil
+	return r.lookupHost(a), true
 }
 
-// lookupHost reverse-resolves a in the resolver's order, caching the
-// answer (names and misses alike) for the engine's life.
+// lookupHost is glibc's getnameinfo(3) without flags for a: a reverse
+// lookup in the resolver's order, else the numeric text.
+//
+// As glibc does, an IPv6 address is looked up as IPv6 in /etc/hosts
+// (only lines holding an IPv6 address match, so ::ffff:127.0.0.1 does not
+// find 127.0.0.1's name), while DNS asks for a v4-mapped or v4-compatible
+// address's IPv4 PTR name; :: has no name. The numeric text ends in a's
+// scope as glibc prints it (scopeText).
 func (r *resolver) lookupHost(a netip.Addr) string {
-	if a.Is4In6() {
-		// glibc's getnameinfo looks a v4-mapped address up as IPv4.
-		a = a.Unmap()
+	name := r.reverseName(a.WithZone(""))
+	if name == "" {
+		name = ntop(a.WithZone("")) + scopeText(a)
 	}
+	return name
+}
+
+// reverseName is gethostbyaddr's name for a (without a zone), "" when
+// there is none; the cache keeps names and misses for the engine's life.
+func (r *resolver) reverseName(a netip.Addr) string {
 	key := a.String()
 	r.mu.Lock()
 	name, ok := r.cache[key]
@@ -242,16 +255,13 @@ func (r *resolver) lookupHost(a netip.Addr) string {
 		return name
 	}
 	r.load()
-	name = ""
 	for _, src := range r.order {
+		if a.Is6() && a.IsUnspecified() {
+			break // gethostbyaddr refuses in6addr_any before asking anyone
+		}
 		switch src {
 		case "files":
-			for _, h := range r.hosts {
-				if h.addr == a {
-					name = h.name
-					break
-				}
-			}
+			name = r.filesName(a)
 		case "dns":
 			name = r.dnsName(a)
 		}
@@ -259,13 +269,77 @@ func (r *resolver) lookupHost(a netip.Addr) string {
 			break
 		}
 	}
-	if name == "" {
-		name = ntop(a)
-	}
 	r.mu.Lock()
 	r.cache[key] = name
 	r.mu.Unlock()
 	return name
+}
+
+// scopeText is what glibc's getnameinfo appends to a numeric IPv6
+// address for its scope id: "%" and the interface name for a link-local
+// (unicast or multicast) address, "%" and the number otherwise. The zone
+// may be given either way; a name or number no interface of netsql's
+// namespace has stays as given.
+func scopeText(a netip.Addr) string {
+	zone := a.Zone()
+	if zone == "" {
+		return ""
+	}
+	index, err := strconv.Atoi(zone)
+	numeric := err == nil
+	if a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() {
+		if numeric {
+			if ifi, err := net.InterfaceByIndex(index); err == nil {
+				return "%" + ifi.Name
+			}
+		}
+		return "%" + zone
+	}
+	if !numeric {
+		if ifi, err := net.InterfaceByName(zone); err == nil {
+			return "%" + strconv.Itoa(ifi.Index)
+		}
+	}
+	return "%" + zone
+}
+
+// filesName is glibc's files backend of gethostbyaddr: the first
+// /etc/hosts line whose address, parsed for a's family, equals a. For an
+// IPv4 lookup an IPv6 line counts when it is v4-mapped (as its IPv4 part)
+// or ::1 (as 127.0.0.1); for an IPv6 lookup IPv4 lines never match.
+func (r *resolver) filesName(a netip.Addr) string {
+	for _, h := range r.hosts {
+		e := h.addr
+		if a.Is4() && e.Is6() {
+			switch {
+			case e.Is4In6():
+				e = e.Unmap()
+			case e == netip.IPv6Loopback():
+				e = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+			default:
+				continue
+			}
+		}
+		if e == a {
+			return h.name
+		}
+	}
+	return ""
+}
+
+// v4Tunnelled reports an IPv4-compatible address (::a.b.c.d other than
+// :: and ::1), which glibc's DNS backend looks up as IPv4.
+func v4Tunnelled(a netip.Addr) bool {
+	if !a.Is6() || a.Is4In6() {
+		return false
+	}
+	b := a.As16()
+	for _, x := range b[:12] {
+		if x != 0 {
+			return false
+		}
+	}
+	return !(b[12] == 0 && b[13] == 0 && b[14] == 0 && b[15] <= 1)
 }
 
 // dnsName asks DNS for a's PTR name, "" when there is none, DNS is off,
@@ -279,6 +353,15 @@ func (r *resolver) dnsName(a netip.Addr) string {
 	r.mu.Unlock()
 	if dead {
 		return ""
+	}
+	if v4Tunnelled(a) {
+		// glibc asks for the IPv4 PTR name. Go's resolver does that for
+		// the v4-mapped text, and (unlike for the IPv4 text) does not
+		// first answer from /etc/hosts' IPv4 lines, which glibc's DNS
+		// backend never reads.
+		b := a.As16()
+		b[10], b[11] = 0xff, 0xff
+		a = netip.AddrFrom16(b)
 	}
 	ctx, cancel := context.WithTimeout(r.context(), dnsTimeout)
 	defer cancel()
@@ -380,19 +463,15 @@ const netstatShortLen = 22
 // Foreign Address columns: host:port, and unless wide, when that is longer
 // than 23 characters, the port keeps up to 18 characters and the host is
 // cut to fit.
-func (r *resolver) netstatAddr(addr string, port int, proto string, numHosts, numPorts, wide bool) (string, error) {
-	a, err := netip.ParseAddr(addr)
-	if err != nil {
-		return "", errors.New("netstat_addr: " + strconv.Quote(addr) + " is not an IP address")
-	}
+func (r *resolver) netstatAddr(a netip.Addr, port int, proto string, numHosts, numPorts, wide bool) string {
 	host := r.netstatHost(a, numHosts)
 	sport := r.service(port, proto, numPorts)
 	if !wide && len(host)+len(sport) > netstatShortLen {
 		portLen := min(len(sport), netstatShortLen-4)
 		hostLen := min(netstatShortLen-portLen, len(host))
-		return host[:hostLen] + ":" + sport[:portLen], nil
+		return host[:hostLen] + ":" + sport[:portLen]
 	}
-	return host + ":" + sport, nil
+	return host + ":" + sport
 }
 
 // routeHost is net-tools' INET_rresolve as netstat -r calls it for a

@@ -163,14 +163,31 @@ func routeTableNames(src *Source) (map[uint32]string, error) {
 // when the file is absent or unreadable (speed of a virtual device fails
 // with EINVAL).
 func readSys(src *Source, iface, attr string) (string, bool) {
-	if src.SysRoot == "" || iface == "" || strings.ContainsAny(iface, "/\x00") || iface == "." || iface == ".." {
+	root := src.sysfs()
+	if root == "" || iface == "" || strings.ContainsAny(iface, "/\x00") || iface == "." || iface == ".." {
 		return "", false
 	}
-	b, err := os.ReadFile(filepath.Join(src.SysRoot, "class", "net", iface, attr))
+	b, err := os.ReadFile(filepath.Join(root, "class", "net", iface, attr))
 	if err != nil {
 		return "", false
 	}
 	return strings.TrimSpace(string(b)), true
+}
+
+// sysfs returns the sysfs tree of the namespace src reads: SysRoot, or
+// for another namespace one mounted inside it; "" when there is none (a
+// notice says why), so its values are NULL rather than another
+// namespace's.
+func (src *Source) sysfs() string {
+	if src.sysRoot == nil {
+		return src.SysRoot
+	}
+	root, err := src.sysRoot()
+	if err != nil {
+		src.Notice(fmt.Sprintf("netsql: cannot read sysfs inside namespace %s (%v); values read from it (interfaces.speed_mbps) are NULL there", src.nsName, err))
+		return ""
+	}
+	return root
 }
 
 // macText prints a hardware address as ip(8) does; NULL when there is none.

@@ -127,7 +127,7 @@ func rtfOf(r *rtnl.Route) uint32 {
 		if r.Type == unix.RTN_UNREACHABLE || r.Type == unix.RTN_PROHIBIT {
 			f |= rtfReject
 		}
-		if r.Gateway.Is4() {
+		if gatewayFlag4(r.Gateway) {
 			f |= rtfGateway
 		}
 		if r.Dst.Bits() == 32 {
@@ -163,6 +163,18 @@ func rtfOf(r *rtnl.Route) uint32 {
 		f |= rtfExpires
 	}
 	return f
+}
+
+// gatewayFlag4 is the kernel's test for RTF_GATEWAY on an IPv4 route
+// (fib_flag_trans): the first four bytes of the next hop's gateway are
+// not zero, whatever its family, so an IPv6 gateway (RTA_VIA) usually sets
+// it, though /proc/net/route prints that gateway as 0.0.0.0.
+func gatewayFlag4(g netip.Addr) bool {
+	if !g.IsValid() {
+		return false
+	}
+	b := g.AsSlice()
+	return b[0]|b[1]|b[2]|b[3] != 0
 }
 
 // Routes is the routes table: IPv4 and IPv6 routes of every routing table.
@@ -221,6 +233,13 @@ var Routes = &Table[routeRecord]{
 					return nil
 				}
 				return int64(r.r.Weight)
+			}},
+		{Name: "hop", Type: Integer, Doc: "position of this next hop among its multipath route's next hops, from 0: hop 0 is the one /proc/net/route and netstat -r show; NULL for a single-path route",
+			Value: func(r *routeRecord) any {
+				if !r.r.Multipath {
+					return nil
+				}
+				return int64(r.r.Hop)
 			}},
 		{Name: "pref", Type: Text, Doc: "IPv6 router preference: low, medium, high; NULL when none or with --proc",
 			Value: func(r *routeRecord) any {
@@ -362,7 +381,16 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 		rq.family = unix.AF_INET
 	}
 	routes, names, err := routeDump(ctx, src, q, "routes", func(c *rtnl.Client) ([]rtnl.Route, error) {
-		return c.Routes(ctx, rtnl.RouteFilter{Family: rq.family, Table: rq.table})
+		routes, err := c.Routes(ctx, rtnl.RouteFilter{Family: rq.family, Table: rq.table})
+		if err != nil || !rtnl.NeedsNexthops(routes) {
+			return routes, err
+		}
+		// nexthop_compat_mode=0: routes name their nexthop objects only.
+		nhs, err := c.Nexthops(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return rtnl.ExpandNexthops(routes, nhs), nil
 	})
 	if err != nil {
 		return nil, err

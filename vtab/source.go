@@ -49,7 +49,11 @@ type Source struct {
 	// namespace; caches and notices are the parent's.
 	parent    *Source
 	netnsPath string // file of the namespace read; "" for netsql's own
-	nsName    string // its name as netns_name shows it
+	// sysRoot, when set, gives the sysfs tree of the namespace read
+	// (mounted inside it on first use), replacing SysRoot: netsql's own
+	// /sys shows another namespace's devices.
+	sysRoot func() (string, error)
+	nsName  string // its name as netns_name shows it
 
 	ownerScans atomic.Int64 // /proc/*/fd walks made (tests check the scan runs only when needed)
 
@@ -76,6 +80,7 @@ func NewSource(procRoot string, notify func(string)) (*Source, error) {
 		// thread-self follows the reading thread, always ours.
 		s.ProcRoot, s.NetRoot, s.Live = "/proc", liveNetRoot, true
 		s.SysRoot, s.EtcRoot = "/sys", "/etc"
+		s.sysRoot = ownSysfs(s)
 		s.Sockets = &fallbackReader{
 			primary:  sockdiag.New(),
 			fallback: procnet.New(liveNetRoot),
@@ -107,6 +112,25 @@ func NewSource(procRoot string, notify func(string)) (*Source, error) {
 	return s, nil
 }
 
+// ownSysfs returns the sysRoot of a live source for netsql's own
+// namespace: a sysfs mounted inside it on first use and kept for the
+// source's life, since /sys shows the devices of whichever namespace
+// mounted it (under `nsenter --net`, not netsql's). Without the right to
+// mount (not root), /sys it is.
+func ownSysfs(s *Source) func() (string, error) {
+	var once sync.Once
+	var root string
+	return func() (string, error) {
+		once.Do(func() {
+			root = s.SysRoot
+			if fd, err := netns.MountSysfs("/proc/thread-self/ns/net"); err == nil {
+				root = "/proc/self/fd/" + strconv.Itoa(fd)
+			}
+		})
+		return root, nil
+	}
+}
+
 // etcRoot is EtcRoot, or "/etc" when unset.
 func (s *Source) etcRoot() string {
 	if s.EtcRoot == "" {
@@ -134,6 +158,7 @@ func (s *Source) inNamespace(n netns.Namespace, anchor *netns.Anchor) *Source {
 		NetRoot: anchor.ProcRoot(), RunDir: s.RunDir,
 		parent: s.root(), netnsPath: n.Path, nsName: n.Name(),
 		netns: n.Inode, netnsSet: true,
+		sysRoot: anchor.SysRoot,
 	}
 	d.Sockets = &fallbackReader{
 		primary:  sockdiag.NewInNetNS(n.Path),

@@ -155,6 +155,19 @@ var earlierGoldens = []struct {
 	{"netstat_su.txt", "-su"},
 }
 
+// procCannotTell are capture lines a /proc tree cannot reproduce, each
+// with the line printed instead: eth0's 192.0.2.2/24 has broadcast
+// 192.0.2.255, but the kernel routes a network's last address as broadcast
+// whether or not the address has it, so from /proc addresses.broadcast is
+// NULL (a notice says so) and ifconfig's line shows 0.0.0.0, as netstat
+// does for an address without one. The live test compares the real thing.
+var procCannotTell = map[string][][2]string{
+	"netstat_ie.txt": {{
+		"        inet 192.0.2.2  netmask 255.255.255.0  broadcast 192.0.2.255\n",
+		"        inet 192.0.2.2  netmask 255.255.255.0  broadcast 0.0.0.0\n",
+	}},
+}
+
 func TestGoldenEarlier(t *testing.T) {
 	eng := openEarlier(t)
 	for _, g := range earlierGoldens {
@@ -162,6 +175,12 @@ func TestGoldenEarlier(t *testing.T) {
 			want, err := os.ReadFile(filepath.Join("testdata", "captures", g.file))
 			if err != nil {
 				t.Fatal(err)
+			}
+			for _, sub := range procCannotTell[g.file] {
+				if !bytes.Contains(want, []byte(sub[0])) {
+					t.Fatalf("%s lacks %q", g.file, sub[0])
+				}
+				want = bytes.Replace(want, []byte(sub[0]), []byte(sub[1]), 1)
 			}
 			var out, errb bytes.Buffer
 			if code := Command(context.Background(), eng, strings.Fields(g.args), &out, &errb); code != 0 || errb.Len() > 0 {

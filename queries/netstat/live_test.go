@@ -93,7 +93,22 @@ func holdSockets(dir string) int {
 	if err != nil {
 		return fail(err)
 	}
-	keep = append(keep, c, srv, v6, v6a)
+	// A dual-stack listener with an IPv4 client: the accepted socket is
+	// tcp6 with v4-mapped addresses (::ffff:127.0.0.1), which netstat
+	// prints as 127.0.0.1 even when it resolves names.
+	dual, err := listen("tcp", ":2223")
+	if err != nil {
+		return fail(err)
+	}
+	dc, err := (&net.Dialer{KeepAlive: -1}).Dial("tcp4", "127.0.0.1:2223")
+	if err != nil {
+		return fail(err)
+	}
+	dca, err := dual.Accept()
+	if err != nil {
+		return fail(err)
+	}
+	keep = append(keep, c, srv, v6, v6a, dc, dca)
 	u, err := net.ListenPacket("udp4", "0.0.0.0:5353")
 	if err != nil {
 		return fail(err)
@@ -215,7 +230,7 @@ func liveNamespace(t *testing.T) string {
 	if err := os.WriteFile(filepath.Join(etc, "resolv.conf"), []byte("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, cmd := range []string{
+	ipIn(t, ns,
 		"link set lo up",
 		"link add eth0 address 02:fc:00:00:00:01 mtu 1400 type veth peer name veth1",
 		"link set veth1 up",
@@ -225,17 +240,33 @@ func liveNamespace(t *testing.T) string {
 		"addr replace fe80::fc:ff:fe00:1/64 dev eth0 nodad",
 		"route add default via 192.0.2.1",
 		"-6 route add default via fd00::1",
-	} {
-		args := append([]string{"-n", ns}, strings.Fields(cmd)...)
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
+		// Multipath routes: netstat -r prints one line with the first hop.
+		"route add 198.51.100.0/24 nexthop via 192.0.2.1 nexthop via 192.0.2.3 weight 2",
+		"nexthop add id 1 via 192.0.2.3 dev eth0",
+		"nexthop add id 2 via 192.0.2.1 dev eth0",
+		"nexthop add id 10 group 1/2",
+		"route add 203.0.113.0/24 nhid 10 metric 7",
+		"-6 route add fd01::/64 nexthop via fd00::1 nexthop via fd00::3",
+		// IPv4 routes over IPv6 next hops: flag G, gateway 0.0.0.0.
+		"route add 198.51.102.0/24 via inet6 fe80::1 dev eth0",
+		"route add 198.51.103.0/24 nexthop via inet6 fe80::2 dev eth0 nexthop via 192.0.2.1",
+	)
 	for _, ifb := range []string{"ifb0", "ifb1"} {
 		// ifb needs its module; the views do not depend on it.
 		exec.Command("ip", "-n", ns, "link", "add", ifb, "type", "ifb").Run()
 	}
 	return ns
+}
+
+// ipIn runs `ip -n NS CMD` for each command, failing the test on error.
+func ipIn(t *testing.T, ns string, cmds ...string) {
+	t.Helper()
+	for _, cmd := range cmds {
+		args := append([]string{"-n", ns}, strings.Fields(cmd)...)
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
 }
 
 // startHolder runs the socket holder inside ns and waits until it is ready.
@@ -319,7 +350,7 @@ func TestLiveMatchesNetstat(t *testing.T) {
 	}
 	// The namespace must hold the sockets, or every comparison is vacuous.
 	an, _, _ := run(t, ns, nil, "netstat", "-an")
-	for _, want := range []string{"0.0.0.0:8080", "127.0.0.1:5432", ":::2222", "fe80::fc:ff:fe00:1:2222", "0.0.0.0:5353", "@netsql-netstat-live", "demo-app.dgram"} {
+	for _, want := range []string{"0.0.0.0:8080", "127.0.0.1:5432", ":::2222", ":::2223", "127.0.0.1:2223", "fe80::fc:ff:fe00:1:2222", "0.0.0.0:5353", "@netsql-netstat-live", "demo-app.dgram"} {
 		if !strings.Contains(an, want) {
 			t.Fatalf("netstat -an in the test namespace lacks %s:\n%s", want, an)
 		}
@@ -357,6 +388,43 @@ func TestLiveMatchesNetstat(t *testing.T) {
 				t.Errorf("exit %d, netstat %d", gotCode, beforeCode)
 			}
 		})
+	}
+}
+
+// TestLiveRoutesNexthopCompatOff: with net.ipv4.nexthop_compat_mode=0
+// the kernel's route dumps name nexthop objects without their next hops;
+// netstat -r (reading /proc/net/route) still shows the first one, and so
+// must netsql. A blackhole nexthop object leaves through lo.
+func TestLiveRoutesNexthopCompatOff(t *testing.T) {
+	ns := liveNamespace(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ipIn(t, ns,
+		"nexthop add id 5 blackhole",
+		"route add 203.0.115.0/24 nhid 5",
+		"route add 203.0.116.0/24 nhid 2",
+	)
+	if out, _, code := run(t, ns, nil, "sysctl", "-w", "net.ipv4.nexthop_compat_mode=0"); code != 0 {
+		t.Skipf("cannot turn nexthop_compat_mode off: %s", out)
+	}
+	rn, _, _ := run(t, ns, nil, "netstat", "-rn")
+	for _, want := range []string{"203.0.113.0     192.0.2.3", "203.0.116.0     192.0.2.1", "203.0.115.0     0.0.0.0"} {
+		if !strings.Contains(rn, want) {
+			t.Fatalf("netstat -rn in the test namespace lacks %q:\n%s", want, rn)
+		}
+	}
+	for _, view := range []string{"-r", "-rn", "-re", "-ree"} {
+		args := strings.Fields(view)
+		want, _, _ := run(t, ns, nil, "netstat", args...)
+		got, gotErr, code := run(t, ns, []string{"NETSQL_NETSTAT_RUN=1"}, self, args...)
+		if code != 0 || gotErr != "" {
+			t.Errorf("netstat %s: exit %d, stderr %q", view, code, gotErr)
+		}
+		if got != want {
+			t.Errorf("stdout differs from netstat %s:\n%s", view, lineDiff(got, want))
+		}
 	}
 }
 

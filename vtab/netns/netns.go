@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -174,17 +175,56 @@ func doLocked(path string, fn func() error) (restored bool, err error) {
 	return true, ferr
 }
 
+// MountSysfs mounts a sysfs as seen from inside the namespace at path and
+// returns the file descriptor of its root: a detached mount (fsopen(2),
+// fsmount(2)), in no directory and no mount namespace, which goes away
+// when the descriptor is closed. sysfs shows the network devices of the
+// namespace it is created in, so /proc/self/fd/FD/class/net lists that
+// namespace's devices with their attributes, whatever thread reads it.
+// It needs CAP_SYS_ADMIN over the namespace and Linux 5.2.
+func MountSysfs(path string) (int, error) {
+	mfd := -1
+	err := Do(path, func() error {
+		fsfd, err := unix.Fsopen("sysfs", unix.FSOPEN_CLOEXEC)
+		if err != nil {
+			return fmt.Errorf("fsopen sysfs: %w", err)
+		}
+		defer unix.Close(fsfd)
+		if err := unix.FsconfigCreate(fsfd); err != nil {
+			return fmt.Errorf("create sysfs: %w", err)
+		}
+		attrs := unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC
+		mfd, err = unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, attrs)
+		if err != nil {
+			return fmt.Errorf("fsmount sysfs: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		if mfd >= 0 {
+			unix.Close(mfd)
+		}
+		return -1, fmt.Errorf("netns: sysfs of %s: %w", path, err)
+	}
+	return mfd, nil
+}
+
 // Anchor is an OS thread parked inside a namespace, so that files under
 // ProcRoot()/net show that namespace to any goroutine that reads them.
 type Anchor struct {
 	tid  int
+	path string
 	done chan struct{}
 	exit chan error
+
+	sysOnce sync.Once
+	sysFD   int // MountSysfs's descriptor; -1 when none
+	sysErr  error
 }
 
 // Enter parks a thread in the namespace at path. Close releases it.
 func Enter(path string) (*Anchor, error) {
-	a := &Anchor{done: make(chan struct{}), exit: make(chan error, 1)}
+	a := &Anchor{path: path, sysFD: -1, done: make(chan struct{}), exit: make(chan error, 1)}
 	ready := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -213,8 +253,24 @@ func (a *Anchor) ProcRoot() string {
 	return fmt.Sprintf("/proc/%d/task/%d", os.Getpid(), a.tid)
 }
 
-// Close returns the thread to netsql's namespace.
+// SysRoot returns a directory showing sysfs as seen from inside the
+// anchored namespace (its class/net lists that namespace's devices),
+// mounted on first use and unmounted by Close.
+func (a *Anchor) SysRoot() (string, error) {
+	a.sysOnce.Do(func() { a.sysFD, a.sysErr = MountSysfs(a.path) })
+	if a.sysErr != nil {
+		return "", a.sysErr
+	}
+	return "/proc/self/fd/" + strconv.Itoa(a.sysFD), nil
+}
+
+// Close returns the thread to netsql's namespace and unmounts the sysfs
+// SysRoot mounted.
 func (a *Anchor) Close() error {
+	a.sysOnce.Do(func() {}) // no mount may start after this
+	if a.sysFD >= 0 {
+		unix.Close(a.sysFD)
+	}
 	close(a.done)
 	return <-a.exit
 }

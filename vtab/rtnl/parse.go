@@ -355,9 +355,9 @@ func appendRoutes(out []Route, p []byte) ([]Route, error) {
 	if err != nil {
 		return out, fmt.Errorf("route %s: RTA_MULTIPATH: %w", r.Dst, err)
 	}
-	for _, nh := range hops {
+	for i, nh := range hops {
 		x := r
-		x.Multipath = true
+		x.Multipath, x.Hop = true, i
 		x.Weight = int(nh.hops) + 1
 		x.OIF = int(nh.ifindex)
 		x.Flags |= uint32(nh.flags)

@@ -265,8 +265,8 @@ func TestParseRoutes(t *testing.T) {
 		Protocol: unix.RTPROT_STATIC, Type: unix.RTN_UNICAST, Priority: 20, Metrics: m, Multipath: true}
 	r1, r2, r3 := mp, mp, mp
 	r1.Gateway, r1.OIF, r1.Weight = netip.MustParseAddr("10.9.0.1"), 5, 1
-	r2.Gateway, r2.OIF, r2.Weight, r2.Flags = netip.MustParseAddr("10.9.0.3"), 6, 3, unix.RTNH_F_ONLINK
-	r3.Gateway, r3.OIF, r3.Weight, r3.Via = netip.MustParseAddr("fe80::1"), 7, 1, true
+	r2.Gateway, r2.OIF, r2.Weight, r2.Flags, r2.Hop = netip.MustParseAddr("10.9.0.3"), 6, 3, unix.RTNH_F_ONLINK, 1
+	r3.Gateway, r3.OIF, r3.Weight, r3.Via, r3.Hop = netip.MustParseAddr("fe80::1"), 7, 1, true, 2
 	want := []Route{r1, r2, r3,
 		{Family: unix.AF_INET, Dst: netip.MustParsePrefix("0.0.0.0/0"), Src: netip.MustParseAddr("192.0.2.2"),
 			Gateway: netip.MustParseAddr("192.0.2.1"), OIF: 4, Table: unix.RT_TABLE_MAIN, Protocol: unix.RTPROT_DHCP, Type: unix.RTN_UNICAST},

@@ -244,6 +244,7 @@ type Route struct {
 	Expires   int32        // RTA_CACHEINFO rta_expires: clock ticks (USER_HZ, 1/100 s) until the route expires; 0 when it does not
 	Weight    int          // rtnh_hops+1 for a multipath nexthop; 0 for a single-path route
 	Multipath bool         // this row is one nexthop of an RTA_MULTIPATH route
+	Hop       int          // this nexthop's position in RTA_MULTIPATH, from 0; 0 for a single-path route
 }
 
 // RouteMetrics holds RTA_METRICS (RTAX_*) values in the kernel's units;
