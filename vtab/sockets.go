@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 
 	"golang.org/x/sys/unix"
 	sqlvtab "modernc.org/sqlite/vtab"
@@ -28,18 +29,19 @@ type ownerInfo struct {
 
 var pushEQ = []sqlvtab.ConstraintOp{sqlvtab.OpEQ}
 
-// Sockets is the sockets table: one row per TCP, UDP, raw and unix socket.
+// Sockets is the sockets table: one row per TCP, UDP, UDP-Lite, raw and
+// unix socket.
 var Sockets = &Table[socketRecord]{
 	Name:     "sockets",
 	PerNetNS: true,
-	Doc:      "Every TCP, UDP, raw and unix socket of the network namespace, read through netlink sock_diag (or /proc/net).",
+	Doc:      "Every TCP, UDP, UDP-Lite, raw and unix socket of the network namespace, read through netlink sock_diag (or /proc/net).",
 	Example:  "SELECT program, count(*) FROM sockets WHERE state = 'CLOSE_WAIT' GROUP BY 1 ORDER BY 2 DESC;",
 	Columns: append([]Column[socketRecord]{
-		{Name: "proto", Type: Text, Push: pushEQ, Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, raw, raw6, unix",
+		{Name: "proto", Type: Text, Push: pushEQ, Values: socketProtoWords(), Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, udpl, udpl6 (UDP-Lite), raw, raw6, unix",
 			Value: func(r *socketRecord) any { return protoWord(r.Socket) }},
-		{Name: "family", Type: Text, Push: pushEQ, Doc: "address family: inet, inet6, unix",
+		{Name: "family", Type: Text, Push: pushEQ, Values: socketFamilies(), Doc: "address family: inet, inet6, unix",
 			Value: func(r *socketRecord) any { return familyName(r.Family) }},
-		{Name: "protocol", Type: Text, Push: pushEQ, Doc: "transport: tcp, udp, raw, unix",
+		{Name: "protocol", Type: Text, Push: pushEQ, Values: socketProtocols(), Doc: "transport: tcp, udp, udplite, raw, unix",
 			Value: func(r *socketRecord) any { return r.Protocol.String() }},
 		{Name: "local_address", Type: Text, Push: pushEQ, Doc: "local IP address, numeric and canonical (NULL for unix)",
 			Value: func(r *socketRecord) any { return addrText(r.Socket, r.Local.Addr()) }},
@@ -49,7 +51,7 @@ var Sockets = &Table[socketRecord]{
 			Value: func(r *socketRecord) any { return addrText(r.Socket, r.Remote.Addr()) }},
 		{Name: "remote_port", Type: Integer, Push: pushRange, Doc: "remote port, 0 when unconnected (NULL for unix)",
 			Value: func(r *socketRecord) any { return portValue(r.Socket, r.Remote.Port()) }},
-		{Name: "state", Type: Text, Push: pushEQ, Doc: "TCP: ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING; udp/raw: ESTABLISHED or UNCONN; unix: LISTENING, CONNECTED, CONNECTING, DISCONNECTING, UNCONN",
+		{Name: "state", Type: Text, Push: pushEQ, Doc: "TCP: ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING; udp/udplite/raw: ESTABLISHED or UNCONN; unix: LISTENING, CONNECTED, CONNECTING, DISCONNECTING, UNCONN",
 			Value: func(r *socketRecord) any { return stateName(r.Socket) }},
 		{Name: "recv_q", Type: Integer, Doc: "bytes received and not yet read (a received FIN counts 1); for LISTEN the connections waiting to be accepted",
 			Value: func(r *socketRecord) any { return int64(r.RecvQ) }},
@@ -261,8 +263,7 @@ func bit(states ...uint8) uint32 {
 }
 
 var (
-	inetTransports = []sock.Proto{sock.TCP, sock.UDP, sock.RAW}
-	datagrams      = []sock.Proto{sock.UDP, sock.RAW}
+	inetTransports = []sock.Proto{sock.TCP, sock.UDP, sock.UDPLite, sock.RAW}
 	tcpOnly        = []sock.Proto{sock.TCP}
 	unixOnly       = []sock.Proto{sock.UNIX}
 )
@@ -280,7 +281,7 @@ var stateMatches = map[string]stateMatch{
 	"LAST_ACK":      {tcpOnly, bit(sock.StateLastAck)},
 	"LISTEN":        {tcpOnly, bit(sock.StateListen)},
 	"CLOSING":       {tcpOnly, bit(sock.StateClosing)},
-	"UNCONN":        {[]sock.Proto{sock.UDP, sock.RAW, sock.UNIX}, bit(sock.StateClose)},
+	"UNCONN":        {[]sock.Proto{sock.UDP, sock.UDPLite, sock.RAW, sock.UNIX}, bit(sock.StateClose)},
 	"LISTENING":     {unixOnly, bit(sock.StateListen)},
 	"CONNECTED":     {unixOnly, bit(sock.StateEstablished)},
 	"CONNECTING":    {unixOnly, bit(sock.StateSynSent)},
@@ -292,11 +293,47 @@ type famProto struct {
 	proto  sock.Proto
 }
 
-var allFamProtos = []famProto{
-	{unix.AF_INET, sock.TCP}, {unix.AF_INET6, sock.TCP},
-	{unix.AF_INET, sock.UDP}, {unix.AF_INET6, sock.UDP},
-	{unix.AF_INET, sock.RAW}, {unix.AF_INET6, sock.RAW},
-	{unix.AF_UNIX, sock.UNIX},
+// allFamProtos lists every (family, transport) the table holds, derived
+// from sock.Protos: unix in AF_UNIX, every other transport in AF_INET and
+// AF_INET6.
+var allFamProtos = func() []famProto {
+	var out []famProto
+	for _, p := range sock.Protos {
+		if p == sock.UNIX {
+			out = append(out, famProto{unix.AF_UNIX, p})
+			continue
+		}
+		out = append(out, famProto{unix.AF_INET, p}, famProto{unix.AF_INET6, p})
+	}
+	return out
+}()
+
+// socketProtoWords, socketProtocols and socketFamilies are the closed sets
+// of values of the proto, protocol and family columns.
+func socketProtoWords() []string {
+	var out []string
+	for _, c := range allFamProtos {
+		out = append(out, protoWordOf(c.family, c.proto))
+	}
+	return out
+}
+
+func socketProtocols() []string {
+	out := make([]string, len(sock.Protos))
+	for i, p := range sock.Protos {
+		out[i] = p.String()
+	}
+	return out
+}
+
+func socketFamilies() []string {
+	var out []string
+	for _, c := range allFamProtos {
+		if f := familyName(c.family); !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // socketRequest turns the pushed-down constraints into the kernel request.
@@ -384,9 +421,9 @@ func familyName(f uint8) string {
 
 func protoWordOf(family uint8, p sock.Proto) string {
 	if family == unix.AF_INET6 {
-		return p.String() + "6"
+		return p.NetstatWord() + "6"
 	}
-	return p.String()
+	return p.NetstatWord()
 }
 
 func protoWord(s *sock.Socket) string { return protoWordOf(s.Family, s.Protocol) }
@@ -471,7 +508,7 @@ func typeName(s *sock.Socket) string {
 	switch s.Protocol {
 	case sock.TCP:
 		return "STREAM"
-	case sock.UDP:
+	case sock.UDP, sock.UDPLite:
 		return "DGRAM"
 	case sock.RAW:
 		return "RAW"

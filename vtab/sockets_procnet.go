@@ -29,7 +29,7 @@ func readSocketList(ctx context.Context, src *Source, q *Query, req sock.Request
 	}
 	all := req.Protocols
 	if len(all) == 0 {
-		all = []sock.Proto{sock.TCP, sock.UDP, sock.RAW, sock.UNIX}
+		all = sock.Protos
 	}
 	var viaProc, viaSource []sock.Proto
 	for _, p := range all {

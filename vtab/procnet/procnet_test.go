@@ -558,3 +558,53 @@ func TestAgreesWithProcfs(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPLite reads /proc/net/udplite and udplite6 (lines copied from a
+// live kernel) as UDP-Lite sockets, between udp6 and raw, and only when
+// the request wants UDP-Lite.
+func TestUDPLite(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"udp": fixtureFile(t, "udp"),
+		"udplite": "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops            \n" +
+			" 1405: 0100007F:83DB 00000000:0000 07 00000000:00000340 00:00000000 00000000     0        0 88202 2 00000000c003cff0 0         \n" +
+			" 6189: 0100007F:D68B 0100007F:83DB 01 00000000:00000000 00:00000000 00000000     0        0 88204 2 00000000630ff7a8 0         \n",
+		"udplite6": "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n" +
+			" 8287: 00000000000000000000000001000000:9EBD 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 88203 2 000000006c0a86b5 0\n",
+		"raw": fixtureFile(t, "raw"),
+	})
+	bound := inet(unix.AF_INET, sock.UDPLite, sock.StateClose, "127.0.0.1:33755", "0.0.0.0:0", 88202)
+	bound.RecvQ = 0x340
+	want := []sock.Socket{
+		bound,
+		inet(unix.AF_INET, sock.UDPLite, sock.StateEstablished, "127.0.0.1:54923", "127.0.0.1:33755", 88204),
+		inet(unix.AF_INET6, sock.UDPLite, sock.StateClose, "[::1]:40637", "[::]:0", 88203),
+	}
+	got, err := New(root).Sockets(context.Background(), sock.Request{Protocols: []sock.Proto{sock.UDPLite}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffSockets(t, got, want)
+
+	all, err := New(root).Sockets(context.Background(), sock.Request{Families: []uint8{unix.AF_INET, unix.AF_INET6}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []sock.Proto
+	for _, s := range all {
+		if len(order) == 0 || order[len(order)-1] != s.Protocol {
+			order = append(order, s.Protocol)
+		}
+	}
+	if fmt.Sprint(order) != fmt.Sprint([]sock.Proto{sock.UDP, sock.UDPLite, sock.RAW}) {
+		t.Errorf("file order: got %v, want udp, udplite, raw", order)
+	}
+	udp, err := New(root).Sockets(context.Background(), sock.Request{Protocols: []sock.Proto{sock.UDP}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range udp {
+		if s.Protocol != sock.UDP {
+			t.Errorf("a UDP request returned %+v", s)
+		}
+	}
+}

@@ -20,19 +20,39 @@ const (
 	UDP
 	RAW
 	UNIX
+	// UDPLite is UDP-Lite (RFC 3828, IPPROTO_UDPLITE): /proc/net/udplite
+	// and udplite6, netstat's udpl and udpl6.
+	UDPLite
 )
 
-// String returns the protocol's lower-case name (tcp, udp, raw, unix).
+// Protos lists every transport in the order netstat prints them (tcp, udp,
+// udplite, raw, unix). It is the one list the protocol words, the readers'
+// dumps and the sockets table's closed sets of values derive from.
+var Protos = []Proto{TCP, UDP, UDPLite, RAW, UNIX}
+
+// protoNames holds each Proto's name and netstat's word for it.
+var protoNames = [...]struct{ name, netstat string }{
+	TCP:     {"tcp", "tcp"},
+	UDP:     {"udp", "udp"},
+	UDPLite: {"udplite", "udpl"},
+	RAW:     {"raw", "raw"},
+	UNIX:    {"unix", "unix"},
+}
+
+// String returns the protocol's lower-case name (tcp, udp, udplite, raw,
+// unix), "unknown" for a value outside Protos.
 func (p Proto) String() string {
-	switch p {
-	case TCP:
-		return "tcp"
-	case UDP:
-		return "udp"
-	case RAW:
-		return "raw"
-	case UNIX:
-		return "unix"
+	if int(p) < len(protoNames) && protoNames[p].name != "" {
+		return protoNames[p].name
+	}
+	return "unknown"
+}
+
+// NetstatWord returns the word netstat's Proto column starts with for the
+// protocol (tcp, udp, udpl, raw, unix); IPv6 sockets add "6".
+func (p Proto) NetstatWord() string {
+	if int(p) < len(protoNames) && protoNames[p].netstat != "" {
+		return protoNames[p].netstat
 	}
 	return "unknown"
 }
