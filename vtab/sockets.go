@@ -24,7 +24,7 @@ type socketRecord struct {
 // ownerInfo is the process a socket is attributed to.
 type ownerInfo struct {
 	pid, fd int
-	program string
+	program any // string, or nil when the process exited before it was read
 }
 
 var pushEQ = []sqlvtab.ConstraintOp{sqlvtab.OpEQ}
@@ -69,7 +69,7 @@ var Sockets = &Table[socketRecord]{
 			Value: func(r *socketRecord) any { return nullIfZero(r.netns) }},
 		{Name: "pid", Type: Integer, Doc: "a process holding the socket (the lowest pid, as netstat -p shows); NULL when no visible process holds it. socket_owners lists them all",
 			Value: ownerValue(func(o *ownerInfo) any { return int64(o.pid) })},
-		{Name: "program", Type: Text, Doc: "that process's name as netstat -p prints it: argv[0], its directory dropped when the path is absolute; comm when the command line is empty (netstat itself prints nothing then)",
+		{Name: "program", Type: Text, Doc: programDoc,
 			Value: ownerValue(func(o *ownerInfo) any { return o.program })},
 		{Name: "fd", Type: Integer, Doc: "that process's lowest file descriptor for the socket",
 			Value: ownerValue(func(o *ownerInfo) any { return int64(o.fd) })},
@@ -225,23 +225,27 @@ func deniedNotice(n int) string {
 // programNames caches per-pid program names for one read.
 type programNames struct {
 	src   *Source
-	names map[int]string
+	names map[int]any
 }
 
 func newProgramNames(src *Source) *programNames {
-	return &programNames{src: src, names: map[int]string{}}
+	return &programNames{src: src, names: map[int]any{}}
 }
 
-func (p *programNames) get(pid int) string {
+// programDoc documents every program column: they all hold what netstat
+// -p prints after "PID/".
+const programDoc = "the process's name as netstat -p prints it after PID/: argv[0], its directory dropped when the path is absolute; '' when argv[0] is empty (kernel threads, exec -a '', an all-NUL argv); NULL when the process exited before it was read"
+
+// get returns pid's program as netstat -p prints it (procs.Process.Program,
+// never comm: netstat prints "PID/" for an empty argv[0]), or nil when the
+// process could not be read.
+func (p *programNames) get(pid int) any {
 	if n, ok := p.names[pid]; ok {
 		return n
 	}
-	n := ""
+	var n any
 	if pr, err := procs.ReadProcess(p.src.ProcRoot, pid); err == nil {
 		n = pr.Program
-		if n == "" {
-			n = pr.Name
-		}
 	}
 	p.names[pid] = n
 	return n
