@@ -6,8 +6,11 @@
 -- param: listening=0 show only listening sockets (-l)
 -- param: programs=0 add the PID/Program name column (-p)
 --
--- refcnt and flags exist only in /proc/net/unix, so this reads the same
--- file as netstat, in the kernel's order.
+-- refcnt and flags exist only in /proc/net/unix; the sockets table joins
+-- them in by inode to the sockets sock_diag lists, which walks the same
+-- hash table as /proc/net/unix, in the same order. A connection queued on
+-- a listener and not yet accepted has no inode and sock_diag does not list
+-- it; netstat prints it as a CONNECTING line (a known gap on a live host).
 
 SELECT 'Active UNIX domain sockets ' || CASE
     WHEN :all THEN '(servers and established)'

@@ -53,10 +53,10 @@ var Sockets = &Table[socketRecord]{
 			Value: func(r *socketRecord) any { return portValue(r.Socket, r.Remote.Port()) }},
 		{Name: "state", Type: Text, Push: pushEQ, Doc: "TCP: ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING; udp/udplite/raw: ESTABLISHED or UNCONN; unix: LISTENING, CONNECTED, CONNECTING, DISCONNECTING, UNCONN",
 			Value: func(r *socketRecord) any { return stateName(r.Socket) }},
-		{Name: "recv_q", Type: Integer, Doc: "bytes received and not yet read (a received FIN counts 1); for LISTEN the connections waiting to be accepted",
-			Value: func(r *socketRecord) any { return int64(r.RecvQ) }},
-		{Name: "send_q", Type: Integer, Doc: "bytes sent and not yet acknowledged; 0 for LISTEN, as netstat shows",
-			Value: func(r *socketRecord) any { return int64(r.SendQ) }},
+		{Name: "recv_q", Type: Integer, Doc: "bytes received and not yet read (a received FIN counts 1); for LISTEN the connections waiting to be accepted; NULL for unix sockets read from /proc (it has no queues)",
+			Value: queueValue(func(r *socketRecord) uint32 { return r.RecvQ })},
+		{Name: "send_q", Type: Integer, Doc: "bytes sent and not yet acknowledged (unix: not yet read by the peer); 0 for LISTEN, as netstat shows; NULL for unix sockets read from /proc",
+			Value: queueValue(func(r *socketRecord) uint32 { return r.SendQ })},
 		{Name: "backlog", Type: Integer, Doc: "LISTEN: the maximum accept backlog (what ss shows as Send-Q); NULL otherwise or when read from /proc",
 			Value: func(r *socketRecord) any { return nullIfZero(uint64(r.Backlog)) }},
 		{Name: "uid", Type: Integer, Doc: "owning user id (the socket's, not the process's)",
@@ -85,14 +85,14 @@ var Sockets = &Table[socketRecord]{
 			Value: notUnix(func(r *socketRecord) any { return float64(r.TimerExpiresMs) / 1000 })},
 		{Name: "retransmits", Type: Integer, Doc: "retransmissions (or keepalive probes) of the pending timer, as netstat -o shows (NULL for unix)",
 			Value: notUnix(func(r *socketRecord) any { return int64(r.Retransmits) })},
-		{Name: "probes", Type: Integer, Doc: "TCP: unanswered keepalive or zero-window probes (netstat -o's third number); using it reads TCP sockets from /proc/net (NULL for others)",
-			Value: onlyTCP(func(r *socketRecord) any { return int64(r.Probes) })},
+		{Name: "probes", Type: Integer, Doc: "TCP: unanswered keepalive or zero-window probes (netstat -o's third number), from /proc/net/tcp; NULL for others and for a socket /proc/net/tcp did not show",
+			Value: onlyTCP(procNetValue(func(r *socketRecord) any { return int64(r.Probes) }))},
 		{Name: "kernel_state", Type: Integer, Doc: "the kernel's state number as /proc/net prints it (1 ESTABLISHED ... 7 CLOSE, 10 LISTEN); netstat -w shows it for raw sockets (NULL for unix)",
 			Value: notUnix(func(r *socketRecord) any { return int64(r.State) })},
-		{Name: "refcnt", Type: Integer, Doc: "unix: the kernel's reference count (netstat -x RefCnt); using it reads unix sockets from /proc/net/unix (NULL for inet)",
-			Value: onlyUnix(func(r *socketRecord) any { return int64(r.RefCount) })},
-		{Name: "flags", Type: Text, Doc: "unix: netstat -x's flag words, ACC for a listener, '' for none; using it reads unix sockets from /proc/net/unix (NULL for inet)",
-			Value: onlyUnix(func(r *socketRecord) any { return unixFlagWords(r.UnixFlags) })},
+		{Name: "refcnt", Type: Integer, Doc: "unix: the kernel's reference count (netstat -x RefCnt), from /proc/net/unix; NULL for inet and for a socket /proc/net/unix did not show",
+			Value: onlyUnix(procNetValue(func(r *socketRecord) any { return int64(r.RefCount) }))},
+		{Name: "flags", Type: Text, Doc: "unix: netstat -x's flag words, ACC for a listener, '' for none, from /proc/net/unix; NULL for inet and for a socket /proc/net/unix did not show",
+			Value: onlyUnix(procNetValue(func(r *socketRecord) any { return unixFlagWords(r.UnixFlags) }))},
 	}, append(internalsColumns(), Column[socketRecord]{
 		Name: "cookie", Type: Integer, Doc: "the kernel's socket cookie (NULL when read from /proc)",
 		Value: func(r *socketRecord) any { return nullIfZero(r.Cookie) }})...),
@@ -153,6 +153,27 @@ func onlyTCP(get func(*socketRecord) any) func(*socketRecord) any {
 			return nil
 		}
 		return get(r)
+	}
+}
+
+// procNetValue makes a /proc/net-only column NULL for a socket whose
+// /proc/net line was not found.
+func procNetValue(get func(*socketRecord) any) func(*socketRecord) any {
+	return func(r *socketRecord) any {
+		if !r.ProcNet {
+			return nil
+		}
+		return get(r)
+	}
+}
+
+// queueValue reads a queue column: NULL when the source has no queues.
+func queueValue(get func(*socketRecord) uint32) func(*socketRecord) any {
+	return func(r *socketRecord) any {
+		if r.NoQueues {
+			return nil
+		}
+		return int64(get(r))
 	}
 }
 

@@ -25,11 +25,11 @@ const fixtureRoot = "testdata/proc"
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
 func inet(family uint8, proto sock.Proto, state uint8, local, remote string, inode uint64) sock.Socket {
-	return sock.Socket{Family: family, Protocol: proto, State: state, Local: ap(local), Remote: ap(remote), Inode: inode}
+	return sock.Socket{Family: family, Protocol: proto, State: state, Local: ap(local), Remote: ap(remote), Inode: inode, ProcNet: true}
 }
 
 func unixSock(state, typ uint8, ref uint32, inode uint64, path string) sock.Socket {
-	s := sock.Socket{Family: unix.AF_UNIX, Protocol: sock.UNIX, State: state, Type: typ, RefCount: ref, Inode: inode, Path: path}
+	s := sock.Socket{Family: unix.AF_UNIX, Protocol: sock.UNIX, State: state, Type: typ, RefCount: ref, Inode: inode, Path: path, ProcNet: true, NoQueues: true}
 	if state == sock.StateListen {
 		s.UnixFlags = 1 << 16 // __SO_ACCEPTCON
 	}

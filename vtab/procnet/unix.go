@@ -102,6 +102,8 @@ func parseUnixLine(line []byte) (sock.Socket, error) {
 		RefCount:  uint32(ref),
 		UnixFlags: uint32(flags),
 		Inode:     inode,
+		ProcNet:   true,
+		NoQueues:  true,
 	}, nil
 }
 

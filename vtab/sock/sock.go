@@ -133,7 +133,7 @@ type Socket struct {
 	Type      uint8  // Type* constant
 	Path      string // bound path, abstract names as "@name", "" when unbound
 	PeerInode uint64 // inode of the connected peer, 0 when unknown or none
-	RefCount  uint32 // only /proc/net/unix reports it; 0 from netlink
+	RefCount  uint32 // only /proc/net/unix reports it (see ProcNet)
 	// UnixFlags is /proc/net/unix's Flags column (0x10000, __SO_ACCEPTCON,
 	// on a listener: netstat's ACC); only /proc/net/unix reports it.
 	UnixFlags uint32
@@ -142,6 +142,13 @@ type Socket struct {
 	// third number; only /proc/net reports it (sock_diag folds it into
 	// Retransmits for keepalive and probe timers).
 	Probes uint32
+	// ProcNet is true when RefCount, UnixFlags and Probes hold what
+	// /proc/net shows for the socket: it was read from there, or matched
+	// there (JoinProcNet). When false they are unknown, not zero.
+	ProcNet bool
+	// NoQueues is true when RecvQ and SendQ are unknown: /proc/net/unix
+	// has no queue columns.
+	NoQueues bool
 
 	// Cookie is the kernel's socket cookie (sock_diag only, 0 from /proc).
 	Cookie uint64
