@@ -27,6 +27,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -85,8 +86,10 @@ var netFiles = []netFile{
 // non-zero Filter skips unix, an IPv4-only address filter the *6 files).
 //
 // A missing file is skipped (no tcp6 when IPv6 is disabled, no raw6 in an
-// old bundle), but a missing net/ directory is an error wrapping
-// fs.ErrNotExist, so a mistyped --proc DIR does not look like an idle host.
+// old bundle), but a missing net/ directory, or one holding none of the
+// socket files, is an error wrapping fs.ErrNotExist, so a mistyped or
+// empty --proc DIR does not look like an idle host. A last line without
+// its newline (a file cut short) is an error naming the file and line.
 // A line that does not parse is an error wrapping ErrMalformed that names
 // the file and line. ctx is checked before each file.
 //
@@ -98,7 +101,7 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 	mask := req.StateMask()
 	netDir := filepath.Join(r.root, "net")
 	var out []sock.Socket
-	checked := false
+	checked, anyFile := false, false
 	for _, f := range netFiles {
 		if !req.Wants(f.family, f.proto) {
 			continue
@@ -114,13 +117,37 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 		}
 		start := len(out)
 		var err error
-		out, err = readFile(filepath.Join(netDir, f.name), f, mask, out)
+		var found bool
+		out, found, err = readFile(filepath.Join(netDir, f.name), f, mask, out)
 		if err != nil {
 			return nil, err
 		}
+		anyFile = anyFile || found
 		out = applyFilter(&req.Filter, out, start)
 	}
+	if checked && !anyFile && !hasSocketFile(netDir) {
+		return nil, fmt.Errorf("procnet: %s holds none of the socket files (%s): %w", netDir, netFileNames(), fs.ErrNotExist)
+	}
 	return out, nil
+}
+
+// hasSocketFile reports whether netDir holds any of the socket files.
+func hasSocketFile(netDir string) bool {
+	for _, f := range netFiles {
+		if _, err := os.Stat(filepath.Join(netDir, f.name)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// netFileNames lists the socket files' names, comma separated.
+func netFileNames() string {
+	names := make([]string, len(netFiles))
+	for i, f := range netFiles {
+		names[i] = f.name
+	}
+	return strings.Join(names, ", ")
 }
 
 // applyFilter drops the sockets from out[start:] that f does not match,
@@ -139,20 +166,22 @@ func applyFilter(f *sock.Filter, out []sock.Socket, start int) []sock.Socket {
 }
 
 // readFile appends the sockets of one /proc/net file to out. A file that
-// does not exist adds nothing and is no error.
-func readFile(path string, f netFile, mask uint32, out []sock.Socket) ([]sock.Socket, error) {
+// does not exist adds nothing and is no error; found says whether it did.
+func readFile(path string, f netFile, mask uint32, out []sock.Socket) (_ []sock.Socket, found bool, err error) {
 	fh, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return out, nil
+		return out, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("procnet: %w", err)
+		return nil, false, fmt.Errorf("procnet: %w", err)
 	}
 	defer fh.Close()
 	if f.proto == sock.UNIX {
-		return parseUnix(fh, path, mask, out)
+		out, err = parseUnix(fh, path, mask, out)
+	} else {
+		out, err = parseInet(fh, path, f.family, f.proto, mask, out)
 	}
-	return parseInet(fh, path, f.family, f.proto, mask, out)
+	return out, true, err
 }
 
 // stateWanted reports whether a socket in state st passes the state mask.

@@ -274,12 +274,13 @@ func TestMalformedLineNumber(t *testing.T) {
 		t.Errorf("err = %q does not name the field", err)
 	}
 
+	// A line after an unbound socket's cannot continue a name.
 	lines = strings.SplitAfter(fixtureFile(t, "unix"), "\n")
-	lines[2] = "0000000044b4f612: 00000003 00000000 00000000 0001 03\n" // no inode
+	lines[3] = "00000000b643d35e: 00000003 00000000 00000000 0001 03\n" // no inode
 	root = writeTree(t, map[string]string{"unix": strings.Join(lines, "")})
 	_, err = New(root).Sockets(context.Background(), sock.Request{})
-	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "unix line 3: ") {
-		t.Errorf("err = %v, want ErrMalformed at unix line 3", err)
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "unix line 4: ") {
+		t.Errorf("err = %v, want ErrMalformed at unix line 4", err)
 	}
 }
 
@@ -605,6 +606,62 @@ func TestUDPLite(t *testing.T) {
 	for _, s := range udp {
 		if s.Protocol != sock.UDP {
 			t.Errorf("a UDP request returned %+v", s)
+		}
+	}
+}
+
+// TestUnixNameWithNewlines: the kernel prints a socket's name byte for
+// byte, newlines included; the lines that follow a bound socket's line
+// and are not socket lines are the rest of its name (even an empty one,
+// or one that starts like a socket line but is none).
+func TestUnixNameWithNewlines(t *testing.T) {
+	const head = "Num       RefCount Protocol Flags    Type St Inode Path\n"
+	file := head +
+		"0000000000000000: 00000002 00000000 00010000 0001 01 101 @x\ny\n" +
+		"0000000000000000: 00000002 00000000 00000000 0002 01 102 /tmp/a\n\nb\n" +
+		"0000000000000000: 00000002 00000000 00000000 0002 01 103 @p\n0000000000000000: 00000002 q\n" +
+		"0000000000000000: 00000003 00000000 00000000 0001 03 104\n" +
+		"0000000000000000: 00000002 00000000 00000000 0005 01 105 @trailing\n\n"
+	got, err := New(writeTree(t, map[string]string{"unix": file})).Sockets(context.Background(), sock.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []sock.Socket{
+		unixSock(sock.StateListen, sock.TypeStream, 2, 101, "@x\ny"),
+		unixSock(sock.StateClose, sock.TypeDgram, 2, 102, "/tmp/a\n\nb"),
+		unixSock(sock.StateClose, sock.TypeDgram, 2, 103, "@p\n0000000000000000: 00000002 q"),
+		unixSock(sock.StateEstablished, sock.TypeStream, 3, 104, ""),
+		unixSock(sock.StateClose, sock.TypeSeqPacket, 2, 105, "@trailing\n"),
+	}
+	diffSockets(t, got, want)
+}
+
+// TestTruncatedLastLine: the kernel ends every line with a newline, so a
+// last line without one was cut short: an error naming the file and the
+// line, never a socket with a cut inode or path.
+func TestTruncatedLastLine(t *testing.T) {
+	for _, name := range []string{"tcp", "udp6", "unix"} {
+		full := fixtureFile(t, name)
+		cut := strings.TrimSuffix(full, "\n")
+		cut = cut[:len(cut)-2] // two bytes short of the last line
+		nLines := strings.Count(full, "\n")
+		root := writeTree(t, map[string]string{name: cut})
+		_, err := New(root).Sockets(context.Background(), sock.Request{})
+		want := fmt.Sprintf("procnet: %s line %d: malformed line: truncated", filepath.Join(root, "net", name), nLines)
+		if !errors.Is(err, ErrMalformed) || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s cut short: err = %v, want %q...", name, err, want)
+		}
+	}
+}
+
+// TestNoSocketFiles: a net/ directory with none of the socket files (an
+// empty or wrong --proc tree) is an error, not a host without sockets.
+func TestNoSocketFiles(t *testing.T) {
+	root := writeTree(t, map[string]string{"dev": "header\n"})
+	for _, req := range []sock.Request{{}, {Protocols: []sock.Proto{sock.UNIX}}} {
+		_, err := New(root).Sockets(context.Background(), req)
+		if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), filepath.Join(root, "net")) {
+			t.Errorf("%+v: err = %v, want fs.ErrNotExist naming %s/net", req, err, root)
 		}
 	}
 }
