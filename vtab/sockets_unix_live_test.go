@@ -265,3 +265,32 @@ func TestLiveUnixNameWithNewline(t *testing.T) {
 	// Every unix socket of the host still reads (no "malformed line").
 	query(t, tree, "SELECT count(*) FROM sockets WHERE family = 'unix'")
 }
+
+// TestLiveUnixSocketLines: unix_socket_lines is /proc/net/unix as netstat -x
+// reads it: the fixture's sockets and its two connections not yet
+// accepted (inode 0, CONNECTING, the listener's path), which sockets
+// leaves out.
+func TestLiveUnixSocketLines(t *testing.T) {
+	f := newUnixFixture(t)
+	eng := liveEngine(t)
+	ln := filepath.Join(f.dir, "listener.sock")
+	eventually(t, func() string {
+		got := query(t, eng, "SELECT count(*) FROM unix_socket_lines WHERE inode = 0 AND state = 'CONNECTING' AND path = ?", ln)
+		if fmt.Sprint(got) != "[2]" {
+			return fmt.Sprintf("pending connections on %s: %q, want 2", ln, got)
+		}
+		var missing []uint64
+		for _, ino := range f.inodes {
+			if got := query(t, eng, "SELECT count(*) FROM unix_socket_lines WHERE inode = ?", ino); fmt.Sprint(got) != "[1]" {
+				missing = append(missing, ino)
+			}
+		}
+		if len(missing) > 0 {
+			return fmt.Sprintf("inodes %v not listed once", missing)
+		}
+		if got := query(t, eng, "SELECT count(*) FROM sockets WHERE inode = 0 AND path = ?", ln); fmt.Sprint(got) != "[0]" {
+			return fmt.Sprintf("sockets lists %q connections not yet accepted", got)
+		}
+		return ""
+	})
+}
