@@ -1,7 +1,7 @@
 // Package procnet reads sockets from the text files /proc/net/{tcp,tcp6,udp,
 // udp6,udplite,udplite6,raw,raw6,unix} of a proc tree: the live /proc when
-// netlink sock_diag is refused, or a /proc copied to disk (a support bundle, a test fixture)
-// behind --proc DIR.
+// netlink sock_diag is refused, or a /proc copied to disk (a support
+// bundle, a test fixture) behind --proc DIR.
 //
 // The files are parsed here rather than through github.com/prometheus/procfs:
 //
@@ -82,8 +82,9 @@ var netFiles = []netFile{
 // Sockets returns the sockets of every family and protocol req wants whose
 // state is in req.StateMask() and that req.Filter matches, in file order
 // (tcp, tcp6, udp, udp6, udplite, udplite6, raw, raw6, unix) and within a
-// file in the kernel's order. Files the request does not want are not opened (a
-// non-zero Filter skips unix, an IPv4-only address filter the *6 files).
+// file in the kernel's order. Files the request does not want are not
+// opened (a non-zero Filter skips unix, an IPv4-only address filter the *6
+// files).
 //
 // A missing file is skipped (no tcp6 when IPv6 is disabled, no raw6 in an
 // old bundle), but a missing net/ directory, or one holding none of the
