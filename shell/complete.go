@@ -87,6 +87,9 @@ func (c *completer) completeDot(text string) (string, []string) {
 		word = args[len(args)-1]
 		args = args[:len(args)-1]
 	}
+	if cmd, ok := findDot(name); ok {
+		name = cmd.name
+	}
 	switch name {
 	case "schema", "tables":
 		if len(args) == 0 {
@@ -104,7 +107,7 @@ func (c *completer) completeDot(text string) (string, []string) {
 		if len(args) == 0 {
 			return word, matching(word, []string{"off", "on"})
 		}
-	case "param":
+	case "parameter":
 		if len(args) == 0 {
 			return word, matching(word, []string{"clear", "list", "set", "unset"})
 		}
@@ -131,6 +134,9 @@ func (c *completer) completeSQL(text, after string) (string, []string) {
 		if i := lastTerminator(text); i >= 0 {
 			text = text[i+1:]
 		}
+	}
+	if word, cands, ok := c.completeValue(text, after); ok {
+		return word, cands
 	}
 	end := len(text)
 	start := end
@@ -200,6 +206,75 @@ func (c *completer) completeSQL(text, after string) (string, []string) {
 		return word, matching(word, cands)
 	}
 	return word, matching(word, append(keywords, c.tableNames()...))
+}
+
+// completeValue completes a string literal being typed against a column
+// with a closed set of values (vtab.ColumnSchema.Values): `state = 'CL`,
+// `state IN ('LISTEN', 'CL`, `state <> 'CL`. ok is false when the cursor
+// is not in such a literal. Values match case-sensitively, as the engine
+// compares them, and complete with the closing quote.
+func (c *completer) completeValue(text, after string) (word string, cands []string, ok bool) {
+	sc := scanner{s: text}
+	at := 0
+	for {
+		_, a, more := sc.next()
+		if !more {
+			at = a
+			break
+		}
+	}
+	if sc.open != '\'' {
+		return "", nil, false
+	}
+	word = text[at+1:]
+	toks := sqlTokens(text[:at])
+	j := len(toks) - 1
+	at2 := func(k int, s string) bool { return k >= 0 && k < len(toks) && strings.EqualFold(toks[k], s) }
+	col := ""
+	switch {
+	case at2(j, "=") || at2(j, ">") && at2(j-1, "<"):
+		j--
+		if at2(j, "=") || at2(j, "!") || at2(j, "<") {
+			j--
+		}
+		if j >= 0 {
+			col = toks[j]
+		}
+	case at2(j, "(") || at2(j, ","):
+		for at2(j, ",") && at2(j-1, "''") {
+			j -= 2
+		}
+		if at2(j, "(") && at2(j-1, "IN") {
+			j -= 2
+			if at2(j, "NOT") {
+				j--
+			}
+			if j >= 0 {
+				col = toks[j]
+			}
+		}
+	}
+	if col == "" {
+		return word, nil, true
+	}
+	aliases := tableAliases(sqlTokens(text+after), c.schemas)
+	var values []string
+	for _, s := range referenced(aliases, c.schemas) {
+		for _, cs := range s.Columns {
+			if strings.EqualFold(cs.Name, col) {
+				values = append(values, cs.Values...)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, v := range values {
+		if strings.HasPrefix(v, word) && !seen[v] {
+			seen[v] = true
+			cands = append(cands, v+"'")
+		}
+	}
+	sort.Strings(cands)
+	return word, cands, true
 }
 
 // lastTerminator is the index of the last statement-ending semicolon.

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/netsql/netsql/vtab"
 )
 
 func testCompleter(t *testing.T) *completer {
@@ -133,4 +135,31 @@ func TestSQLTokens(t *testing.T) {
 // pending holds the earlier lines of an unfinished statement.
 func (c *completer) complete(pending, text string) (word string, cands []string) {
 	return c.completeAt(pending, text, "")
+}
+
+// TestCompleteClosedSetValues: inside a string literal compared with a
+// column that declares its closed set of values, Tab offers those values.
+func TestCompleteClosedSetValues(t *testing.T) {
+	c := testCompleter(t)
+	c.schemas = append(c.schemas, vtab.Schema{Name: "conns", Columns: []vtab.ColumnSchema{
+		{Name: "state", Type: "TEXT", Values: []string{"CLOSE_WAIT", "CLOSING", "CLOSE", "LISTEN", "ESTABLISHED"}},
+		{Name: "note", Type: "TEXT"},
+	}})
+	tests := []struct {
+		line, word string
+		want       []string
+	}{
+		{"SELECT * FROM conns WHERE state = 'CL", "CL", []string{"CLOSE'", "CLOSE_WAIT'", "CLOSING'"}},
+		{"SELECT * FROM conns c WHERE c.state <> 'L", "L", []string{"LISTEN'"}},
+		{"SELECT * FROM conns WHERE state IN ('LISTEN', 'E", "E", []string{"ESTABLISHED'"}},
+		{"SELECT * FROM conns WHERE state NOT IN ('", "", []string{"CLOSE'", "CLOSE_WAIT'", "CLOSING'", "ESTABLISHED'", "LISTEN'"}},
+		{"SELECT * FROM conns WHERE note = 'CL", "CL", nil},
+		{"SELECT * FROM conns WHERE state = 'cl", "cl", nil},
+	}
+	for _, tt := range tests {
+		word, got := c.complete("", tt.line)
+		if word != tt.word || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("complete(%q) = %q, %q; want %q, %q", tt.line, word, got, tt.word, tt.want)
+		}
+	}
 }

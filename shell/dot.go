@@ -97,19 +97,22 @@ type dotCommand struct {
 // dotCommands lists the shell's dot-commands in the order .help shows them.
 func dotCommands() []dotCommand {
 	return []dotCommand{
-		{"tables", "[PATTERN]", "list the tables (and your views) with what each holds", (*session).dotTables},
-		{"schema", "[TABLE]", "show a table's columns, each with its description", (*session).dotSchema},
-		{"mode", "[FORMAT]", "output format: " + strings.Join(Formats, ", "), (*session).dotMode},
+		{"tables", "[PATTERN]", "list the tables (and your views) PATTERN matches (SQL LIKE) with what each holds", (*session).dotTables},
+		{"schema", "[PATTERN]", "show the columns of the tables PATTERN matches (SQL LIKE), each with its description", (*session).dotSchema},
+		{"mode", "[FORMAT] [TABLE]", "output format: " + strings.Join(Formats, ", ") + " (insert: INSERT INTO TABLE)", (*session).dotMode},
 		{"headers", "on|off", "show column names", (*session).dotHeaders},
+		{"width", "[N ...]", "column widths for column and box output; negative right-aligns, 0 fits (no N: all fit)", (*session).dotWidth},
+		{"separator", "COL [ROW]", `separators for list output (default "|" and "\n"; \t, \n, \r, \\ are read)`, (*session).dotSeparator},
+		{"show", "", "show the current settings", (*session).dotShow},
 		{"timer", "on|off", "print each statement's wall time", (*session).dotTimer},
 		{"fit", "on|off", "cut table lines to the terminal width, marking cuts with " + Ellipsis + " (default on)", (*session).dotFit},
-		{"nullvalue", "TEXT", "how NULL shows in table and line output (default NULL)", (*session).dotNull},
+		{"nullvalue", "TEXT", "how NULL shows in text output (default NULL)", (*session).dotNull},
 		{"queries", "", "list the canned queries, built-in and yours", (*session).dotQueries},
 		{"run", "NAME [name=value...]", "run a canned query, binding its parameters", (*session).dotRun},
 		{"read", "FILE", "run the statements and dot-commands in FILE", (*session).dotRead},
 		{"output", "[FILE]", "send results to FILE (no FILE: back to the terminal)", (*session).dotOutput},
 		{"once", "FILE", "send the next command's results to FILE", (*session).dotOnce},
-		{"param", "set NAME VALUE|unset NAME|list|clear", "bind :NAME (and @NAME, $NAME) in statements; numbers bind as numbers", (*session).dotParam},
+		{"parameter", "set NAME VALUE|unset NAME|list|clear", "bind :NAME (and @NAME, $NAME) in statements; numbers bind as numbers", (*session).dotParam},
 		{"watch", "SECONDS STATEMENT", "re-run a statement (or dot-command) every SECONDS, redrawing, until Ctrl-C", (*session).dotWatch},
 		{"netstat", "[FLAGS]", "print a netstat view, e.g. .netstat -tanp", (*session).dotNetstat},
 		{"help", "[COMMAND]", "show this help", (*session).dotHelp},
@@ -126,17 +129,49 @@ func dotNames() []string {
 	return append(names, "exit")
 }
 
-// findDot returns the command a name means: its full name, or "exit".
+// findDot returns the command a name means (see lookupDot).
 func findDot(name string) (dotCommand, bool) {
+	c, err := lookupDot(name)
+	return c, err == nil
+}
+
+// sqlite3Prefers are the commands sqlite3 picks for a prefix that others
+// share, because it tests them first: .h and .he are .headers (not
+// .help), .q is .quit (not .queries).
+var sqlite3Prefers = []string{"headers", "quit"}
+
+// lookupDot returns the command a name means: its full name, "exit", or
+// a prefix only one command has (or that sqlite3 gives to one of them).
+// A prefix several commands share is an error that lists them.
+func lookupDot(name string) (dotCommand, error) {
 	if name == "exit" {
 		name = "quit"
 	}
+	var cands []dotCommand
 	for _, c := range dotCommands() {
 		if c.name == name {
-			return c, true
+			return c, nil
+		}
+		if name != "" && strings.HasPrefix(c.name, name) {
+			cands = append(cands, c)
 		}
 	}
-	return dotCommand{}, false
+	switch len(cands) {
+	case 0:
+		return dotCommand{}, fmt.Errorf("unknown command .%s (.help lists them)", name)
+	case 1:
+		return cands[0], nil
+	}
+	names := make([]string, len(cands))
+	for i, c := range cands {
+		for _, p := range sqlite3Prefers {
+			if c.name == p {
+				return c, nil
+			}
+		}
+		names[i] = "." + c.name
+	}
+	return dotCommand{}, fmt.Errorf("ambiguous command .%s: %s", name, strings.Join(names, ", "))
 }
 
 // dot runs one dot-command line.
@@ -145,10 +180,11 @@ func (s *session) dot(ctx context.Context, line string) error {
 	if err != nil {
 		return err
 	}
-	c, ok := findDot(d.Name)
-	if !ok {
-		return fmt.Errorf("unknown command .%s (.help lists them)", d.Name)
+	c, err := lookupDot(d.Name)
+	if err != nil {
+		return err
 	}
+	d.Name = c.name
 	return c.run(s, ctx, d)
 }
 
@@ -160,9 +196,9 @@ func usageError(name string) error {
 func (s *session) dotHelp(_ context.Context, d dotLine) error {
 	cmds := dotCommands()
 	if len(d.Args) > 0 {
-		c, ok := findDot(strings.TrimPrefix(d.Args[0], "."))
-		if !ok {
-			return fmt.Errorf("unknown command .%s (.help lists them)", strings.TrimPrefix(d.Args[0], "."))
+		c, err := lookupDot(strings.TrimPrefix(d.Args[0], "."))
+		if err != nil {
+			return err
 		}
 		cmds = []dotCommand{c}
 	}
@@ -177,7 +213,7 @@ func (s *session) dotHelp(_ context.Context, d dotLine) error {
 		fmt.Fprintf(&b, ".%-*s  %s\n", width, use, c.help)
 	}
 	if len(d.Args) == 0 {
-		b.WriteString("\nEnd SQL statements with \";\" (they may span lines). Tab completes; Ctrl-R searches\nhistory; Ctrl-C cancels a running statement or the line being typed; Ctrl-D exits.\n")
+		b.WriteString("\nEnd SQL statements with \";\" (they may span lines). Commands may be shortened to a\nunique prefix (.sch, .h on). Tab completes; Ctrl-R searches history; Ctrl-C cancels\na running statement or the line being typed; Ctrl-D exits.\n")
 	}
 	return s.write(b.String())
 }
@@ -232,12 +268,10 @@ func (s *session) dotTables(ctx context.Context, d dotLine) error {
 	return s.write(b.String())
 }
 
-// likeMatch matches a .tables pattern: SQL LIKE, case-insensitive, and a
-// plain word matches names containing it.
+// likeMatch matches a .tables or .schema pattern as sqlite3 does: SQL
+// LIKE, "%" any run of characters, "_" any one, ASCII letters in either
+// case; a plain word matches only that name.
 func likeMatch(pattern, name string) bool {
-	if !strings.ContainsAny(pattern, "%_") {
-		return strings.Contains(strings.ToLower(name), strings.ToLower(pattern))
-	}
 	var match func(p, n string) bool
 	match = func(p, n string) bool {
 		for p != "" {
@@ -300,7 +334,7 @@ func (s *session) dotSchema(ctx context.Context, d dotLine) error {
 	var b strings.Builder
 	found := false
 	for _, sc := range s.eng.Schemas() {
-		if len(d.Args) == 1 && !strings.EqualFold(d.Args[0], sc.Name) {
+		if len(d.Args) == 1 && !likeMatch(d.Args[0], sc.Name) {
 			continue
 		}
 		found = true
@@ -338,7 +372,7 @@ func (s *session) dotSchema(ctx context.Context, d dotLine) error {
 		return err
 	}
 	for _, u := range user {
-		if len(d.Args) == 1 && !strings.EqualFold(d.Args[0], u.name) {
+		if len(d.Args) == 1 && !likeMatch(d.Args[0], u.name) {
 			continue
 		}
 		found = true
@@ -354,17 +388,95 @@ func (s *session) dotSchema(ctx context.Context, d dotLine) error {
 }
 
 func (s *session) dotMode(_ context.Context, d dotLine) error {
-	switch len(d.Args) {
-	case 0:
-		return s.write("current output mode: " + s.format + "\n")
-	case 1:
-		if _, err := NewWriter(d.Args[0], io.Discard, s.opts); err != nil {
-			return err
-		}
-		s.format = d.Args[0]
-		return nil
+	switch {
+	case len(d.Args) == 0:
+		return s.write("current output mode: " + s.modeText() + "\n")
+	case len(d.Args) == 2 && d.Args[0] != "insert", len(d.Args) > 2:
+		return usageError("mode")
 	}
-	return usageError("mode")
+	if _, err := NewWriter(d.Args[0], io.Discard, s.opts); err != nil {
+		return err
+	}
+	s.format = d.Args[0]
+	if s.format == "insert" {
+		s.opts.Table = ""
+		if len(d.Args) == 2 {
+			s.opts.Table = d.Args[1]
+		}
+	}
+	return nil
+}
+
+// modeText is the output mode as .mode and .show print it.
+func (s *session) modeText() string {
+	if s.format == "insert" && s.opts.Table != "" {
+		return s.format + " " + s.opts.Table
+	}
+	return s.format
+}
+
+func (s *session) dotWidth(_ context.Context, d dotLine) error {
+	widths := make([]int, len(d.Args))
+	for i, a := range d.Args {
+		n, err := strconv.Atoi(a)
+		if err != nil {
+			return fmt.Errorf(".width: %q is not a number of characters", a)
+		}
+		widths[i] = n
+	}
+	s.opts.Widths = widths
+	return nil
+}
+
+func (s *session) dotSeparator(_ context.Context, d dotLine) error {
+	if len(d.Args) < 1 || len(d.Args) > 2 {
+		return usageError("separator")
+	}
+	s.opts.Separator = resolveBackslashes(d.Args[0])
+	if len(d.Args) == 2 {
+		s.opts.RowSeparator = resolveBackslashes(d.Args[1])
+	}
+	return nil
+}
+
+// resolveBackslashes reads the escapes sqlite3 reads in .separator:
+// \t, \n, \r, \\, \" and \'.
+func resolveBackslashes(s string) string {
+	return strings.NewReplacer(`\t`, "\t", `\n`, "\n", `\r`, "\r", `\\`, `\`, `\"`, `"`, `\'`, "'").Replace(s)
+}
+
+func (s *session) dotShow(_ context.Context, _ dotLine) error {
+	onOff := map[bool]string{true: "on", false: "off"}
+	col, row := s.opts.Separator, s.opts.RowSeparator
+	if col == "" {
+		col = "|"
+	}
+	if row == "" {
+		row = "\n"
+	}
+	output := "stdout"
+	if s.outputFile != nil {
+		output = s.outputFile.Name()
+	}
+	var widths strings.Builder
+	for _, w := range s.opts.Widths {
+		fmt.Fprintf(&widths, "%d ", w)
+	}
+	var b strings.Builder
+	for _, kv := range [][2]string{
+		{"headers", onOff[s.opts.Headers]},
+		{"mode", s.modeText()},
+		{"nullvalue", strconv.Quote(s.opts.Null)},
+		{"output", output},
+		{"colseparator", strconv.Quote(col)},
+		{"rowseparator", strconv.Quote(row)},
+		{"width", widths.String()},
+		{"timer", onOff[s.timer]},
+		{"fit", onOff[s.fit]},
+	} {
+		fmt.Fprintf(&b, "%12s: %s\n", kv[0], kv[1])
+	}
+	return s.write(b.String())
 }
 
 // parseOnOff reads on|off (and yes/no, true/false, 1/0).
@@ -499,30 +611,56 @@ func (s *session) readFile(ctx context.Context, path string) error {
 	}
 	s.depth++
 	defer func() { s.depth-- }()
-	var pending strings.Builder
-	start := 0
-	run := func() error {
-		err := s.runSQL(ctx, pending.String())
-		pending.Reset()
-		if errors.Is(err, errInterrupted) {
-			return err
-		}
-		s.report(fmt.Sprintf("%s:%d", path, start), err)
-		return nil
-	}
-	for i, line := range strings.Split(string(b), "\n") {
+	return s.runChunks(ctx, path+":", string(b), false)
+}
+
+// runChunks runs a script's dot-commands and statements in order. An
+// error is reported with where (a file name and colon, or "line ") and the
+// line, and the script goes on, unless stop is set: then the first error
+// ends it and is returned. Ctrl-C and .quit end it.
+func (s *session) runChunks(ctx context.Context, where, script string, stop bool) error {
+	for _, c := range scriptChunks(script) {
 		if ctx.Err() != nil {
 			return errInterrupted
 		}
+		var err error
+		if c.dot {
+			err = s.dot(ctx, c.text)
+		} else {
+			err = s.runSQL(ctx, c.text)
+		}
+		if errors.Is(err, errInterrupted) {
+			return err
+		}
+		if err != nil && stop {
+			return fmt.Errorf("%s%d: %w", where, c.line, CleanError(err))
+		}
+		s.report(fmt.Sprintf("%s%d", where, c.line), err)
+		if s.quit {
+			return nil
+		}
+	}
+	return nil
+}
+
+// scriptChunk is one dot-command line or one run of SQL lines that ends a
+// statement (or the script) in a script.
+type scriptChunk struct {
+	line int // where it starts, from 1
+	dot  bool
+	text string
+}
+
+// scriptChunks cuts a script as the shell reads it: a line that starts
+// with "." outside a statement is a dot-command; other lines gather until
+// they end a statement. Trailing SQL without a semicolon is a last chunk.
+func scriptChunks(script string) []scriptChunk {
+	var out []scriptChunk
+	var pending strings.Builder
+	start := 0
+	for i, line := range strings.Split(script, "\n") {
 		if pending.Len() == 0 && strings.HasPrefix(strings.TrimSpace(line), ".") {
-			err := s.dot(ctx, line)
-			if errors.Is(err, errInterrupted) {
-				return err
-			}
-			s.report(fmt.Sprintf("%s:%d", path, i+1), err)
-			if s.quit {
-				return nil
-			}
+			out = append(out, scriptChunk{line: i + 1, dot: true, text: line})
 			continue
 		}
 		if pending.Len() == 0 {
@@ -532,16 +670,53 @@ func (s *session) readFile(ctx context.Context, path string) error {
 			start = i + 1
 		}
 		pending.WriteString(line + "\n")
-		if Complete(pending.String()) {
-			if err := run(); err != nil {
-				return err
-			}
+		switch {
+		case Complete(pending.String()):
+			out = append(out, scriptChunk{line: start, text: pending.String()})
+			pending.Reset()
+		case onlyComments(pending.String()):
+			pending.Reset() // a comment line does not start a statement
 		}
 	}
 	if !onlyComments(pending.String()) {
-		return run()
+		out = append(out, scriptChunk{line: start, text: pending.String()})
 	}
-	return nil
+	return out
+}
+
+// HasDotCommands reports whether a script holds dot-commands (lines that
+// start with "." outside a statement), which RunScript runs.
+func HasDotCommands(script string) bool {
+	for _, c := range scriptChunks(script) {
+		if c.dot {
+			return true
+		}
+	}
+	return false
+}
+
+// RunScript runs a script of statements and dot-commands the way the
+// shell reads them from a file (netsql -f FILE, netsql < FILE, as sqlite3
+// does), printing results to cfg.Out as they come. name says where the
+// script comes from in errors ("" for standard input: "line N"). The
+// first error stops the script and is returned with its line; last is the
+// last statement's result.
+func RunScript(ctx context.Context, cfg ShellConfig, name, script string) (last Result, err error) {
+	if cfg.Engine == nil {
+		return Result{}, errors.New("shell: no engine")
+	}
+	s := newSession(cfg)
+	s.stream = true
+	defer s.closeOutput()
+	where := "line "
+	if name != "" {
+		where = name + ":"
+	}
+	err = s.runChunks(ctx, where, script, true)
+	if errors.Is(err, errInterrupted) {
+		err = errors.New("interrupted")
+	}
+	return s.last, err
 }
 
 func (s *session) dotOutput(_ context.Context, d dotLine) error {
@@ -574,21 +749,21 @@ func (s *session) openOutput(path string, once bool) error {
 
 func (s *session) dotParam(_ context.Context, d dotLine) error {
 	if len(d.Args) == 0 {
-		return usageError("param")
+		return usageError("parameter")
 	}
 	switch d.Args[0] {
 	case "set":
 		if len(d.Args) < 3 {
-			return usageError("param")
+			return usageError("parameter")
 		}
 		name := strings.TrimLeft(d.Args[1], ":@$")
 		if name == "" || strings.IndexFunc(name, func(r rune) bool { return r > 127 || !isIdentByte(byte(r)) }) >= 0 {
-			return fmt.Errorf(".param set: %q is not a parameter name", d.Args[1])
+			return fmt.Errorf(".parameter set: %q is not a parameter name", d.Args[1])
 		}
 		s.params[name] = strings.Join(d.Args[2:], " ")
 	case "unset":
 		if len(d.Args) != 2 {
-			return usageError("param")
+			return usageError("parameter")
 		}
 		delete(s.params, strings.TrimLeft(d.Args[1], ":@$"))
 	case "list":
@@ -605,7 +780,7 @@ func (s *session) dotParam(_ context.Context, d dotLine) error {
 	case "clear":
 		clear(s.params)
 	default:
-		return usageError("param")
+		return usageError("parameter")
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func TestDotHelpCoversEveryCommand(t *testing.T) {
 			t.Errorf(".%s lacks help or a handler", c.name)
 		}
 	}
-	for _, name := range []string{"tables", "schema", "mode", "headers", "timer", "run", "queries", "read", "output", "once", "param", "watch", "netstat", "quit", "exit", "help"} {
+	for _, name := range []string{"tables", "schema", "mode", "headers", "timer", "run", "queries", "read", "output", "once", "param", "parameter", "watch", "netstat", "quit", "exit", "help"} {
 		if _, ok := findDot(name); !ok {
 			t.Errorf(".%s is missing", name)
 		}
@@ -51,8 +51,10 @@ func TestLikeMatch(t *testing.T) {
 		pattern, name string
 		want          bool
 	}{
-		{"sock", "sockets", true},
-		{"owner", "socket_owners", true},
+		{"sock", "sockets", false}, // LIKE, as sqlite3: no implicit %
+		{"owner", "socket_owners", false},
+		{"SOCKETS", "sockets", true},
+		{"%owner%", "socket_owners", true},
 		{"sock%", "socket_owners", true},
 		{"%s", "processes", true},
 		{"s_ckets", "sockets", true},
@@ -61,6 +63,31 @@ func TestLikeMatch(t *testing.T) {
 	} {
 		if got := likeMatch(tt.pattern, tt.name); got != tt.want {
 			t.Errorf("likeMatch(%q, %q) = %v", tt.pattern, tt.name, got)
+		}
+	}
+}
+
+// TestDotAbbreviations: a unique prefix names its command; sqlite3's
+// choices (.h is .headers, .q is .quit) hold; any other shared prefix is
+// an error naming the candidates.
+func TestDotAbbreviations(t *testing.T) {
+	for prefix, want := range map[string]string{
+		"h": "headers", "he": "headers", "hel": "help", "sch": "schema", "ta": "tables", "q": "quit",
+		"que": "queries", "param": "parameter", "parameter": "parameter", "header": "headers",
+		"sep": "separator", "sh": "show", "wi": "width", "exit": "quit", "mode": "mode",
+	} {
+		c, err := lookupDot(prefix)
+		if err != nil || c.name != want {
+			t.Errorf("lookupDot(%q) = .%s, %v; want .%s", prefix, c.name, err, want)
+		}
+	}
+	for prefix, want := range map[string]string{
+		"s":    "ambiguous command .s: .schema, .separator, .show",
+		"t":    "ambiguous command .t: .tables, .timer",
+		"nope": "unknown command .nope (.help lists them)",
+	} {
+		if _, err := lookupDot(prefix); err == nil || err.Error() != want {
+			t.Errorf("lookupDot(%q) error = %v, want %q", prefix, err, want)
 		}
 	}
 }

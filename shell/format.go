@@ -2,6 +2,7 @@ package shell
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
@@ -14,7 +15,9 @@ import (
 )
 
 // Formats lists the output formats by name, in the order help shows them.
-var Formats = []string{"table", "csv", "json", "ndjson", "line", "markdown"}
+// column, box, list, tabs, quote and insert are sqlite3's modes of the
+// same names and print what sqlite3 prints for the same rows.
+var Formats = []string{"table", "csv", "json", "ndjson", "line", "markdown", "column", "box", "list", "tabs", "quote", "insert"}
 
 // Options adjust how a Writer prints.
 type Options struct {
@@ -26,7 +29,27 @@ type Options struct {
 	// MaxWidth cuts table lines wider than this many cells, ending each cut
 	// line with Ellipsis (0: never cut).
 	MaxWidth int
+	// Widths are sqlite3's .width for column and box output: a column's
+	// width in characters, negative to right-align, 0 (or missing) to fit
+	// the column's values.
+	Widths []int
+	// Separator and RowSeparator are sqlite3's .separator for list output
+	// ("" means "|" and "\n").
+	Separator, RowSeparator string
+	// Table names the table of insert output ("" means "table", as in
+	// sqlite3).
+	Table string
+	// Terminal says the output goes to a terminal: then csv, list, tabs,
+	// quote and insert escape control characters too (see TerminalSafe),
+	// which otherwise keep the bytes for the program that reads them.
+	Terminal bool
+	// Fields are name/value pairs that json and ndjson put before the
+	// columns in every object (--host-field, --timestamp-field).
+	Fields []Field
 }
+
+// Field is one extra string field of json and ndjson objects.
+type Field struct{ Name, Value string }
 
 // Ellipsis marks a table line cut at Options.MaxWidth.
 const Ellipsis = "…"
@@ -58,14 +81,20 @@ func NewWriter(format string, w io.Writer, opts Options) (Writer, error) {
 		return &tableWriter{w: w, opts: opts}, nil
 	case "markdown":
 		return &tableWriter{w: w, opts: opts, markdown: true}, nil
+	case "column":
+		return &columnWriter{w: w, opts: opts}, nil
+	case "box":
+		return &columnWriter{w: w, opts: opts, box: true}, nil
 	case "csv":
 		return &csvWriter{w: csv.NewWriter(w), opts: opts}, nil
 	case "json":
-		return &jsonWriter{w: bufio.NewWriter(w), array: true}, nil
+		return &jsonWriter{w: bufio.NewWriter(w), array: true, fields: opts.Fields}, nil
 	case "ndjson":
-		return &jsonWriter{w: bufio.NewWriter(w)}, nil
+		return &jsonWriter{w: bufio.NewWriter(w), fields: opts.Fields}, nil
 	case "line":
 		return &lineWriter{w: bufio.NewWriter(w), opts: opts}, nil
+	case "list", "tabs", "quote", "insert":
+		return &listWriter{w: bufio.NewWriter(w), opts: opts, mode: format}, nil
 	}
 	return nil, fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }
@@ -101,11 +130,7 @@ func formatFloat(f float64) string {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		return strconv.FormatFloat(f, 'g', -1, 64)
 	}
-	s := strconv.FormatFloat(f, 'g', 15, 64)
-	if !strings.ContainsAny(s, ".eEn") {
-		s += ".0"
-	}
-	return s
+	return bangFloat(strconv.FormatFloat(f, 'g', 15, 64))
 }
 
 // tableBufferRows is how many rows a table holds to size its columns.
@@ -121,15 +146,20 @@ type tableWriter struct {
 	cols     []string
 	rows     [][]string
 	nulls    [][]bool
-	numeric  []bool
+	numeric  []bool // every value so far is a number or NULL
+	number   []bool // some value is a number
 	widths   []int
 	bw       *bufio.Writer
 	started  bool // header and first rows printed; now streaming
 }
 
 func (t *tableWriter) Begin(columns []string) error {
-	t.cols = columns
+	t.cols = make([]string, len(columns))
+	for i, c := range columns {
+		t.cols[i] = TerminalSafe(c)
+	}
 	t.numeric = make([]bool, len(columns))
+	t.number = make([]bool, len(columns))
 	for i := range t.numeric {
 		t.numeric[i] = true
 	}
@@ -142,15 +172,17 @@ func (t *tableWriter) Row(values []any) error {
 	nulls := make([]bool, len(values))
 	for i, v := range values {
 		nulls[i] = v == nil
-		row[i] = Text(v, t.opts.Null)
+		row[i] = TerminalSafe(Text(v, t.opts.Null))
 		if t.markdown {
-			row[i] = strings.ReplaceAll(row[i], "|", `\|`)
+			row[i] = markdownEscape(row[i])
 		}
 		if t.started {
 			continue
 		}
 		switch v.(type) {
-		case int64, float64, nil:
+		case nil:
+		case int64, float64:
+			t.number[i] = true
 		default:
 			t.numeric[i] = false
 		}
@@ -180,6 +212,9 @@ func (t *tableWriter) flush() error {
 		t.started = true
 		t.widths = make([]int, len(t.cols))
 		for i, c := range t.cols {
+			if t.markdown {
+				c = markdownEscape(c)
+			}
 			if t.opts.Headers || t.markdown {
 				t.widths[i] = utf8.RuneCountInString(c)
 			}
@@ -193,11 +228,18 @@ func (t *tableWriter) flush() error {
 			}
 		}
 		if t.opts.Headers || t.markdown {
-			t.line(t.cols, false, func(int) string { return styleBold })
+			cols := t.cols
+			if t.markdown {
+				cols = make([]string, len(t.cols))
+				for i, c := range t.cols {
+					cols[i] = markdownEscape(c)
+				}
+			}
+			t.line(cols, false, func(int) string { return styleBold })
 			rule := make([]string, len(t.cols))
 			for i := range rule {
 				rule[i] = strings.Repeat("-", t.widths[i])
-				if t.markdown && t.numeric[i] && len(t.rows) > 0 {
+				if t.markdown && t.right(i) {
 					rule[i] = strings.Repeat("-", t.widths[i]-1) + ":"
 				}
 			}
@@ -215,6 +257,38 @@ func (t *tableWriter) flush() error {
 	}
 	t.rows, t.nulls = t.rows[:0], t.nulls[:0]
 	return nil
+}
+
+// right reports whether column i is right-aligned: it holds numbers and
+// nothing else but NULL. A column of NULLs only is text, left-aligned.
+func (t *tableWriter) right(i int) bool { return t.numeric[i] && t.number[i] }
+
+// markdownEscape makes a cell safe inside a markdown table row: a pipe is
+// escaped, and so is a backslash that would otherwise escape the
+// punctuation after it, so that neither can end the cell and the cell
+// renders as the value. (A backslash before a letter, as in \x0a, is
+// shown as it is by markdown and left alone.)
+func markdownEscape(s string) string {
+	if !strings.ContainsAny(s, `\|`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '|':
+			b.WriteString(`\|`)
+		case c == '\\' && (i+1 == len(s) || isASCIIPunct(s[i+1])):
+			b.WriteString(`\\`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// isASCIIPunct reports whether markdown lets a backslash escape c.
+func isASCIIPunct(c byte) bool {
+	return c > ' ' && c < 0x7f && !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z')
 }
 
 // line prints one row of cells padded to the column widths.
@@ -239,7 +313,7 @@ func (t *tableWriter) line(cells []string, align bool, style func(i int) string)
 		pad := strings.Repeat(" ", max(0, t.widths[i]-utf8.RuneCountInString(c)))
 		last := i == len(cells)-1 && !t.markdown
 		switch {
-		case align && t.numeric[i]:
+		case align && t.right(i):
 			l.add(pad, "")
 			l.add(c, st)
 		case last:
@@ -309,7 +383,11 @@ type csvWriter struct {
 
 func (c *csvWriter) Begin(columns []string) error {
 	if c.opts.Headers {
-		return c.w.Write(columns)
+		rec := make([]string, len(columns))
+		for i, col := range columns {
+			rec[i] = c.safe(col)
+		}
+		return c.w.Write(rec)
 	}
 	return nil
 }
@@ -317,9 +395,17 @@ func (c *csvWriter) Begin(columns []string) error {
 func (c *csvWriter) Row(values []any) error {
 	rec := make([]string, len(values))
 	for i, v := range values {
-		rec[i] = Text(v, "")
+		rec[i] = c.safe(Text(v, ""))
 	}
 	return c.w.Write(rec)
+}
+
+// safe escapes control characters when the output is a terminal.
+func (c *csvWriter) safe(s string) string {
+	if c.opts.Terminal {
+		return TerminalSafe(s)
+	}
+	return s
 }
 
 func (c *csvWriter) End() error {
@@ -328,18 +414,31 @@ func (c *csvWriter) End() error {
 }
 
 // jsonWriter writes objects with keys in column order and SQL types kept:
-// INTEGER and REAL as numbers, NULL as null, BLOB as base64 text.
+// INTEGER and REAL as numbers, NULL as null, BLOB as base64 text. Keys
+// are unique (see UniqueNames); text is escaped as JSONString does.
 type jsonWriter struct {
-	w     *bufio.Writer
-	array bool
-	cols  [][]byte // column names, JSON-encoded
-	n     int
+	w      *bufio.Writer
+	array  bool
+	fields []Field
+	prefix []byte   // the fields, encoded, each followed by a comma
+	cols   [][]byte // column names, JSON-encoded
+	n      int
 }
 
 func (j *jsonWriter) Begin(columns []string) error {
+	names := make([]string, 0, len(j.fields)+len(columns))
+	for _, f := range j.fields {
+		names = append(names, f.Name)
+	}
+	names = UniqueNames(append(names, columns...))
+	j.prefix = nil
+	for i, f := range j.fields {
+		j.prefix = append(appendJSONString(j.prefix, names[i]), ':')
+		j.prefix = append(appendJSONString(j.prefix, f.Value), ',')
+	}
 	j.cols = make([][]byte, len(columns))
-	for i, c := range columns {
-		j.cols[i], _ = json.Marshal(c)
+	for i := range columns {
+		j.cols[i] = appendJSONString(nil, names[len(j.fields)+i])
 	}
 	if j.array {
 		j.w.WriteString("[")
@@ -356,6 +455,11 @@ func (j *jsonWriter) Row(values []any) error {
 	}
 	j.n++
 	j.w.WriteString("{")
+	if len(values) == 0 {
+		j.w.Write(bytes.TrimSuffix(j.prefix, []byte(",")))
+	} else {
+		j.w.Write(j.prefix)
+	}
 	for i, v := range values {
 		if i > 0 {
 			j.w.WriteString(",")
@@ -401,11 +505,7 @@ func writeJSONValue(w *bufio.Writer, v any) error {
 		b, _ := json.Marshal(base64.StdEncoding.EncodeToString(x))
 		w.Write(b)
 	default:
-		b, err := json.Marshal(Text(x, ""))
-		if err != nil {
-			return err
-		}
-		w.Write(b)
+		w.Write(appendJSONString(nil, Text(x, "")))
 	}
 	return nil
 }
@@ -419,9 +519,10 @@ type lineWriter struct {
 }
 
 func (l *lineWriter) Begin(columns []string) error {
-	l.cols = columns
-	for _, c := range columns {
-		l.width = max(l.width, utf8.RuneCountInString(c))
+	l.cols = make([]string, len(columns))
+	for i, c := range columns {
+		l.cols[i] = TerminalSafe(c)
+		l.width = max(l.width, utf8.RuneCountInString(l.cols[i]))
 	}
 	return nil
 }
@@ -432,7 +533,7 @@ func (l *lineWriter) Row(values []any) error {
 	}
 	l.n++
 	for i, v := range values {
-		text := Text(v, l.opts.Null)
+		text := TerminalSafe(Text(v, l.opts.Null))
 		if v == nil && l.opts.Color {
 			text = styleDim + text + styleReset
 		}

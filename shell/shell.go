@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -154,12 +155,21 @@ func (s *session) loop(ctx context.Context, lr lineReader, interactive bool) err
 		switch {
 		case errors.Is(err, errInterrupt):
 			s.pending.Reset() // Ctrl-C drops the statement being typed
+			s.eofWarned = false
 			continue
 		case errors.Is(err, io.EOF):
-			return nil
+			if interactive && !s.eofWarned && !onlyComments(s.pending.String()) {
+				// Never drop a statement silently: say so, keep it, and
+				// leave on a second Ctrl-D.
+				s.eofWarned = true
+				fmt.Fprintf(s.errw, "netsql: unfinished statement not run: %s\n(end it with \";\" to run it, Ctrl-C drops it, Ctrl-D again leaves)\n", OneLine(s.pending.String()))
+				continue
+			}
+			return s.endOfInput(ctx, interactive)
 		case err != nil:
 			return fmt.Errorf("shell: read input: %w", err)
 		}
+		s.eofWarned = false
 		entry, isDot := "", false
 		if s.pending.Len() == 0 && strings.HasPrefix(strings.TrimSpace(line), ".") {
 			entry, isDot = strings.TrimSpace(line), true
@@ -193,24 +203,42 @@ func (s *session) loop(ctx context.Context, lr lineReader, interactive bool) err
 	return nil
 }
 
+// endOfInput ends the shell at a second Ctrl-D or the end of piped input.
+// From a pipe an unfinished last statement runs, as in sqlite3 and in
+// one-shot mode, rather than being dropped.
+func (s *session) endOfInput(ctx context.Context, interactive bool) error {
+	if interactive || onlyComments(s.pending.String()) {
+		return nil
+	}
+	script := s.pending.String()
+	s.pending.Reset()
+	cctx, end := s.intr.begin(ctx)
+	defer end()
+	s.report("", s.runSQL(cctx, script))
+	return nil
+}
+
 // session is one shell's state.
 type session struct {
-	eng      *vtab.Engine
-	cfg      ShellConfig
-	in       io.Reader
-	out      io.Writer // the terminal (or Out)
-	outFD    int
-	outTTY   bool
-	errw     io.Writer
-	color    bool
-	format   string
-	opts     Options
-	params   map[string]string
-	timer    bool
-	fit      bool
-	quit     bool
-	depth    int // nesting of .read
-	watching bool
+	eng       *vtab.Engine
+	cfg       ShellConfig
+	in        io.Reader
+	out       io.Writer // the terminal (or Out)
+	outFD     int
+	outTTY    bool
+	errw      io.Writer
+	color     bool
+	format    string
+	opts      Options
+	params    map[string]string
+	timer     bool
+	fit       bool
+	quit      bool
+	depth     int // nesting of .read
+	watching  bool
+	stream    bool   // RunScript: results go out as they come, not held
+	last      Result // the last statement's result
+	eofWarned bool   // Ctrl-D warned about an unfinished statement
 
 	pending strings.Builder // lines of an unfinished statement
 	intr    interrupter
@@ -241,7 +269,7 @@ func newSession(cfg ShellConfig) *session {
 	if s.format == "" {
 		s.format = "table"
 	}
-	if s.opts == (Options{}) {
+	if reflect.ValueOf(s.opts).IsZero() {
 		s.opts = DefaultOptions
 	}
 	if s.histLimit <= 0 {
@@ -377,21 +405,27 @@ func (s *session) runStatement(ctx context.Context, st Statement) error {
 	}
 	opts := s.opts
 	if s.toTerminal() {
+		opts.Terminal = true
 		opts.Color = s.color
 		if s.fit {
 			opts.MaxWidth = termWidth(s.outFD)
 		}
 	}
 	var buf bytes.Buffer
-	r := &Runner{Engine: s.eng, Out: &buf, Format: s.format, Opts: opts, Params: s.params}
+	var out io.Writer = &buf
+	if s.stream {
+		out = s.dest()
+	}
+	r := &Runner{Engine: s.eng, Out: out, Format: s.format, Opts: opts, Params: s.params}
 	if s.cfg.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout)
 		defer cancel()
 	}
 	start := time.Now()
-	_, err := r.RunStatement(ctx, st)
+	res, err := r.RunStatement(ctx, st)
 	elapsed := time.Since(start)
+	s.last = res
 	if err != nil {
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -406,7 +440,13 @@ func (s *session) runStatement(ctx context.Context, st Statement) error {
 		return fmt.Errorf("write result: %w", err)
 	}
 	if s.timer {
-		fmt.Fprintf(w, "Run Time: %.3fs\n", elapsed.Seconds())
+		// The time is for the person at the terminal, not part of the
+		// result a .once or .output file collects.
+		tw := s.out
+		if s.capture != nil {
+			tw = s.capture
+		}
+		fmt.Fprintf(tw, "Run Time: %.3fs\n", elapsed.Seconds())
 	}
 	return nil
 }
@@ -419,7 +459,9 @@ func (s *session) report(where string, err error) {
 	if err == nil {
 		return
 	}
-	msg := strings.ReplaceAll(CleanError(err).Error(), "\n", " ")
+	// An error may quote kernel data (a /proc line, a socket name): it
+	// gets the same escaping as results on a terminal.
+	msg := TerminalSafe(strings.ReplaceAll(CleanError(err).Error(), "\n", " "))
 	if where != "" {
 		msg = where + ": " + msg
 	}

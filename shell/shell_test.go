@@ -149,7 +149,7 @@ func TestShellInitAndUserQueries(t *testing.T) {
 		return err
 	}
 	out, errs := runScript(t, ShellConfig{ConfigDir: cfgDir, Queries: testQueries, Netstat: netstat},
-		".queries\n.run tcp6-count\n.run plain\n.run listening\n.run nope\n.run port\n.run port port=2024\n.param set port 5432\n.run port\nSELECT count(*) AS n FROM listeners;\n.tables listen\n.netstat -t -a -n\n")
+		".queries\n.run tcp6-count\n.run plain\n.run listening\n.run nope\n.run port\n.run port port=2024\n.param set port 5432\n.run port\nSELECT count(*) AS n FROM listeners;\n.tables listen%\n.netstat -t -a -n\n")
 	for _, want := range []string{
 		"listening   sockets waiting for connections\n",
 		"tcp6-count  how many tcp6 sockets (" + filepath.Join(cfgDir, "queries", "tcp6.sql") + ")\n",
@@ -277,5 +277,73 @@ func TestShellStatementTimeout(t *testing.T) {
 		"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c;\n")
 	if errs != "Error: statement cancelled after 100ms\n" {
 		t.Errorf("errors = %q", errs)
+	}
+}
+
+// TestTimerStaysOnTerminal: with .once or .output, the result goes to the
+// file and the "Run Time" line to the terminal, not into the file.
+func TestTimerStaysOnTerminal(t *testing.T) {
+	dir := t.TempDir()
+	once, output := filepath.Join(dir, "once.txt"), filepath.Join(dir, "output.txt")
+	out, errs := runScript(t, ShellConfig{}, ".timer on\n.headers off\n.mode csv\n.once "+once+"\nSELECT 'to once';\n.output "+output+"\nSELECT 'to output';\n.output\nSELECT 'here';\n")
+	if errs != "" {
+		t.Fatalf("errors: %s", errs)
+	}
+	for file, want := range map[string]string{once: "to once\n", output: "to output\n"} {
+		if b, err := os.ReadFile(file); err != nil || string(b) != want {
+			t.Errorf("%s = %q (%v), want %q", file, b, err, want)
+		}
+	}
+	if n := strings.Count(out, "Run Time: "); n != 3 || !strings.Contains(out, "here\nRun Time: ") {
+		t.Errorf("terminal got %d Run Time lines:\n%s", n, out)
+	}
+}
+
+// TestPipedUnfinishedStatementRuns: piped input that ends inside a
+// statement runs it, as sqlite3 does, instead of dropping it.
+func TestPipedUnfinishedStatementRuns(t *testing.T) {
+	out, errs := runScript(t, ShellConfig{}, ".mode csv\nSELECT 1 AS one;\nSELECT 'last' AS l")
+	if out != "one\n1\nl\nlast\n" || errs != "" {
+		t.Fatalf("out %q, errors %q", out, errs)
+	}
+	_, errs = runScript(t, ShellConfig{}, "SELECT 'open")
+	if !strings.Contains(errs, "unrecognized token") {
+		t.Fatalf("an unterminated quote at the end must be reported, got %q", errs)
+	}
+}
+
+// TestRunScript: -f FILE and piped scripts run dot-commands as sqlite3
+// does; the first error stops the script, named by its line.
+func TestRunScript(t *testing.T) {
+	var out bytes.Buffer
+	script := "-- a report\n.headers off\n.mode csv\nSELECT 'a' AS x;\n.sch sock%\n.mode list\nSELECT 1,\n  2;\nSELEC 3;\nSELECT 'not reached';\n"
+	_, err := RunScript(context.Background(), ShellConfig{Engine: openFixture(t), Out: &out, Err: io.Discard, ConfigDir: "-"}, "report.sql", script)
+	if err == nil || err.Error() != `report.sql:9: near "SELEC": syntax error` {
+		t.Fatalf("error = %v", err)
+	}
+	got := out.String()
+	if !strings.HasPrefix(got, "a\n-- ") || !strings.Contains(got, "CREATE TABLE sockets(") || !strings.HasSuffix(got, ");\n1|2\n") {
+		t.Fatalf("output:\n%s", got)
+	}
+	out.Reset()
+	last, err := RunScript(context.Background(), ShellConfig{Engine: openFixture(t), Out: &out, Err: io.Discard, ConfigDir: "-"}, "ok.sql", ".mode csv\nSELECT 1 UNION SELECT 2;\n")
+	if err != nil || last.Rows != 2 || out.String() != "1\n1\n2\n" {
+		t.Errorf("last result = %+v, %v, output %q", last, err, out.String())
+	}
+	out.Reset()
+	if _, err := RunScript(context.Background(), ShellConfig{Engine: openFixture(t), Out: &out, Err: io.Discard, ConfigDir: "-"}, "", ".nope\nSELECT 1;"); err == nil || err.Error() != "line 1: unknown command .nope (.help lists them)" || out.Len() != 0 {
+		t.Fatalf("error = %v, output %q", err, out.String())
+	}
+	if !HasDotCommands("SELECT 1;\n.mode csv\n") || HasDotCommands("SELECT '\n.mode csv';\n") || HasDotCommands("SELECT 1\n  .5;") {
+		t.Error("HasDotCommands must see dot-commands only outside statements")
+	}
+}
+
+// TestErrorsAreTerminalSafe: an error quoting hostile text cannot drive
+// the terminal either.
+func TestErrorsAreTerminalSafe(t *testing.T) {
+	_, errs := runScript(t, ShellConfig{}, "SELECT * FROM \"x\x1b[2J\";\n")
+	if strings.Contains(errs, "\x1b") || !strings.Contains(errs, `no such table: x\x1b[2J`) {
+		t.Fatalf("errors = %q", errs)
 	}
 }

@@ -75,7 +75,8 @@ func TestComplete(t *testing.T) {
 		"SELECT 1":           false,
 		"SELECT ';'":         false,
 		"SELECT 1; SELECT 2": false,
-		"SELECT 1; -- c":     true,
+		"SELECT 1; -- c":     false, // the comment is still open, as sqlite3_complete says
+		"SELECT 1; -- c\n":   true,
 	} {
 		if got := Complete(in); got != want {
 			t.Errorf("Complete(%q) = %v, want %v", in, got, want)

@@ -392,3 +392,25 @@ func TestTerminalFitsWidth(t *testing.T) {
 		t.Errorf("want 3 rows on the screen, saw %d", rows)
 	}
 }
+
+// TestTerminalCtrlDUnfinished: Ctrl-D on an unfinished statement says so
+// and keeps it; ending it runs it; a second Ctrl-D leaves.
+func TestTerminalCtrlDUnfinished(t *testing.T) {
+	s := startShell(t, newShellEnv(t))
+	s.line("SELECT 'kept' AS k")
+	s.waitFor(strings.TrimSpace(ContinuePrompt))
+	s.key("C-d")
+	s.waitFor("unfinished statement not run: SELECT 'kept' AS k")
+	s.line(";")
+	sc := s.waitFor("kept\n")
+	if s.exited() {
+		t.Fatalf("the shell left on the first Ctrl-D:\n%s", sc)
+	}
+	s.waitPrompt()
+	s.line("SELECT 'dropped'")
+	s.waitFor(strings.TrimSpace(ContinuePrompt))
+	s.key("C-d")
+	s.waitFor("unfinished statement not run: SELECT 'dropped'")
+	s.key("C-d")
+	s.waitUntil("the shell to leave", func(string) bool { return s.exited() })
+}

@@ -8,7 +8,7 @@ import (
 )
 
 // Reference renders the table reference in Markdown from the declarations,
-// for the README (a test keeps the two equal).
+// for vtab/README.md (a test keeps the two equal).
 func Reference(schemas []Schema) string {
 	var b strings.Builder
 	for _, s := range schemas {
@@ -36,8 +36,29 @@ func Reference(schemas []Schema) string {
 	return b.String()
 }
 
-// FunctionReference renders the SQL functions in Markdown, for the
-// README after the tables.
+// Index renders the list of tables for the top README: each table's name,
+// linked to its section of the reference in vtab/README.md, and the first
+// sentence of its doc (a test keeps the two equal).
+func Index(schemas []Schema) string {
+	var b strings.Builder
+	b.WriteString("| table | what |\n|---|---|\n")
+	for _, s := range schemas {
+		fmt.Fprintf(&b, "| [`%s`](vtab/README.md#%s) | %s |\n", s.Name, s.Name, strings.ReplaceAll(firstSentence(s.Doc), "|", `\|`))
+	}
+	return b.String()
+}
+
+// firstSentence is doc up to the end of its first sentence: a period
+// followed by a space, or the end.
+func firstSentence(doc string) string {
+	if i := strings.Index(doc, ". "); i >= 0 {
+		return doc[:i+1]
+	}
+	return doc
+}
+
+// FunctionReference renders the SQL functions in Markdown, for
+// vtab/README.md after the tables.
 func FunctionReference(fns []Function) string {
 	var b strings.Builder
 	b.WriteString("### SQL functions\n\nAny query can use them; the netstat views are built on them.\n\n| function | description |\n|---|---|\n")

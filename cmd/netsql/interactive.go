@@ -22,8 +22,20 @@ func runInteractive(eng *vtab.Engine, cfg *config, stdin io.Reader, stdout, stde
 	defer stop()
 	opts := shell.DefaultOptions
 	opts.Headers = cfg.headers
-	err := shell.RunShell(ctx, shell.ShellConfig{
-		Engine: eng, In: stdin, Out: stdout, Err: stderr,
+	sc := shellConfig(eng, cfg, opts, stdout, stderr)
+	sc.In = stdin
+	err := shell.RunShell(ctx, sc)
+	if err != nil {
+		fmt.Fprintf(stderr, "netsql: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// shellConfig is what the shell, and a script with dot-commands, needs.
+func shellConfig(eng *vtab.Engine, cfg *config, opts shell.Options, stdout, stderr io.Writer) shell.ShellConfig {
+	return shell.ShellConfig{
+		Engine: eng, Out: stdout, Err: stderr,
 		Format: cfg.format, Opts: opts, Params: cfg.params,
 		Queries: func() []shell.CannedQuery { return cannedQueries(cfg.queriesDir, stderr) },
 		Netstat: func(ctx context.Context, args []string, out io.Writer) error {
@@ -32,12 +44,7 @@ func runInteractive(eng *vtab.Engine, cfg *config, stdin io.Reader, stdout, stde
 			}
 			return nil
 		},
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "netsql: %v\n", err)
-		return exitError
 	}
-	return exitOK
 }
 
 // cannedQueries lists the built-in and user queries (--queries DIR or the

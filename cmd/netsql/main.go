@@ -296,6 +296,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	script := strings.Join(cfg.sql, " ")
 	interactive := false
+	fromScript := false // -f FILE or piped: may hold dot-commands, as for sqlite3
 	switch {
 	case cfg.netstat != nil || canned != nil:
 		script = ""
@@ -305,7 +306,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "netsql: %v\n", err)
 			return exitError
 		}
-		script = string(b)
+		script, fromScript = string(b), true
 	case script == "" && isTerminal(stdin):
 		interactive = true
 	case script == "":
@@ -314,7 +315,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "netsql: read standard input: %v\n", err)
 			return exitError
 		}
-		script = string(b)
+		script, fromScript = string(b), true
 	}
 
 	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
@@ -354,13 +355,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	opts := shell.DefaultOptions
 	opts.Headers = cfg.headers
-	out, err := ndjsonFields(stdout, cfg.hostField, cfg.timeField, time.Now())
+	if f, ok := stdout.(*os.File); ok {
+		opts.Terminal = isTerminal(f) // no raw control characters on a terminal
+	}
+	opts.Fields, err = ndjsonFields(cfg.hostField, cfg.timeField, time.Now())
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError
 	}
-	r := &shell.Runner{Engine: eng, Out: out, Format: cfg.format, Opts: opts, Params: cfg.params}
-	last, err := r.Run(ctx, script)
+	r := &shell.Runner{Engine: eng, Out: stdout, Format: cfg.format, Opts: opts, Params: cfg.params}
+	var last shell.Result
+	if fromScript && shell.HasDotCommands(script) {
+		last, err = shell.RunScript(ctx, shellConfig(eng, cfg, opts, stdout, stderr), cfg.file, script)
+	} else {
+		last, err = r.Run(ctx, script)
+	}
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("statement cancelled after --timeout %v", cfg.timeout)

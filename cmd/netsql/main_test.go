@@ -161,7 +161,7 @@ func TestREADMEQueryRunsAsCommand(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "SELECT program, count(*) FROM sockets WHERE state='CLOSE_WAIT' GROUP BY 1")
+	cmd := exec.Command(bin, readmeQuickStartSQL(t))
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("netsql: %v", err)
