@@ -44,6 +44,10 @@ func readSocketList(ctx context.Context, src *Source, q *Query, req sock.Request
 	r := req
 	r.Protocols = join
 	r.Extras = 0
+	// Every state: /proc/net/unix names some states differently from
+	// sock_diag (an orphan is DISCONNECTING there), and the join is by
+	// identity, not state.
+	r.States = 0
 	proc, err := procnet.New(src.NetRoot).Sockets(ctx, r)
 	if err != nil {
 		return nil, err
