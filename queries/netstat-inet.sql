@@ -1,9 +1,10 @@
 -- name: netstat-inet
--- description: Internet connections (TCP, UDP, raw) exactly as netstat prints them
--- netstat: netstat [-t] [-u] [-w] [-a|-l] [-n] [-e] [-p] [-o] [-W] [-A inet|inet6]
+-- description: Internet connections (TCP, UDP, UDP-Lite, raw) exactly as netstat prints them
+-- netstat: netstat [-t] [-u] [-U] [-w] [-a|-l] [-n] [-e] [-p] [-o] [-W] [-A inet|inet6]
 -- format: raw
 -- param: tcp=1 show TCP sockets (-t)
 -- param: udp=1 show UDP sockets (-u)
+-- param: udplite=1 show UDP-Lite sockets (-U)
 -- param: raw=1 show raw sockets (-w)
 -- param: inet=1 show IPv4 sockets (-4, -A inet)
 -- param: inet6=1 show IPv6 sockets (-6, -A inet6)
@@ -15,7 +16,7 @@
 -- param: programs=0 add the PID/Program name column (-p)
 -- param: timers=0 add the Timer column (-o)
 --
--- netstat reads /proc/net/{tcp,tcp6,udp,udp6,raw,raw6} in that order and
+-- netstat reads /proc/net/{tcp,tcp6,udp,udp6,udplite,udplite6,raw,raw6} in that order and
 -- prints each file in the kernel's order: the ORDER BY keeps that order.
 
 SELECT 'Active Internet connections ' || CASE
@@ -40,12 +41,14 @@ WITH s AS (
             ELSE remote_address IN ('0.0.0.0', '::')
         END AS server
     FROM sockets
-    WHERE protocol IN (iif(:tcp, 'tcp', NULL), iif(:udp, 'udp', NULL), iif(:raw, 'raw', NULL))
+    WHERE protocol IN (iif(:tcp, 'tcp', NULL), iif(:udp, 'udp', NULL),
+                       iif(:udplite, 'udplite', NULL), iif(:raw, 'raw', NULL))
       AND family IN (iif(:inet, 'inet', NULL), iif(:inet6, 'inet6', NULL))
 )
 SELECT printf('%-5s %6d %6d %-23s %-23s %-11s', proto, recv_q, send_q,
-        netstat_addr(local_address, local_port, protocol, :numeric, :wide),
-        netstat_addr(remote_address, remote_port, protocol, :numeric, :wide),
+        -- netstat names UDP-Lite ports from the udp services
+        netstat_addr(local_address, local_port, iif(protocol = 'udplite', 'udp', protocol), :numeric, :wide),
+        netstat_addr(remote_address, remote_port, iif(protocol = 'udplite', 'udp', protocol), :numeric, :wide),
         CASE protocol
             WHEN 'tcp' THEN state
             WHEN 'raw' THEN kernel_state  -- netstat prints raw states as numbers
@@ -59,4 +62,4 @@ SELECT printf('%-5s %6d %6d %-23s %-23s %-11s', proto, recv_q, send_q,
     || iif(:timers, ' ' || netstat_timer(protocol, timer, timer_expires, retransmits, probes), '')
 FROM s
 WHERE :all OR server = (:listening != 0)
-ORDER BY CASE protocol WHEN 'tcp' THEN 1 WHEN 'udp' THEN 2 ELSE 3 END, family, n;
+ORDER BY CASE protocol WHEN 'tcp' THEN 1 WHEN 'udp' THEN 2 WHEN 'udplite' THEN 3 ELSE 4 END, family, n;

@@ -240,7 +240,7 @@ func TestTerminalTablesAndSchema(t *testing.T) {
 	s := startShell(t, newShellEnv(t))
 	s.line(".tables")
 	sc := s.waitFor("processes")
-	for _, want := range []string{"sockets ", "socket_owners ", "Every TCP, UDP, raw and unix socket"} {
+	for _, want := range []string{"sockets ", "socket_owners ", "Every TCP, UDP, UDP-Lite, raw and unix socket"} {
 		if !strings.Contains(sc, want) {
 			t.Errorf(".tables should show %q:\n%s", want, sc)
 		}

@@ -30,8 +30,8 @@ var Processes = &Table[processRecord]{
 			Value: func(r *processRecord) any { return int64(r.PPID) }},
 		{Name: "name", Type: Text, Doc: "the kernel's comm: at most 15 bytes",
 			Value: func(r *processRecord) any { return r.Name }},
-		{Name: "program", Type: Text, Doc: "argv[0] as netstat -p prints it (its directory dropped when the path is absolute), else comm when the command line is empty (what sockets.program shows)",
-			Value: func(r *processRecord) any { return programOf(&r.Process) }},
+		{Name: "program", Type: Text, Doc: programDoc,
+			Value: func(r *processRecord) any { return r.Program }},
 		{Name: "cmdline", Type: Text, Doc: "the argument vector joined by spaces; empty for kernel threads",
 			Value: func(r *processRecord) any { return r.Cmdline }},
 		{Name: "uid", Type: Integer, Doc: "real user id",
@@ -43,13 +43,6 @@ var Processes = &Table[processRecord]{
 	},
 	Rows: readProcesses,
 	Key:  func(r *processRecord) string { return strconv.Itoa(r.PID) },
-}
-
-func programOf(p *procs.Process) string {
-	if p.Program != "" {
-		return p.Program
-	}
-	return p.Name
 }
 
 func readProcesses(ctx context.Context, src *Source, q *Query) ([]processRecord, error) {
@@ -107,7 +100,7 @@ func intValues(vs []any) []int {
 // ownerRecord is one row of socket_owners.
 type ownerRecord struct {
 	procs.Owner
-	program string
+	program any // string, or nil when not asked for or the process exited
 }
 
 // SocketOwners lists every (process, fd) holding each socket.
@@ -122,7 +115,7 @@ var SocketOwners = &Table[ownerRecord]{
 			Value: func(r *ownerRecord) any { return int64(r.PID) }},
 		{Name: "fd", Type: Integer, Doc: "its file descriptor number",
 			Value: func(r *ownerRecord) any { return int64(r.FD) }},
-		{Name: "program", Type: Text, Doc: "the process's name as netstat -p prints it",
+		{Name: "program", Type: Text, Doc: programDoc,
 			Value: func(r *ownerRecord) any { return r.program }},
 	},
 	Rows: readOwners,

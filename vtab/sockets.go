@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 
 	"golang.org/x/sys/unix"
 	sqlvtab "modernc.org/sqlite/vtab"
@@ -23,23 +24,24 @@ type socketRecord struct {
 // ownerInfo is the process a socket is attributed to.
 type ownerInfo struct {
 	pid, fd int
-	program string
+	program any // string, or nil when the process exited before it was read
 }
 
 var pushEQ = []sqlvtab.ConstraintOp{sqlvtab.OpEQ}
 
-// Sockets is the sockets table: one row per TCP, UDP, raw and unix socket.
+// Sockets is the sockets table: one row per TCP, UDP, UDP-Lite, raw and
+// unix socket.
 var Sockets = &Table[socketRecord]{
 	Name:     "sockets",
 	PerNetNS: true,
-	Doc:      "Every TCP, UDP, raw and unix socket of the network namespace, read through netlink sock_diag (or /proc/net).",
+	Doc:      "Every TCP, UDP, UDP-Lite, raw and unix socket of the network namespace, read through netlink sock_diag (or /proc/net).",
 	Example:  "SELECT program, count(*) FROM sockets WHERE state = 'CLOSE_WAIT' GROUP BY 1 ORDER BY 2 DESC;",
 	Columns: append([]Column[socketRecord]{
-		{Name: "proto", Type: Text, Push: pushEQ, Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, raw, raw6, unix",
+		{Name: "proto", Type: Text, Push: pushEQ, Values: socketProtoWords(), Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, udpl, udpl6 (UDP-Lite), raw, raw6, unix",
 			Value: func(r *socketRecord) any { return protoWord(r.Socket) }},
-		{Name: "family", Type: Text, Push: pushEQ, Doc: "address family: inet, inet6, unix",
+		{Name: "family", Type: Text, Push: pushEQ, Values: socketFamilies(), Doc: "address family: inet, inet6, unix",
 			Value: func(r *socketRecord) any { return familyName(r.Family) }},
-		{Name: "protocol", Type: Text, Push: pushEQ, Doc: "transport: tcp, udp, raw, unix",
+		{Name: "protocol", Type: Text, Push: pushEQ, Values: socketProtocols(), Doc: "transport: tcp, udp, udplite, raw, unix",
 			Value: func(r *socketRecord) any { return r.Protocol.String() }},
 		{Name: "local_address", Type: Text, Push: pushEQ, Doc: "local IP address, numeric and canonical (NULL for unix)",
 			Value: func(r *socketRecord) any { return addrText(r.Socket, r.Local.Addr()) }},
@@ -49,12 +51,12 @@ var Sockets = &Table[socketRecord]{
 			Value: func(r *socketRecord) any { return addrText(r.Socket, r.Remote.Addr()) }},
 		{Name: "remote_port", Type: Integer, Push: pushRange, Doc: "remote port, 0 when unconnected (NULL for unix)",
 			Value: func(r *socketRecord) any { return portValue(r.Socket, r.Remote.Port()) }},
-		{Name: "state", Type: Text, Push: pushEQ, Doc: "TCP: ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING; udp/raw: ESTABLISHED or UNCONN; unix: LISTENING, CONNECTED, CONNECTING, DISCONNECTING, UNCONN",
+		{Name: "state", Type: Text, Push: pushEQ, Doc: "TCP: ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING; udp/udplite/raw: ESTABLISHED or UNCONN; unix: LISTENING, CONNECTED, CONNECTING, DISCONNECTING, UNCONN",
 			Value: func(r *socketRecord) any { return stateName(r.Socket) }},
-		{Name: "recv_q", Type: Integer, Doc: "bytes received and not yet read (a received FIN counts 1); for LISTEN the connections waiting to be accepted",
-			Value: func(r *socketRecord) any { return int64(r.RecvQ) }},
-		{Name: "send_q", Type: Integer, Doc: "bytes sent and not yet acknowledged; 0 for LISTEN, as netstat shows",
-			Value: func(r *socketRecord) any { return int64(r.SendQ) }},
+		{Name: "recv_q", Type: Integer, Doc: "bytes received and not yet read (a received FIN counts 1); for LISTEN the connections waiting to be accepted; NULL for unix sockets read from /proc (it has no queues)",
+			Value: queueValue(func(r *socketRecord) uint32 { return r.RecvQ })},
+		{Name: "send_q", Type: Integer, Doc: "bytes sent and not yet acknowledged (unix: not yet read by the peer); 0 for LISTEN, as netstat shows; NULL for unix sockets read from /proc",
+			Value: queueValue(func(r *socketRecord) uint32 { return r.SendQ })},
 		{Name: "backlog", Type: Integer, Doc: "LISTEN: the maximum accept backlog (what ss shows as Send-Q); NULL otherwise or when read from /proc",
 			Value: func(r *socketRecord) any { return nullIfZero(uint64(r.Backlog)) }},
 		{Name: "uid", Type: Integer, Doc: "owning user id (the socket's, not the process's)",
@@ -67,7 +69,7 @@ var Sockets = &Table[socketRecord]{
 			Value: func(r *socketRecord) any { return nullIfZero(r.netns) }},
 		{Name: "pid", Type: Integer, Doc: "a process holding the socket (the lowest pid, as netstat -p shows); NULL when no visible process holds it. socket_owners lists them all",
 			Value: ownerValue(func(o *ownerInfo) any { return int64(o.pid) })},
-		{Name: "program", Type: Text, Doc: "that process's name as netstat -p prints it: argv[0], its directory dropped when the path is absolute; comm when the command line is empty (netstat itself prints nothing then)",
+		{Name: "program", Type: Text, Doc: programDoc,
 			Value: ownerValue(func(o *ownerInfo) any { return o.program })},
 		{Name: "fd", Type: Integer, Doc: "that process's lowest file descriptor for the socket",
 			Value: ownerValue(func(o *ownerInfo) any { return int64(o.fd) })},
@@ -83,14 +85,14 @@ var Sockets = &Table[socketRecord]{
 			Value: notUnix(func(r *socketRecord) any { return float64(r.TimerExpiresMs) / 1000 })},
 		{Name: "retransmits", Type: Integer, Doc: "retransmissions (or keepalive probes) of the pending timer, as netstat -o shows (NULL for unix)",
 			Value: notUnix(func(r *socketRecord) any { return int64(r.Retransmits) })},
-		{Name: "probes", Type: Integer, Doc: "TCP: unanswered keepalive or zero-window probes (netstat -o's third number); using it reads TCP sockets from /proc/net (NULL for others)",
-			Value: onlyTCP(func(r *socketRecord) any { return int64(r.Probes) })},
+		{Name: "probes", Type: Integer, Doc: "TCP: unanswered keepalive or zero-window probes (netstat -o's third number), from /proc/net/tcp; NULL for others and for a socket /proc/net/tcp did not show",
+			Value: onlyTCP(procNetValue(func(r *socketRecord) any { return int64(r.Probes) }))},
 		{Name: "kernel_state", Type: Integer, Doc: "the kernel's state number as /proc/net prints it (1 ESTABLISHED ... 7 CLOSE, 10 LISTEN); netstat -w shows it for raw sockets (NULL for unix)",
 			Value: notUnix(func(r *socketRecord) any { return int64(r.State) })},
-		{Name: "refcnt", Type: Integer, Doc: "unix: the kernel's reference count (netstat -x RefCnt); using it reads unix sockets from /proc/net/unix (NULL for inet)",
-			Value: onlyUnix(func(r *socketRecord) any { return int64(r.RefCount) })},
-		{Name: "flags", Type: Text, Doc: "unix: netstat -x's flag words, ACC for a listener, '' for none; using it reads unix sockets from /proc/net/unix (NULL for inet)",
-			Value: onlyUnix(func(r *socketRecord) any { return unixFlagWords(r.UnixFlags) })},
+		{Name: "refcnt", Type: Integer, Doc: "unix: the kernel's reference count (netstat -x RefCnt), from /proc/net/unix; NULL for inet and for a socket /proc/net/unix did not show",
+			Value: onlyUnix(procNetValue(func(r *socketRecord) any { return int64(r.RefCount) }))},
+		{Name: "flags", Type: Text, Doc: "unix: netstat -x's flag words, ACC for a listener, '' for none, from /proc/net/unix; NULL for inet and for a socket /proc/net/unix did not show",
+			Value: onlyUnix(procNetValue(func(r *socketRecord) any { return unixFlagWords(r.UnixFlags) }))},
 	}, append(internalsColumns(), Column[socketRecord]{
 		Name: "cookie", Type: Integer, Doc: "the kernel's socket cookie (NULL when read from /proc)",
 		Value: func(r *socketRecord) any { return nullIfZero(r.Cookie) }})...),
@@ -151,6 +153,27 @@ func onlyTCP(get func(*socketRecord) any) func(*socketRecord) any {
 			return nil
 		}
 		return get(r)
+	}
+}
+
+// procNetValue makes a /proc/net-only column NULL for a socket whose
+// /proc/net line was not found.
+func procNetValue(get func(*socketRecord) any) func(*socketRecord) any {
+	return func(r *socketRecord) any {
+		if !r.ProcNet {
+			return nil
+		}
+		return get(r)
+	}
+}
+
+// queueValue reads a queue column: NULL when the source has no queues.
+func queueValue(get func(*socketRecord) uint32) func(*socketRecord) any {
+	return func(r *socketRecord) any {
+		if r.NoQueues {
+			return nil
+		}
+		return int64(get(r))
 	}
 }
 
@@ -223,23 +246,27 @@ func deniedNotice(n int) string {
 // programNames caches per-pid program names for one read.
 type programNames struct {
 	src   *Source
-	names map[int]string
+	names map[int]any
 }
 
 func newProgramNames(src *Source) *programNames {
-	return &programNames{src: src, names: map[int]string{}}
+	return &programNames{src: src, names: map[int]any{}}
 }
 
-func (p *programNames) get(pid int) string {
+// programDoc documents every program column: they all hold what netstat
+// -p prints after "PID/".
+const programDoc = "the process's name as netstat -p prints it after PID/: argv[0], its directory dropped when the path is absolute; '' when argv[0] is empty (kernel threads, exec -a '', an all-NUL argv); NULL when the process exited before it was read"
+
+// get returns pid's program as netstat -p prints it (procs.Process.Program,
+// never comm: netstat prints "PID/" for an empty argv[0]), or nil when the
+// process could not be read.
+func (p *programNames) get(pid int) any {
 	if n, ok := p.names[pid]; ok {
 		return n
 	}
-	n := ""
+	var n any
 	if pr, err := procs.ReadProcess(p.src.ProcRoot, pid); err == nil {
 		n = pr.Program
-		if n == "" {
-			n = pr.Name
-		}
 	}
 	p.names[pid] = n
 	return n
@@ -261,8 +288,7 @@ func bit(states ...uint8) uint32 {
 }
 
 var (
-	inetTransports = []sock.Proto{sock.TCP, sock.UDP, sock.RAW}
-	datagrams      = []sock.Proto{sock.UDP, sock.RAW}
+	inetTransports = []sock.Proto{sock.TCP, sock.UDP, sock.UDPLite, sock.RAW}
 	tcpOnly        = []sock.Proto{sock.TCP}
 	unixOnly       = []sock.Proto{sock.UNIX}
 )
@@ -280,7 +306,7 @@ var stateMatches = map[string]stateMatch{
 	"LAST_ACK":      {tcpOnly, bit(sock.StateLastAck)},
 	"LISTEN":        {tcpOnly, bit(sock.StateListen)},
 	"CLOSING":       {tcpOnly, bit(sock.StateClosing)},
-	"UNCONN":        {[]sock.Proto{sock.UDP, sock.RAW, sock.UNIX}, bit(sock.StateClose)},
+	"UNCONN":        {[]sock.Proto{sock.UDP, sock.UDPLite, sock.RAW, sock.UNIX}, bit(sock.StateClose)},
 	"LISTENING":     {unixOnly, bit(sock.StateListen)},
 	"CONNECTED":     {unixOnly, bit(sock.StateEstablished)},
 	"CONNECTING":    {unixOnly, bit(sock.StateSynSent)},
@@ -292,11 +318,47 @@ type famProto struct {
 	proto  sock.Proto
 }
 
-var allFamProtos = []famProto{
-	{unix.AF_INET, sock.TCP}, {unix.AF_INET6, sock.TCP},
-	{unix.AF_INET, sock.UDP}, {unix.AF_INET6, sock.UDP},
-	{unix.AF_INET, sock.RAW}, {unix.AF_INET6, sock.RAW},
-	{unix.AF_UNIX, sock.UNIX},
+// allFamProtos lists every (family, transport) the table holds, derived
+// from sock.Protos: unix in AF_UNIX, every other transport in AF_INET and
+// AF_INET6.
+var allFamProtos = func() []famProto {
+	var out []famProto
+	for _, p := range sock.Protos {
+		if p == sock.UNIX {
+			out = append(out, famProto{unix.AF_UNIX, p})
+			continue
+		}
+		out = append(out, famProto{unix.AF_INET, p}, famProto{unix.AF_INET6, p})
+	}
+	return out
+}()
+
+// socketProtoWords, socketProtocols and socketFamilies are the closed sets
+// of values of the proto, protocol and family columns.
+func socketProtoWords() []string {
+	var out []string
+	for _, c := range allFamProtos {
+		out = append(out, protoWordOf(c.family, c.proto))
+	}
+	return out
+}
+
+func socketProtocols() []string {
+	out := make([]string, len(sock.Protos))
+	for i, p := range sock.Protos {
+		out[i] = p.String()
+	}
+	return out
+}
+
+func socketFamilies() []string {
+	var out []string
+	for _, c := range allFamProtos {
+		if f := familyName(c.family); !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // socketRequest turns the pushed-down constraints into the kernel request.
@@ -384,9 +446,9 @@ func familyName(f uint8) string {
 
 func protoWordOf(family uint8, p sock.Proto) string {
 	if family == unix.AF_INET6 {
-		return p.String() + "6"
+		return p.NetstatWord() + "6"
 	}
-	return p.String()
+	return p.NetstatWord()
 }
 
 func protoWord(s *sock.Socket) string { return protoWordOf(s.Family, s.Protocol) }
@@ -471,7 +533,7 @@ func typeName(s *sock.Socket) string {
 	switch s.Protocol {
 	case sock.TCP:
 		return "STREAM"
-	case sock.UDP:
+	case sock.UDP, sock.UDPLite:
 		return "DGRAM"
 	case sock.RAW:
 		return "RAW"

@@ -23,25 +23,29 @@ type internalColumn struct {
 
 // internals are the sockets columns backed by sock_diag extras. Each is
 // NULL when the extra does not apply (not TCP, TIME_WAIT, read from /proc)
-// or the kernel's tcp_info is too old to carry the field.
+// or the kernel's tcp_info is too old to carry the field, and where the
+// kernel's value is a "no value" marker: exactly where ss -ti prints
+// nothing for a field that is a measurement or a setting (no RTT sample
+// yet, an unset ssthresh, an unlimited pacing rate), by ss's own tests
+// (iproute2 misc/ss.c, tcp_show_info and tcp_stats_print). Counters
+// (retransmits, bytes) are counts: 0 is 0, though ss omits zeros.
 var internals = []internalColumn{
-	tcpInfoColumn("rtt_ms", Real, "smoothed round-trip time in milliseconds (tcp_info)", 0,
-		func(t *sock.TCPInfo) any { return t.RTTMs() }),
-	tcpInfoColumn("rttvar_ms", Real, "round-trip time variation in milliseconds", 0,
-		func(t *sock.TCPInfo) any { return t.RTTVarMs() }),
-	tcpInfoColumn("min_rtt_ms", Real, "lowest round-trip time seen, in milliseconds", sock.TCPInfoLenMinRTT,
-		func(t *sock.TCPInfo) any { return t.MinRTTMs() }),
-	tcpInfoColumn("cwnd", Integer, "congestion window in segments", 0,
-		func(t *sock.TCPInfo) any { return int64(t.SndCwnd) }),
-	tcpInfoColumn("ssthresh", Integer, "slow-start threshold in segments; NULL while still unset (infinite)", 0,
+	tcpInfoColumn("rtt_ms", Real, "smoothed round-trip time in milliseconds (tcp_info); NULL before the first RTT sample (SYN_SENT, LISTEN), as ss prints no rtt", 0,
+		func(t *sock.TCPInfo) any { return nullUnless(t.RTTUs != 0, t.RTTMs()) }),
+	tcpInfoColumn("rttvar_ms", Real, "round-trip time variation in milliseconds; NULL before the first RTT sample (the kernel's initial 250 ms is no measurement)", 0,
+		func(t *sock.TCPInfo) any { return nullUnless(t.RTTUs != 0, t.RTTVarMs()) }),
+	tcpInfoColumn("min_rtt_ms", Real, "lowest round-trip time seen, in milliseconds; NULL before the first sample (the kernel reports 0 or ~0)", sock.TCPInfoLenMinRTT,
 		func(t *sock.TCPInfo) any {
-			if t.SndSsthresh >= sock.InfiniteSsthresh {
-				return nil
-			}
-			return int64(t.SndSsthresh)
+			return nullUnless(t.MinRTTUs != 0 && t.MinRTTUs != ^uint32(0), t.MinRTTMs())
 		}),
-	tcpInfoColumn("mss", Integer, "sending maximum segment size in bytes", 0,
-		func(t *sock.TCPInfo) any { return int64(t.SndMSS) }),
+	tcpInfoColumn("cwnd", Integer, "congestion window in segments; NULL when the kernel reports 0", 0,
+		func(t *sock.TCPInfo) any { return nullUnless(t.SndCwnd != 0, int64(t.SndCwnd)) }),
+	tcpInfoColumn("ssthresh", Integer, "slow-start threshold in segments; NULL while unset: 0 (LISTEN) or 65535 and above (infinite), where ss prints none", 0,
+		func(t *sock.TCPInfo) any {
+			return nullUnless(t.SndSsthresh != 0 && t.SndSsthresh < ssUnsetSsthresh, int64(t.SndSsthresh))
+		}),
+	tcpInfoColumn("mss", Integer, "sending maximum segment size in bytes; NULL when the kernel reports 0", 0,
+		func(t *sock.TCPInfo) any { return nullUnless(t.SndMSS != 0, int64(t.SndMSS)) }),
 	tcpInfoColumn("retrans", Integer, "segments retransmitted and not yet acknowledged", 0,
 		func(t *sock.TCPInfo) any { return int64(t.Retrans) }),
 	tcpInfoColumn("total_retrans", Integer, "segments retransmitted over the connection's life", 0,
@@ -54,10 +58,12 @@ var internals = []internalColumn{
 		func(t *sock.TCPInfo) any { return clampInt64(t.BytesAcked) }),
 	tcpInfoColumn("bytes_received", Integer, "bytes received (the FIN counts 1)", sock.TCPInfoLenBytesAcked,
 		func(t *sock.TCPInfo) any { return clampInt64(t.BytesReceived) }),
-	tcpInfoColumn("delivery_rate", Integer, "recent delivery rate in bytes per second", sock.TCPInfoLenDeliveryRate,
-		func(t *sock.TCPInfo) any { return clampInt64(t.DeliveryRate) }),
-	tcpInfoColumn("pacing_rate", Integer, "pacing rate in bytes per second", sock.TCPInfoLenPacingRate,
-		func(t *sock.TCPInfo) any { return clampInt64(t.PacingRate) }),
+	tcpInfoColumn("delivery_rate", Integer, "recent delivery rate in bytes per second; NULL before the first sample (0)", sock.TCPInfoLenDeliveryRate,
+		func(t *sock.TCPInfo) any { return nullUnless(t.DeliveryRate != 0, clampInt64(t.DeliveryRate)) }),
+	tcpInfoColumn("pacing_rate", Integer, "pacing rate in bytes per second; NULL when unlimited or unset (~0 or 0: SYN_SENT, LISTEN)", sock.TCPInfoLenPacingRate,
+		func(t *sock.TCPInfo) any {
+			return nullUnless(t.PacingRate != 0 && t.PacingRate != ^uint64(0), clampInt64(t.PacingRate))
+		}),
 	extraColumn("congestion", Text, "congestion control algorithm (cubic, bbr...)", sock.ExtraCongestion,
 		func(e *sock.Extra) any { return e.Congestion }),
 	extraColumn("skmem_rmem", Integer, "receive memory allocated, bytes (ss -m r)", sock.ExtraMemInfo,
@@ -114,6 +120,19 @@ func requestedExtras(q *Query) sock.Extras {
 		}
 	}
 	return x
+}
+
+// ssUnsetSsthresh is the snd_ssthresh from which ss prints no ssthresh
+// (it tests < 0xFFFF): the kernel's "infinite" TCP_INFINITE_SSTHRESH and
+// anything as large.
+const ssUnsetSsthresh = 0xFFFF
+
+// nullUnless is v when ok, else NULL.
+func nullUnless(ok bool, v any) any {
+	if !ok {
+		return nil
+	}
+	return v
 }
 
 func clampInt64(v uint64) int64 {

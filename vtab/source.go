@@ -1,16 +1,20 @@
 package vtab
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/netsql/netsql/vtab/netns"
 	"github.com/netsql/netsql/vtab/procnet"
@@ -61,6 +65,7 @@ type Source struct {
 	noticed  sync.Map // notice text -> struct{}
 	usersMu  sync.Mutex
 	users    map[uint32]string
+	passwd   map[uint32]string // a --proc tree's etc/passwd, read once
 	netnsMu  sync.Mutex
 	netns    uint64
 	netnsSet bool
@@ -180,7 +185,10 @@ func (s *Source) Notice(msg string) {
 }
 
 // UserName returns the login name for uid from the passwd database, or
-// the number as text when there is none (as netstat -e prints it).
+// the number as text when there is none (as netstat -e prints it). A
+// --proc tree with its own etc/ (a support bundle) is read with that
+// etc/passwd, never the host's: uids name other users there. The live
+// kernel, and a tree without etc/, ask the C library's database (NSS).
 func (s *Source) UserName(uid uint32) string {
 	s = s.root()
 	s.usersMu.Lock()
@@ -189,11 +197,59 @@ func (s *Source) UserName(uid uint32) string {
 		return name
 	}
 	name := strconv.FormatUint(uint64(uid), 10)
-	if u, err := user.LookupId(name); err == nil {
+	if etc := s.etcRoot(); !s.Live && etc != "/etc" {
+		if s.passwd == nil {
+			s.passwd = readPasswd(filepath.Join(etc, "passwd"))
+		}
+		if n, ok := s.passwd[uid]; ok {
+			name = n
+		}
+	} else if u, err := user.LookupId(name); err == nil {
 		name = u.Username
 	}
 	s.users[uid] = name
 	return name
+}
+
+// maxPasswdBytes caps how much of a bundle's passwd is read.
+const maxPasswdBytes = 16 << 20
+
+// readPasswd reads a passwd file into uid -> name. A missing, unreadable
+// or non-regular file (a FIFO must not block) gives an empty map: names
+// stay numeric, as the C library leaves them.
+func readPasswd(path string) map[uint32]string {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return map[uint32]string{}
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return map[uint32]string{}
+	}
+	return parsePasswd(io.LimitReader(f, maxPasswdBytes))
+}
+
+// parsePasswd parses passwd(5) lines, name:password:uid:gid:gecos:dir:shell.
+// The first line for a uid wins, as getpwuid returns it; NIS compat
+// entries (+ and -), comments and lines that do not parse are skipped.
+func parsePasswd(r io.Reader) map[uint32]string {
+	out := map[uint32]string{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		f := strings.SplitN(sc.Text(), ":", 4)
+		if len(f) < 4 || f[0] == "" || strings.ContainsAny(f[0][:1], "+-#") {
+			continue
+		}
+		uid, err := strconv.ParseUint(f[2], 10, 32)
+		if err != nil {
+			continue
+		}
+		if _, dup := out[uint32(uid)]; !dup {
+			out[uint32(uid)] = f[0]
+		}
+	}
+	return out
 }
 
 // NetNS returns the inode of the network namespace the source describes

@@ -3,7 +3,7 @@ package vtab
 // Tables returns every table netsql declares, in the order .tables and the
 // README list them.
 func Tables() []Def {
-	return []Def{Sockets, SocketOwners, Processes,
+	return []Def{Sockets, SocketOwners, UnixSocketLines, Processes,
 		Routes, Interfaces, Addresses, Neighbors,
 		MulticastGroups, ProtocolStats, SocketSummary, Services, Namespaces}
 }

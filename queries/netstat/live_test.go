@@ -144,6 +144,33 @@ func holdSockets(dir string) int {
 	if err := unix.SetsockoptIPMreq(m, unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq); err != nil {
 		return fail(err)
 	}
+	// UDP-Lite (netstat's udpl and udpl6): a socket bound to 7000 (a udp
+	// service name, afs3-fileserver) with a datagram queued, one connected
+	// to it, and an IPv6 one on 7001.
+	ul, err := sock(unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_UDPLITE)
+	if err != nil {
+		return fail(err)
+	}
+	if err := unix.Bind(ul, &unix.SockaddrInet4{Port: 7000, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return fail(err)
+	}
+	ulc, err := sock(unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_UDPLITE)
+	if err != nil {
+		return fail(err)
+	}
+	if err := unix.Connect(ulc, &unix.SockaddrInet4{Port: 7000, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return fail(err)
+	}
+	if _, err := unix.Write(ulc, []byte("hello")); err != nil {
+		return fail(err)
+	}
+	ul6, err := sock(unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_UDPLITE)
+	if err != nil {
+		return fail(err)
+	}
+	if err := unix.Bind(ul6, &unix.SockaddrInet6{Port: 7001}); err != nil {
+		return fail(err)
+	}
 	path := filepath.Join(dir, "demo-app.sock")
 	us, err := sock(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
@@ -177,6 +204,18 @@ func holdSockets(dir string) int {
 		return fail(err)
 	}
 	fds = append(fds, acc)
+	// Two connections the server never accepts: /proc/net/unix lists
+	// their server ends as CONNECTING sockets with inode 0, which netstat
+	// -x prints and sock_diag does not list.
+	for range 2 {
+		p, err := sock(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+		if err != nil {
+			return fail(err)
+		}
+		if err := unix.Connect(p, &unix.SockaddrUnix{Name: path}); err != nil {
+			return fail(err)
+		}
+	}
 	ud, err := sock(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
 	if err != nil {
 		return fail(err)
@@ -330,6 +369,7 @@ var liveViews = []string{
 	"-tan", "-tanp", "-tane", "-tano", "-ta", "-taW", "-tanW", "-te",
 	"-an", "-ap", "-ae", "-apA inet", "-apWA inet", "-A inet6 -an", "-6 -an", "-4 -an",
 	"-lntu", "-uanp", "-wa", "-wan", "-xa", "-xlp", "-xap", "-atnpeo",
+	"-U", "-aU", "-anU", "-lU", "--udplite -ae", "-uUan", "-tUa",
 	"--numeric-hosts -a", "--numeric-ports -ta", "--numeric --programs --wide --tcp --all",
 	"-M", "-k", "--bogus", "-A bogus",
 	"-r", "-rn", "-re", "-ree", "-rn -A inet6",
@@ -350,7 +390,7 @@ func TestLiveMatchesNetstat(t *testing.T) {
 	}
 	// The namespace must hold the sockets, or every comparison is vacuous.
 	an, _, _ := run(t, ns, nil, "netstat", "-an")
-	for _, want := range []string{"0.0.0.0:8080", "127.0.0.1:5432", ":::2222", ":::2223", "127.0.0.1:2223", "fe80::fc:ff:fe00:1:2222", "0.0.0.0:5353", "@netsql-netstat-live", "demo-app.dgram"} {
+	for _, want := range []string{"0.0.0.0:8080", "127.0.0.1:5432", ":::2222", ":::2223", "127.0.0.1:2223", "fe80::fc:ff:fe00:1:2222", "0.0.0.0:5353", "udpl ", "udpl6 ", "@netsql-netstat-live", "demo-app.dgram"} {
 		if !strings.Contains(an, want) {
 			t.Fatalf("netstat -an in the test namespace lacks %s:\n%s", want, an)
 		}

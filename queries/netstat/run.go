@@ -144,10 +144,10 @@ func PlanFor(f *Flags) (*Plan, error) {
 	plan := &Plan{Repeat: f.Continuous > 0}
 	if !arg || tcp || udp || raw || sctp || udplite {
 		if !arg {
-			tcp, udp, raw = true, true, true
+			tcp, udp, udplite, raw = true, true, true, true
 		}
 		plan.Steps = append(plan.Steps, Step{"netstat-inet", map[string]string{
-			"tcp": b(tcp), "udp": b(udp), "raw": b(raw),
+			"tcp": b(tcp), "udp": b(udp), "udplite": b(udplite), "raw": b(raw),
 			"inet": b(!arg || inet), "inet6": b(!arg || inet6),
 			"all": b(f.All > 0), "listening": b(f.Listening > 0),
 			"numeric": numeric, "wide": b(f.Wide > 0), "extend": b(f.Extend > 1),

@@ -101,6 +101,7 @@ func parseInetLine(line []byte, family uint8, proto sock.Proto) (sock.Socket, er
 		TimerExpiresMs: ticksToMs(when, len(f[5])-bytes.IndexByte(f[5], ':')-1),
 		Retransmits:    uint32(retr),
 		Probes:         uint32(probes),
+		ProcNet:        true,
 	}
 	if proto == sock.RAW && local.Port() <= 0xff {
 		s.RawProtocol = uint8(local.Port())

@@ -3,17 +3,29 @@ package procnet
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 
+	"github.com/netsql/netsql/vtab/internal/procline"
 	"github.com/netsql/netsql/vtab/sock"
 )
 
+// newScanner returns a scanner over the lines of a kernel-written file:
+// a last line without its newline was cut short, and Err reports it
+// (procline.ErrTruncated).
+func newScanner(r io.Reader) *bufio.Scanner {
+	s := bufio.NewScanner(r)
+	s.Split(procline.Split)
+	return s
+}
+
 // parseLines runs parseLine over every line of r after the header line and
 // appends the sockets whose state passes mask. Blank lines are skipped. An
-// error names name (the file) and the 1-based line number.
+// error names name (the file) and the 1-based line number; a last line
+// without a newline is an error (truncated), not a socket.
 func parseLines(r io.Reader, name string, mask uint32, out []sock.Socket, parseLine func([]byte) (sock.Socket, error)) ([]sock.Socket, error) {
-	s := bufio.NewScanner(r)
+	s := newScanner(r)
 	n := 0
 	for s.Scan() {
 		n++
@@ -33,9 +45,18 @@ func parseLines(r io.Reader, name string, mask uint32, out []sock.Socket, parseL
 		}
 	}
 	if err := s.Err(); err != nil {
-		return nil, fmt.Errorf("procnet: %s line %d: %w", name, n+1, err)
+		return nil, scanErr(name, n+1, err)
 	}
 	return out, nil
+}
+
+// scanErr names the file and line of a scanner's error; a truncated last
+// line wraps ErrMalformed as well as procline.ErrTruncated.
+func scanErr(name string, line int, err error) error {
+	if errors.Is(err, procline.ErrTruncated) {
+		err = fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return fmt.Errorf("procnet: %s line %d: %w", name, line, err)
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' }

@@ -1,7 +1,7 @@
 // Package procnet reads sockets from the text files /proc/net/{tcp,tcp6,udp,
-// udp6,raw,raw6,unix} of a proc tree: the live /proc when netlink sock_diag
-// is refused, or a /proc copied to disk (a support bundle, a test fixture)
-// behind --proc DIR.
+// udp6,udplite,udplite6,raw,raw6,unix} of a proc tree: the live /proc when
+// netlink sock_diag is refused, or a /proc copied to disk (a support
+// bundle, a test fixture) behind --proc DIR.
 //
 // The files are parsed here rather than through github.com/prometheus/procfs:
 //
@@ -27,6 +27,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -71,6 +72,8 @@ var netFiles = []netFile{
 	{"tcp6", unix.AF_INET6, sock.TCP},
 	{"udp", unix.AF_INET, sock.UDP},
 	{"udp6", unix.AF_INET6, sock.UDP},
+	{"udplite", unix.AF_INET, sock.UDPLite},
+	{"udplite6", unix.AF_INET6, sock.UDPLite},
 	{"raw", unix.AF_INET, sock.RAW},
 	{"raw6", unix.AF_INET6, sock.RAW},
 	{"unix", unix.AF_UNIX, sock.UNIX},
@@ -78,13 +81,16 @@ var netFiles = []netFile{
 
 // Sockets returns the sockets of every family and protocol req wants whose
 // state is in req.StateMask() and that req.Filter matches, in file order
-// (tcp, tcp6, udp, udp6, raw, raw6, unix) and within a file in the
-// kernel's order. Files the request does not want are not opened (a
-// non-zero Filter skips unix, an IPv4-only address filter the *6 files).
+// (tcp, tcp6, udp, udp6, udplite, udplite6, raw, raw6, unix) and within a
+// file in the kernel's order. Files the request does not want are not
+// opened (a non-zero Filter skips unix, an IPv4-only address filter the *6
+// files).
 //
 // A missing file is skipped (no tcp6 when IPv6 is disabled, no raw6 in an
-// old bundle), but a missing net/ directory is an error wrapping
-// fs.ErrNotExist, so a mistyped --proc DIR does not look like an idle host.
+// old bundle), but a missing net/ directory, or one holding none of the
+// socket files, is an error wrapping fs.ErrNotExist, so a mistyped or
+// empty --proc DIR does not look like an idle host. A last line without
+// its newline (a file cut short) is an error naming the file and line.
 // A line that does not parse is an error wrapping ErrMalformed that names
 // the file and line. ctx is checked before each file.
 //
@@ -96,7 +102,7 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 	mask := req.StateMask()
 	netDir := filepath.Join(r.root, "net")
 	var out []sock.Socket
-	checked := false
+	checked, anyFile := false, false
 	for _, f := range netFiles {
 		if !req.Wants(f.family, f.proto) {
 			continue
@@ -112,13 +118,37 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 		}
 		start := len(out)
 		var err error
-		out, err = readFile(filepath.Join(netDir, f.name), f, mask, out)
+		var found bool
+		out, found, err = readFile(filepath.Join(netDir, f.name), f, mask, out)
 		if err != nil {
 			return nil, err
 		}
+		anyFile = anyFile || found
 		out = applyFilter(&req.Filter, out, start)
 	}
+	if checked && !anyFile && !hasSocketFile(netDir) {
+		return nil, fmt.Errorf("procnet: %s holds none of the socket files (%s): %w", netDir, netFileNames(), fs.ErrNotExist)
+	}
 	return out, nil
+}
+
+// hasSocketFile reports whether netDir holds any of the socket files.
+func hasSocketFile(netDir string) bool {
+	for _, f := range netFiles {
+		if _, err := os.Stat(filepath.Join(netDir, f.name)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// netFileNames lists the socket files' names, comma separated.
+func netFileNames() string {
+	names := make([]string, len(netFiles))
+	for i, f := range netFiles {
+		names[i] = f.name
+	}
+	return strings.Join(names, ", ")
 }
 
 // applyFilter drops the sockets from out[start:] that f does not match,
@@ -137,20 +167,22 @@ func applyFilter(f *sock.Filter, out []sock.Socket, start int) []sock.Socket {
 }
 
 // readFile appends the sockets of one /proc/net file to out. A file that
-// does not exist adds nothing and is no error.
-func readFile(path string, f netFile, mask uint32, out []sock.Socket) ([]sock.Socket, error) {
+// does not exist adds nothing and is no error; found says whether it did.
+func readFile(path string, f netFile, mask uint32, out []sock.Socket) (_ []sock.Socket, found bool, err error) {
 	fh, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return out, nil
+		return out, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("procnet: %w", err)
+		return nil, false, fmt.Errorf("procnet: %w", err)
 	}
 	defer fh.Close()
 	if f.proto == sock.UNIX {
-		return parseUnix(fh, path, mask, out)
+		out, err = parseUnix(fh, path, mask, out)
+	} else {
+		out, err = parseInet(fh, path, f.family, f.proto, mask, out)
 	}
-	return parseInet(fh, path, f.family, f.proto, mask, out)
+	return out, true, err
 }
 
 // stateWanted reports whether a socket in state st passes the state mask.

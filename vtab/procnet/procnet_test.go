@@ -25,11 +25,11 @@ const fixtureRoot = "testdata/proc"
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
 func inet(family uint8, proto sock.Proto, state uint8, local, remote string, inode uint64) sock.Socket {
-	return sock.Socket{Family: family, Protocol: proto, State: state, Local: ap(local), Remote: ap(remote), Inode: inode}
+	return sock.Socket{Family: family, Protocol: proto, State: state, Local: ap(local), Remote: ap(remote), Inode: inode, ProcNet: true}
 }
 
 func unixSock(state, typ uint8, ref uint32, inode uint64, path string) sock.Socket {
-	s := sock.Socket{Family: unix.AF_UNIX, Protocol: sock.UNIX, State: state, Type: typ, RefCount: ref, Inode: inode, Path: path}
+	s := sock.Socket{Family: unix.AF_UNIX, Protocol: sock.UNIX, State: state, Type: typ, RefCount: ref, Inode: inode, Path: path, ProcNet: true, NoQueues: true}
 	if state == sock.StateListen {
 		s.UnixFlags = 1 << 16 // __SO_ACCEPTCON
 	}
@@ -274,12 +274,13 @@ func TestMalformedLineNumber(t *testing.T) {
 		t.Errorf("err = %q does not name the field", err)
 	}
 
+	// A line after an unbound socket's cannot continue a name.
 	lines = strings.SplitAfter(fixtureFile(t, "unix"), "\n")
-	lines[2] = "0000000044b4f612: 00000003 00000000 00000000 0001 03\n" // no inode
+	lines[3] = "00000000b643d35e: 00000003 00000000 00000000 0001 03\n" // no inode
 	root = writeTree(t, map[string]string{"unix": strings.Join(lines, "")})
 	_, err = New(root).Sockets(context.Background(), sock.Request{})
-	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "unix line 3: ") {
-		t.Errorf("err = %v, want ErrMalformed at unix line 3", err)
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "unix line 4: ") {
+		t.Errorf("err = %v, want ErrMalformed at unix line 4", err)
 	}
 }
 
@@ -555,6 +556,112 @@ func TestAgreesWithProcfs(t *testing.T) {
 		if r.Inode != s.Inode || r.RefCount != uint64(s.RefCount) || uint64(r.Type) != uint64(s.Type) || r.Path != s.Path ||
 			(r.Flags&soAcceptCon != 0) != (s.State == sock.StateListen) {
 			t.Errorf("unix socket %d: procfs %+v, ours %+v", i, r, s)
+		}
+	}
+}
+
+// TestUDPLite reads /proc/net/udplite and udplite6 (lines copied from a
+// live kernel) as UDP-Lite sockets, between udp6 and raw, and only when
+// the request wants UDP-Lite.
+func TestUDPLite(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"udp": fixtureFile(t, "udp"),
+		"udplite": "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops            \n" +
+			" 1405: 0100007F:83DB 00000000:0000 07 00000000:00000340 00:00000000 00000000     0        0 88202 2 00000000c003cff0 0         \n" +
+			" 6189: 0100007F:D68B 0100007F:83DB 01 00000000:00000000 00:00000000 00000000     0        0 88204 2 00000000630ff7a8 0         \n",
+		"udplite6": "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n" +
+			" 8287: 00000000000000000000000001000000:9EBD 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 88203 2 000000006c0a86b5 0\n",
+		"raw": fixtureFile(t, "raw"),
+	})
+	bound := inet(unix.AF_INET, sock.UDPLite, sock.StateClose, "127.0.0.1:33755", "0.0.0.0:0", 88202)
+	bound.RecvQ = 0x340
+	want := []sock.Socket{
+		bound,
+		inet(unix.AF_INET, sock.UDPLite, sock.StateEstablished, "127.0.0.1:54923", "127.0.0.1:33755", 88204),
+		inet(unix.AF_INET6, sock.UDPLite, sock.StateClose, "[::1]:40637", "[::]:0", 88203),
+	}
+	got, err := New(root).Sockets(context.Background(), sock.Request{Protocols: []sock.Proto{sock.UDPLite}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffSockets(t, got, want)
+
+	all, err := New(root).Sockets(context.Background(), sock.Request{Families: []uint8{unix.AF_INET, unix.AF_INET6}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []sock.Proto
+	for _, s := range all {
+		if len(order) == 0 || order[len(order)-1] != s.Protocol {
+			order = append(order, s.Protocol)
+		}
+	}
+	if fmt.Sprint(order) != fmt.Sprint([]sock.Proto{sock.UDP, sock.UDPLite, sock.RAW}) {
+		t.Errorf("file order: got %v, want udp, udplite, raw", order)
+	}
+	udp, err := New(root).Sockets(context.Background(), sock.Request{Protocols: []sock.Proto{sock.UDP}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range udp {
+		if s.Protocol != sock.UDP {
+			t.Errorf("a UDP request returned %+v", s)
+		}
+	}
+}
+
+// TestUnixNameWithNewlines: the kernel prints a socket's name byte for
+// byte, newlines included; the lines that follow a bound socket's line
+// and are not socket lines are the rest of its name (even an empty one,
+// or one that starts like a socket line but is none).
+func TestUnixNameWithNewlines(t *testing.T) {
+	const head = "Num       RefCount Protocol Flags    Type St Inode Path\n"
+	file := head +
+		"0000000000000000: 00000002 00000000 00010000 0001 01 101 @x\ny\n" +
+		"0000000000000000: 00000002 00000000 00000000 0002 01 102 /tmp/a\n\nb\n" +
+		"0000000000000000: 00000002 00000000 00000000 0002 01 103 @p\n0000000000000000: 00000002 q\n" +
+		"0000000000000000: 00000003 00000000 00000000 0001 03 104\n" +
+		"0000000000000000: 00000002 00000000 00000000 0005 01 105 @trailing\n\n"
+	got, err := New(writeTree(t, map[string]string{"unix": file})).Sockets(context.Background(), sock.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []sock.Socket{
+		unixSock(sock.StateListen, sock.TypeStream, 2, 101, "@x\ny"),
+		unixSock(sock.StateClose, sock.TypeDgram, 2, 102, "/tmp/a\n\nb"),
+		unixSock(sock.StateClose, sock.TypeDgram, 2, 103, "@p\n0000000000000000: 00000002 q"),
+		unixSock(sock.StateEstablished, sock.TypeStream, 3, 104, ""),
+		unixSock(sock.StateClose, sock.TypeSeqPacket, 2, 105, "@trailing\n"),
+	}
+	diffSockets(t, got, want)
+}
+
+// TestTruncatedLastLine: the kernel ends every line with a newline, so a
+// last line without one was cut short: an error naming the file and the
+// line, never a socket with a cut inode or path.
+func TestTruncatedLastLine(t *testing.T) {
+	for _, name := range []string{"tcp", "udp6", "unix"} {
+		full := fixtureFile(t, name)
+		cut := strings.TrimSuffix(full, "\n")
+		cut = cut[:len(cut)-2] // two bytes short of the last line
+		nLines := strings.Count(full, "\n")
+		root := writeTree(t, map[string]string{name: cut})
+		_, err := New(root).Sockets(context.Background(), sock.Request{})
+		want := fmt.Sprintf("procnet: %s line %d: malformed line: truncated", filepath.Join(root, "net", name), nLines)
+		if !errors.Is(err, ErrMalformed) || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s cut short: err = %v, want %q...", name, err, want)
+		}
+	}
+}
+
+// TestNoSocketFiles: a net/ directory with none of the socket files (an
+// empty or wrong --proc tree) is an error, not a host without sockets.
+func TestNoSocketFiles(t *testing.T) {
+	root := writeTree(t, map[string]string{"dev": "header\n"})
+	for _, req := range []sock.Request{{}, {Protocols: []sock.Proto{sock.UNIX}}} {
+		_, err := New(root).Sockets(context.Background(), req)
+		if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), filepath.Join(root, "net")) {
+			t.Errorf("%+v: err = %v, want fs.ErrNotExist naming %s/net", req, err, root)
 		}
 	}
 }

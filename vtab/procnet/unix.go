@@ -30,11 +30,50 @@ const (
 //
 // with "%pK: %08X %08X %08X %04X %02X %5lu" and then, for a bound socket,
 // one space and the address byte for byte: a path as is (spaces included),
-// an abstract name as '@' and its bytes with NULs shown as '@'. procfs's
-// NetUNIX reads the path as one whitespace-separated field, which cuts a
-// path at its first space; hence this parser.
+// an abstract name as '@' and its bytes with NULs shown as '@', and a
+// newline. Nothing is escaped, so a name holding a newline (any user may
+// bind the abstract name "\x00x\ny") continues on the next line: a line
+// after a bound socket's that is not a socket line is the rest of its
+// name. (A name can hold text that reads as a socket line; like netstat,
+// the file cannot tell that apart.) procfs's NetUNIX reads the path as one
+// whitespace-separated field, which cuts a path at its first space; hence
+// this parser.
 func parseUnix(r io.Reader, name string, mask uint32, out []sock.Socket) ([]sock.Socket, error) {
-	return parseLines(r, name, mask, out, parseUnixLine)
+	sc := newScanner(r)
+	n := 0
+	var cur sock.Socket
+	have := false
+	flush := func() {
+		if have && stateWanted(mask, cur.State) {
+			out = append(out, cur)
+		}
+		have = false
+	}
+	for sc.Scan() {
+		n++
+		if n == 1 {
+			continue // header
+		}
+		line := sc.Bytes()
+		sk, err := parseUnixLine(line)
+		if err != nil && have && cur.Path != "" {
+			cur.Path += "\n" + string(line) // the name went on past a newline
+			continue
+		}
+		if err != nil && isBlank(line) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("procnet: %s line %d: %w", name, n, err)
+		}
+		flush()
+		cur, have = sk, true
+	}
+	if err := sc.Err(); err != nil {
+		return nil, scanErr(name, n+1, err)
+	}
+	flush()
+	return out, nil
 }
 
 // parseUnixLine parses one socket line of /proc/net/unix.
@@ -102,6 +141,8 @@ func parseUnixLine(line []byte) (sock.Socket, error) {
 		RefCount:  uint32(ref),
 		UnixFlags: uint32(flags),
 		Inode:     inode,
+		ProcNet:   true,
+		NoQueues:  true,
 	}, nil
 }
 

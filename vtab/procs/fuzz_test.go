@@ -38,7 +38,7 @@ func FuzzParseStat(f *testing.F) {
 		if !bytes.Contains(b, []byte("("+comm+")")) {
 			t.Fatalf("comm %q is not between parentheses of %q", comm, b)
 		}
-		if !bytes.Contains(b, []byte(strconv.Itoa(ppid))) && ppid != 0 {
+		if ppid < 0 || !bytes.Contains(b, []byte(strconv.Itoa(ppid))) && ppid != 0 {
 			t.Fatalf("ppid %d not in %q", ppid, b)
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -269,25 +270,39 @@ func fileErr(name string, errno unix.Errno) error {
 	return fmt.Errorf("%s: %w", name, errno)
 }
 
-// parseStat extracts comm and ppid from /proc/PID/stat:
-// "PID (COMM) STATE PPID ...". comm may hold spaces and parentheses, so it
-// runs from the first '(' to the last ')'.
+// parseStat extracts comm and ppid from /proc/PID/stat, which the kernel
+// (fs/proc/array.c, do_task_stat) writes as "%d (%s) %c %d ...": the pid,
+// comm in parentheses, the state letter and the ppid, a non-negative
+// decimal. comm may hold spaces and parentheses, so it runs from the '('
+// after the pid to the last ')'. Anything else (a sign, a missing state,
+// a pid that is no number) is not stat, and ok is false.
 func parseStat(b []byte) (comm string, ppid int, ok bool) {
-	open := bytes.IndexByte(b, '(')
-	cls := bytes.LastIndexByte(b, ')')
-	if open < 0 || cls < open {
+	pid, afterPID, found := bytes.Cut(b, []byte(" ("))
+	if !found {
 		return "", 0, false
 	}
-	comm = string(b[open+1 : cls])
-	rest := bytes.Fields(b[cls+1:])
-	if len(rest) < 2 {
+	if _, isNum := parseUint(pid); !isNum {
 		return "", 0, false
 	}
-	ppid, err := strconv.Atoi(string(rest[1]))
-	if err != nil {
+	cls := bytes.LastIndexByte(afterPID, ')')
+	if cls < 0 {
 		return "", 0, false
 	}
-	return comm, ppid, true
+	comm = string(afterPID[:cls])
+	rest := afterPID[cls+1:]
+	// " S PPID" and then a space or the end of the line.
+	if len(rest) < 4 || rest[0] != ' ' || rest[1] == ' ' || rest[2] != ' ' {
+		return "", 0, false
+	}
+	digits := rest[3:]
+	if i := bytes.IndexAny(digits, " \n"); i >= 0 {
+		digits = digits[:i]
+	}
+	n, isNum := parseUint(digits)
+	if !isNum || n > math.MaxInt32 {
+		return "", 0, false
+	}
+	return comm, int(n), true
 }
 
 // parseStatusUIDs extracts the real and effective uid from the

@@ -34,7 +34,7 @@ func Services(path string) ([]Service, error) {
 // parseServices parses a services(5) file.
 func parseServices(r io.Reader, file string) ([]Service, error) {
 	var out []Service
-	err := scanLines(r, file, func(_ int, line string) error {
+	err := scanTextLines(r, file, func(_ int, line string) error {
 		f := strings.Fields(stripComment(line))
 		if len(f) == 0 {
 			return nil
@@ -176,7 +176,7 @@ type rtTable struct {
 // parseRtTables parses an rt_tables file, keeping file order.
 func parseRtTables(r io.Reader, file string) ([]rtTable, error) {
 	var out []rtTable
-	err := scanLines(r, file, func(_ int, line string) error {
+	err := scanTextLines(r, file, func(_ int, line string) error {
 		f := strings.Fields(stripComment(line))
 		if len(f) == 0 {
 			return nil

@@ -30,6 +30,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/netsql/netsql/vtab/internal/procline"
 )
 
 // DefaultProcRoot is the live proc file system.
@@ -54,10 +56,24 @@ func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
 }
 
-// scanLines calls fn for every line of r with its 1-based number and wraps
-// any error fn returns with the file name and that number.
+// scanLines calls fn for every line of r, a file the kernel wrote, with
+// its 1-based number and wraps any error fn returns with the file name and
+// that number. The kernel ends every line with a newline: a last line
+// without one was cut short and is an error (procline.ErrTruncated) at
+// that line, not data.
 func scanLines(r io.Reader, file string, fn func(n int, line string) error) error {
+	return scan(r, file, procline.Split, fn)
+}
+
+// scanTextLines is scanLines for files people write (/etc), whose last
+// line may lack its newline.
+func scanTextLines(r io.Reader, file string, fn func(n int, line string) error) error {
+	return scan(r, file, bufio.ScanLines, fn)
+}
+
+func scan(r io.Reader, file string, split bufio.SplitFunc, fn func(n int, line string) error) error {
 	s := bufio.NewScanner(r)
+	s.Split(split)
 	s.Buffer(make([]byte, 0, 64*1024), maxLineBytes)
 	n := 0
 	for s.Scan() {
@@ -67,6 +83,9 @@ func scanLines(r io.Reader, file string, fn func(n int, line string) error) erro
 		}
 	}
 	if err := s.Err(); err != nil {
+		if errors.Is(err, procline.ErrTruncated) {
+			err = fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
 		return lineErr(file, n+1, err)
 	}
 	return nil

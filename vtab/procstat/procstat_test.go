@@ -627,6 +627,11 @@ func TestMalformed(t *testing.T) {
 		{"igmp6", "truncated", "1    lo              ff020000000000000000000000000001     1 0000000C 0\n2    ifb0   ff02000000\n", 2},
 		{"igmp6", "short address", "1 lo ff02000000000000000000000000001 1 0000000C 0\n", 1},
 		{"dev", "truncated", "Inter-|\n face |\n    lo: 28156677  529008    0\n", 3},
+		// The kernel ends every line with a newline: a last line without
+		// one was cut short, even where what is left still parses.
+		{"dev", "last line cut", "Inter-|\n face |\n    lo: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n  eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16", 4},
+		{"route", "last line cut", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0", 2},
+		{"snmp6", "last line cut", "Ip6InReceives 4\nIp6InDelivers 41", 2},
 		{"dev", "no colon", "Inter-|\n face |\n    lo 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", 3},
 		{"dev", "negative", "Inter-|\n face |\n    lo: -1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", 3},
 		{"route", "truncated", "Iface\tDestination\n eth0\t00000000\t010200C0\t0003\n", 2},
@@ -718,5 +723,18 @@ func writeFile(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEtcLastLineWithoutNewline: files people write (/etc/services,
+// rt_tables) may end without a newline; only kernel files may not.
+func TestEtcLastLineWithoutNewline(t *testing.T) {
+	svc, err := parseServices(strings.NewReader("http 80/tcp"), "services")
+	if err != nil || len(svc) != 1 {
+		t.Errorf("services: %v, %v; want one entry", svc, err)
+	}
+	rt, err := parseRtTables(strings.NewReader("100 customers"), "rt_tables")
+	if err != nil || len(rt) != 1 {
+		t.Errorf("rt_tables: %v, %v; want one entry", rt, err)
 	}
 }

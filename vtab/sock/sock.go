@@ -20,19 +20,39 @@ const (
 	UDP
 	RAW
 	UNIX
+	// UDPLite is UDP-Lite (RFC 3828, IPPROTO_UDPLITE): /proc/net/udplite
+	// and udplite6, netstat's udpl and udpl6.
+	UDPLite
 )
 
-// String returns the protocol's lower-case name (tcp, udp, raw, unix).
+// Protos lists every transport in the order netstat prints them (tcp, udp,
+// udplite, raw, unix). It is the one list the protocol words, the readers'
+// dumps and the sockets table's closed sets of values derive from.
+var Protos = []Proto{TCP, UDP, UDPLite, RAW, UNIX}
+
+// protoNames holds each Proto's name and netstat's word for it.
+var protoNames = [...]struct{ name, netstat string }{
+	TCP:     {"tcp", "tcp"},
+	UDP:     {"udp", "udp"},
+	UDPLite: {"udplite", "udpl"},
+	RAW:     {"raw", "raw"},
+	UNIX:    {"unix", "unix"},
+}
+
+// String returns the protocol's lower-case name (tcp, udp, udplite, raw,
+// unix), "unknown" for a value outside Protos.
 func (p Proto) String() string {
-	switch p {
-	case TCP:
-		return "tcp"
-	case UDP:
-		return "udp"
-	case RAW:
-		return "raw"
-	case UNIX:
-		return "unix"
+	if int(p) < len(protoNames) && protoNames[p].name != "" {
+		return protoNames[p].name
+	}
+	return "unknown"
+}
+
+// NetstatWord returns the word netstat's Proto column starts with for the
+// protocol (tcp, udp, udpl, raw, unix); IPv6 sockets add "6".
+func (p Proto) NetstatWord() string {
+	if int(p) < len(protoNames) && protoNames[p].netstat != "" {
+		return protoNames[p].netstat
 	}
 	return "unknown"
 }
@@ -113,7 +133,7 @@ type Socket struct {
 	Type      uint8  // Type* constant
 	Path      string // bound path, abstract names as "@name", "" when unbound
 	PeerInode uint64 // inode of the connected peer, 0 when unknown or none
-	RefCount  uint32 // only /proc/net/unix reports it; 0 from netlink
+	RefCount  uint32 // only /proc/net/unix reports it (see ProcNet)
 	// UnixFlags is /proc/net/unix's Flags column (0x10000, __SO_ACCEPTCON,
 	// on a listener: netstat's ACC); only /proc/net/unix reports it.
 	UnixFlags uint32
@@ -122,6 +142,13 @@ type Socket struct {
 	// third number; only /proc/net reports it (sock_diag folds it into
 	// Retransmits for keepalive and probe timers).
 	Probes uint32
+	// ProcNet is true when RefCount, UnixFlags and Probes hold what
+	// /proc/net shows for the socket: it was read from there, or matched
+	// there (JoinProcNet). When false they are unknown, not zero.
+	ProcNet bool
+	// NoQueues is true when RecvQ and SendQ are unknown: /proc/net/unix
+	// has no queue columns.
+	NoQueues bool
 
 	// Cookie is the kernel's socket cookie (sock_diag only, 0 from /proc).
 	Cookie uint64

@@ -583,3 +583,111 @@ func TestLiveCanceled(t *testing.T) {
 		t.Errorf("request matching no dump: %d sockets, %v", len(ss), err)
 	}
 }
+
+// udpLiteSocket opens a UDP-Lite socket of family domain, or skips the
+// test when the kernel has no UDP-Lite.
+func udpLiteSocket(t *testing.T, domain int) int {
+	t.Helper()
+	fd, err := unix.Socket(domain, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.IPPROTO_UDPLITE)
+	if errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.ESOCKTNOSUPPORT) {
+		t.Skipf("the kernel has no UDP-Lite: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
+}
+
+func fdInode(t *testing.T, fd int) uint64 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+func fdAddrPort(t *testing.T, fd int) netip.AddrPort {
+	t.Helper()
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port))
+	}
+	t.Fatalf("getsockname: %T", sa)
+	return netip.AddrPort{}
+}
+
+// TestLiveUDPLite: UDP-Lite sockets (IPPROTO_UDPLITE) come from their own
+// inet_diag dumps, as Protocol UDPLite, never mixed with UDP, with the
+// state and port filters applied.
+func TestLiveUDPLite(t *testing.T) {
+	lo := [4]byte{127, 0, 0, 1}
+	bound := udpLiteSocket(t, unix.AF_INET)
+	if err := unix.Bind(bound, &unix.SockaddrInet4{Addr: lo}); err != nil {
+		t.Fatal(err)
+	}
+	bAddr := fdAddrPort(t, bound)
+	conn := udpLiteSocket(t, unix.AF_INET)
+	if err := unix.Connect(conn, &unix.SockaddrInet4{Addr: lo, Port: int(bAddr.Port())}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.Write(conn, []byte("unread datagram")); err != nil {
+		t.Fatal(err)
+	}
+	cAddr := fdAddrPort(t, conn)
+	v6 := udpLiteSocket(t, unix.AF_INET6)
+	if err := unix.Bind(v6, &unix.SockaddrInet6{Addr: netip.IPv6Loopback().As16()}); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	v6Addr := fdAddrPort(t, v6)
+	bIno, cIno, v6Ino := fdInode(t, bound), fdInode(t, conn), fdInode(t, v6)
+
+	check := func(ss []sock.Socket) string {
+		found := 0
+		for _, s := range ss {
+			if s.Protocol != sock.UDPLite {
+				return fmt.Sprintf("UDP-Lite request returned %v", s.Protocol)
+			}
+			switch s.Inode {
+			case bIno:
+				found++
+				if s.Family != unix.AF_INET || s.State != sock.StateClose || s.Local != bAddr || s.RecvQ == 0 {
+					return fmt.Sprintf("bound UDP-Lite socket: %+v", s)
+				}
+			case cIno:
+				found++
+				if s.State != sock.StateEstablished || s.Local != cAddr || s.Remote != bAddr {
+					return fmt.Sprintf("connected UDP-Lite socket: %+v", s)
+				}
+			case v6Ino:
+				found++
+				if s.Family != unix.AF_INET6 || s.State != sock.StateClose || s.Local != v6Addr {
+					return fmt.Sprintf("IPv6 UDP-Lite socket: %+v", s)
+				}
+			}
+		}
+		if found != 3 {
+			return fmt.Sprintf("found %d of the 3 UDP-Lite sockets", found)
+		}
+		return ""
+	}
+	poll(t, sock.Request{Protocols: []sock.Proto{sock.UDPLite}}, check)
+	for _, s := range dump(t, sock.Request{Protocols: []sock.Proto{sock.UDP}}) {
+		if s.Inode == bIno || s.Inode == cIno || s.Inode == v6Ino {
+			t.Errorf("a UDP dump returned the UDP-Lite socket %+v", s)
+		}
+	}
+	// The kernel's port filter and state mask apply to UDP-Lite dumps too.
+	got := dump(t, sock.Request{Protocols: []sock.Proto{sock.UDPLite}, States: 1 << sock.StateEstablished,
+		Filter: sock.Filter{RemotePorts: []sock.PortRange{{Min: bAddr.Port(), Max: bAddr.Port()}}}})
+	if len(got) != 1 || got[0].Inode != cIno {
+		t.Errorf("ESTABLISHED UDP-Lite to port %d: got %+v, want the connected socket only", bAddr.Port(), got)
+	}
+}

@@ -1,5 +1,5 @@
 // Package sockdiag reads sockets from the live kernel through netlink
-// NETLINK_SOCK_DIAG: inet_diag dumps for TCP, UDP and raw sockets over IPv4
+// NETLINK_SOCK_DIAG: inet_diag dumps for TCP, UDP, UDP-Lite and raw sockets over IPv4
 // and IPv6, and a unix_diag dump for AF_UNIX sockets.
 //
 // Only the dumps a sock.Request asks for run, and its state mask goes to
@@ -120,6 +120,8 @@ var dumps = []dumpKind{
 	{"tcp6", unix.AF_INET6, sock.TCP, unix.IPPROTO_TCP},
 	{"udp", unix.AF_INET, sock.UDP, unix.IPPROTO_UDP},
 	{"udp6", unix.AF_INET6, sock.UDP, unix.IPPROTO_UDP},
+	{"udplite", unix.AF_INET, sock.UDPLite, unix.IPPROTO_UDPLITE},
+	{"udplite6", unix.AF_INET6, sock.UDPLite, unix.IPPROTO_UDPLITE},
 	{"raw", unix.AF_INET, sock.RAW, unix.IPPROTO_RAW},
 	{"raw6", unix.AF_INET6, sock.RAW, unix.IPPROTO_RAW},
 	{"unix", unix.AF_UNIX, sock.UNIX, 0},
