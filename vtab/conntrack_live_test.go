@@ -1,6 +1,7 @@
 package vtab
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os/exec"
@@ -8,7 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/netsql/netsql/vtab/conntrack"
 	"github.com/netsql/netsql/vtab/internal/nstest"
+	"github.com/netsql/netsql/vtab/netlink"
 	"github.com/netsql/netsql/vtab/netns"
 )
 
@@ -201,6 +206,30 @@ func TestLiveConntrackMatchesTool(t *testing.T) {
 	})
 	if err != nil {
 		t.Errorf("mark = 7: %v", err)
+	}
+
+	// The mark and family reach the kernel: a raw dump with the filter
+	// returns the marked flow only (no userspace check in between).
+	nl, err := netlink.DialConn(netlink.Config{Protocol: unix.NETLINK_NETFILTER, NetNS: n.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nl.Close()
+	var marks []uint32
+	var fl conntrack.Flow
+	err = nl.Dump(context.Background(), conntrack.DumpRequest(conntrack.Filter{Family: unix.AF_INET, Mark: 7, HasMark: true}),
+		func() { marks = marks[:0] }, func(m netlink.Message) error {
+			if !conntrack.IsFlow(m.Type) {
+				return nil
+			}
+			if err := conntrack.ParseFlow(m.Payload, &fl); err != nil {
+				return err
+			}
+			marks = append(marks, fl.Mark)
+			return nil
+		})
+	if err != nil || len(marks) != 1 || marks[0] != 7 {
+		t.Errorf("kernel-filtered dump for mark 7: marks %v, err %v", marks, err)
 	}
 
 	// conntrack -S, summed over the CPUs; count and max as the sysctls say.
