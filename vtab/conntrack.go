@@ -3,6 +3,7 @@ package vtab
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -158,6 +159,9 @@ func readConntrack(ctx context.Context, src *Source, q *Query) ([]conntrackRecor
 		return recs, conntrack.ParseProc(fh, f, add)
 	}
 	err := conntrack.Dump(ctx, src.netnsPath, f, func() { recs = recs[:0] }, add)
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return nil, fmt.Errorf("%w (ctnetlink and /proc/net/nf_conntrack need root: CAP_NET_ADMIN)", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -212,9 +216,17 @@ func conntrackStatsColumns() []Column[conntrack.Stats] {
 func readConntrackStats(ctx context.Context, src *Source, q *Query) ([]conntrack.Stats, error) {
 	var s conntrack.Stats
 	var err error
+	readProc := !src.Live
 	if src.Live {
 		s, err = conntrack.CPUStats(ctx, src.netnsPath)
-	} else {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			// ctnetlink answers CAP_NET_ADMIN only; the per-CPU table
+			// in /proc is world-readable.
+			src.Notice("netsql: conntrack_stats: ctnetlink needs CAP_NET_ADMIN; reading net/stat/nf_conntrack instead")
+			readProc = true
+		}
+	}
+	if readProc {
 		var fh *os.File
 		fh, err = os.Open(filepath.Join(src.NetRoot, "net", "stat", "nf_conntrack"))
 		if err != nil {
