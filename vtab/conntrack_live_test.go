@@ -193,6 +193,32 @@ func TestLiveConntrackMatchesTool(t *testing.T) {
 	}
 	t.Logf("flows:\n  %s", strings.Join(got, "\n  "))
 
+	// The --proc path, run inside the namespace, reads the same flows
+	// from net/nf_conntrack (which has no id).
+	procSQL := strings.Replace(strings.Replace(conntrackRowsSQL, " || ' id=' || id", "", 1), " WHERE netns_name = ?", "", 1)
+	noID := func(rows []string) []string {
+		out := make([]string, len(rows))
+		for i, r := range rows {
+			f := strings.Fields(r)
+			var keep []string
+			for _, x := range f {
+				if !strings.HasPrefix(x, "id=") {
+					keep = append(keep, x)
+				}
+			}
+			out[i] = strings.Join(keep, " ")
+		}
+		return out
+	}
+	helper := &testNet{Net: n.Net}
+	if _, err := nstest.Agree(t, 8, 2, func() []string {
+		return helper.run(t, true, procSQL)[0]
+	}, func() []string {
+		return noID(toolFlows(n.conntrackTool(t, "-L", "-o", "extended,id")))
+	}); err != nil {
+		t.Errorf("--proc: %v", err)
+	}
+
 	// Both flows are masqueraded to the veth address, and only the UDP
 	// one carries the mark.
 	nat := query(t, eng, `SELECT protocol, reply_dst, snat, dnat, mark FROM conntrack
