@@ -78,7 +78,7 @@ func PlanFor(f *Flags) (*Plan, error) {
 	if f.Masquerade > 0 {
 		// An extension: net-tools' table from conntrack's source-NATed
 		// flows, where netstat 2.10 fails (/proc/net/ip_masquerade is gone).
-		return &Plan{Repeat: f.Continuous > 0, Steps: []Step{{"netstat-masquerade", map[string]string{"numeric": numeric}}}}, nil
+		return &Plan{Repeat: f.Continuous > 0, Steps: []Step{{Query: "netstat-masquerade", Params: map[string]string{"numeric": numeric}}}}, nil
 	}
 	if f.Statistics > 0 {
 		af := f.AFName
