@@ -19,6 +19,7 @@ type socketRecord struct {
 	netns        uint64
 	owner        *ownerInfo // nil when not asked for or not visible
 	user         string
+	ifnames      map[int]string // the namespace's interface names, when bound_interface is used
 }
 
 // ownerInfo is the process a socket is attributed to.
@@ -36,6 +37,7 @@ var Sockets = &Table[socketRecord]{
 	PerNetNS: true,
 	Doc:      "Every TCP, UDP, UDP-Lite, raw and unix socket of the network namespace, read through netlink sock_diag (or /proc/net).",
 	Example:  "SELECT program, count(*) FROM sockets WHERE state = 'CLOSE_WAIT' GROUP BY 1 ORDER BY 2 DESC;",
+	Examples: []string{"SELECT proto, local_address, local_port, state, bound_interface, program FROM sockets WHERE bound_interface IS NOT NULL;"},
 	Columns: append([]Column[socketRecord]{
 		{Name: "proto", Type: Text, Push: pushEQ, Values: socketProtoWords(), Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, udpl, udpl6 (UDP-Lite), raw, raw6, unix",
 			Value: func(r *socketRecord) any { return protoWord(r.Socket) }},
@@ -73,6 +75,13 @@ var Sockets = &Table[socketRecord]{
 			Value: ownerValue(func(o *ownerInfo) any { return o.program })},
 		{Name: "fd", Type: Integer, Doc: "that process's lowest file descriptor for the socket",
 			Value: ownerValue(func(o *ownerInfo) any { return int64(o.fd) })},
+		{Name: "bound_interface", Type: Text, Doc: "device the socket is bound to (SO_BINDTODEVICE, or the interface of the link-local IPv6 address it uses), as ss prints it after % in addr%dev:port; NULL when unbound, for unix sockets, and when read from /proc/net (--proc), which does not show it. Its ifindex as text if the device is gone",
+			Value: func(r *socketRecord) any {
+				if r.BoundIf == 0 {
+					return nil
+				}
+				return nameOr(r.ifnames, int(r.BoundIf))
+			}},
 		{Name: "path", Type: Text, Doc: "unix socket path; abstract names start with @; NULL when unbound or not unix",
 			Value: func(r *socketRecord) any { return nullIfEmpty(r.Path) }},
 		{Name: "type", Type: Text, Doc: "socket type: STREAM, DGRAM, SEQPACKET, RAW",
@@ -124,7 +133,35 @@ func readSockets(ctx context.Context, src *Source, q *Query) ([]socketRecord, er
 			return nil, err
 		}
 	}
+	if q.Uses("bound_interface") {
+		if err := attachBoundInterfaces(ctx, src, recs); err != nil {
+			return nil, err
+		}
+	}
 	return recs, nil
+}
+
+// attachBoundInterfaces gives the records the interface names of the
+// socket's namespace, read with one rtnetlink link dump there, when some
+// socket is bound to a device.
+func attachBoundInterfaces(ctx context.Context, src *Source, recs []socketRecord) error {
+	bound := slices.ContainsFunc(recs, func(r socketRecord) bool { return r.BoundIf != 0 })
+	if !bound {
+		return nil
+	}
+	c, err := dialRoute(src, "sockets: bound_interface")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	names, err := linkNames(ctx, c)
+	if err != nil {
+		return fmt.Errorf("sockets: bound_interface: %w", err)
+	}
+	for i := range recs {
+		recs[i].ifnames = names
+	}
+	return nil
 }
 
 // notUnix, onlyUnix and onlyTCP make a column NULL for the sockets it

@@ -52,6 +52,9 @@ type Table[T any] struct {
 	Doc  string
 	// Example is a query worth showing in the README; tests run it.
 	Example string
+	// Examples are further queries, each shown after Example (one per
+	// column worth its own example) and run by the tests like it.
+	Examples []string
 	// PerNetNS tables describe one network namespace and have a netns
 	// column. The adapter adds the hidden netns_name column and answers
 	// `netns = INODE` and `netns_name = 'NAME' | 'pid:N' | '*'` by calling
@@ -82,6 +85,7 @@ type Schema struct {
 	Name     string
 	Doc      string
 	Example  string
+	Examples []string
 	PerNetNS bool
 	Columns  []ColumnSchema
 	// Keyed reports whether rows have an identity (Table.Key).
@@ -101,7 +105,7 @@ type ColumnSchema struct {
 
 // Schema implements Def.
 func (t *Table[T]) Schema() Schema {
-	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example, Keyed: t.Key != nil, PerNetNS: t.PerNetNS}
+	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example, Examples: t.Examples, Keyed: t.Key != nil, PerNetNS: t.PerNetNS}
 	for _, c := range t.Columns {
 		cs := ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push, Values: c.Values}
 		if t.PerNetNS && c.Name == netnsColumn {
