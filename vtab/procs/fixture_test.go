@@ -22,7 +22,7 @@ type fakeProc struct {
 	uids    string            // "Uid:" value of status; "" writes no status
 	netns   string            // ns/net link target; "" writes no link
 	fds     map[string]string // fd name -> link target; nil writes no fd dir
-	fdMode  os.FileMode       // mode of the fd dir when not 0
+	denied  bool              // chmod 000 the fd dir (unreadable but to root)
 }
 
 // writeProcTree builds a fake proc tree under a temporary directory.
@@ -55,8 +55,8 @@ func writeProcTree(t *testing.T, procs []fakeProc) string {
 			for name, target := range p.fds {
 				must(os.Symlink(target, filepath.Join(fdDir, name)))
 			}
-			if p.fdMode != 0 {
-				must(os.Chmod(fdDir, p.fdMode))
+			if p.denied {
+				must(os.Chmod(fdDir, 0o000))
 				t.Cleanup(func() { os.Chmod(fdDir, 0o755) })
 			}
 		}
@@ -87,7 +87,7 @@ func fixtureTree(t *testing.T) string {
 		{pid: 300, comm: "server", ppid: 100, cmdline: "./server\x00--port\x008080\x00", uids: "1000\t1000\t1000\t1000", netns: "net:[4026532000]",
 			fds: map[string]string{"10": "socket:[44]", "2": "socket:[42]"}},
 		{pid: 400, comm: "secret", ppid: 1, cmdline: "secret\x00", uids: "0\t0\t0\t0",
-			fds: map[string]string{"3": "socket:[46]"}, fdMode: 0o000},
+			fds: map[string]string{"3": "socket:[46]"}, denied: true},
 		{pid: 500, comm: "zombie", ppid: 1, cmdline: "", uids: "0\t0\t0\t0"}, // no fd dir: exited
 	})
 }
@@ -184,8 +184,8 @@ func TestFixtureDenied(t *testing.T) {
 		t.Skip("root reads chmod 000 directories; TestLiveDeniedAsNobody covers EACCES as root")
 	}
 	root := writeProcTree(t, []fakeProc{
-		{pid: 7, comm: "a", cmdline: "a\x00", uids: "0\t0\t0\t0", fds: map[string]string{"3": "socket:[1]"}, fdMode: 0o000},
-		{pid: 8, comm: "b", cmdline: "b\x00", uids: "0\t0\t0\t0", fds: map[string]string{"3": "socket:[2]"}, fdMode: 0o000},
+		{pid: 7, comm: "a", cmdline: "a\x00", uids: "0\t0\t0\t0", fds: map[string]string{"3": "socket:[1]"}, denied: true},
+		{pid: 8, comm: "b", cmdline: "b\x00", uids: "0\t0\t0\t0", fds: map[string]string{"3": "socket:[2]"}, denied: true},
 		{pid: 9, comm: "c", cmdline: "c\x00", uids: "0\t0\t0\t0", fds: map[string]string{"3": "socket:[3]"}},
 	})
 	r, err := ScanSocketOwners(context.Background(), root, nil, ScanOptions{})
