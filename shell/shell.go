@@ -56,6 +56,9 @@ type ShellConfig struct {
 	// ConfigDir overrides ConfigDir(Env), where init.sql and queries/ live;
 	// "-" reads neither.
 	ConfigDir string
+	// QueryDir overrides where the user's own queries are read from
+	// (ConfigDir/queries when empty): netsql's --queries DIR.
+	QueryDir string
 	// HistoryLimit bounds the history (DefaultHistoryLimit when 0).
 	HistoryLimit int
 	// Interrupts delivers Ctrl-C while a statement runs (the terminal is
@@ -324,7 +327,9 @@ func (s *session) queries() ([]CannedQuery, error) {
 	}
 	var user []CannedQuery
 	var err error
-	if dir := s.configDir(); dir != "" {
+	if s.cfg.QueryDir != "" {
+		user, err = LoadQueryDir(s.cfg.QueryDir)
+	} else if dir := s.configDir(); dir != "" {
 		user, err = LoadQueryDir(filepath.Join(dir, "queries"))
 	}
 	return allQueries(builtin, user), err

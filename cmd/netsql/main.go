@@ -267,26 +267,26 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if cfg.command != "" {
 		return runCommand(ctx, cfg, stdout, stderr)
 	}
+	if code := checkQueriesDir(cfg, stderr); code != exitOK {
+		return code
+	}
 	if cfg.listQueries {
-		qs, err := catalog(cfg.queriesDir)
-		if err != nil {
-			fmt.Fprintf(stderr, "netsql: %v\n", err)
-			return exitError
+		qs, _, code := catalog(cfg, stderr)
+		if code != exitOK {
+			return code
 		}
 		listQueries(stdout, qs)
 		return exitOK
 	}
 	var canned *queries.Query
 	if cfg.query != "" {
-		qs, err := catalog(cfg.queriesDir)
-		if err != nil {
-			fmt.Fprintf(stderr, "netsql: %v\n", err)
-			return exitError
+		qs, skipped, code := catalog(cfg, stderr)
+		if code != exitOK {
+			return code
 		}
-		q, ok := queries.Find(qs, cfg.query)
-		if !ok {
-			fmt.Fprintf(stderr, "netsql: no canned query %q (netsql -q lists them)\n", cfg.query)
-			return exitUsage
+		q, code := findQuery(qs, skipped, cfg.query, stderr)
+		if code != exitOK {
+			return code
 		}
 		if cfg.failOnRows && q.Format == "raw" && !cfg.formatSet {
 			fmt.Fprintf(stderr, "netsql: --fail-on-rows needs rows: %s prints its own layout; add --format table\n", q.Name)

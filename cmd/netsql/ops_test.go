@@ -186,7 +186,7 @@ func TestUserQueries(t *testing.T) {
 		t.Errorf("--queries still sees the config directory (exit %d)", code)
 	}
 	out, errs, code = runCLI(t, "", "--queries", filepath.Join(other, "missing"), "-q", "other")
-	if code != 1 {
+	if code != 2 {
 		t.Errorf("missing --queries dir: exit %d", code)
 	}
 	oneLineError(t, "missing --queries dir", out, errs)
