@@ -376,7 +376,7 @@ func (s *session) runSQL(ctx context.Context, script string) error {
 // so an interrupted or failed statement prints nothing.
 func (s *session) runStatement(ctx context.Context, st Statement) error {
 	for _, p := range st.Params {
-		if _, ok := s.params[p]; !ok {
+		if _, ok := s.params[p]; !ok && ValidParamName(p) {
 			return fmt.Errorf("missing parameter :%s (set it with .param set %s VALUE)", p, p)
 		}
 	}

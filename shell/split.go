@@ -43,9 +43,21 @@ func Split(script string) (stmts []Statement, rest string) {
 			} else {
 				i = len(script)
 			}
+		case c == '?':
+			// A positional parameter: kept with its "?" so that Bind can
+			// say it is not supported.
+			j := i + 1
+			for j < len(script) && script[j] >= '0' && script[j] <= '9' {
+				j++
+			}
+			if name := script[i:j]; !seen[name] {
+				seen[name] = true
+				params = append(params, name)
+			}
+			i = j
 		case c == ':' || c == '@' || c == '$':
 			j := i + 1
-			for j < len(script) && isIdentByte(script[j]) {
+			for j < len(script) && isIdChar(script[j]) {
 				j++
 			}
 			if j > i+1 && !(c == ':' && i > 0 && script[i-1] == ':') {
@@ -116,6 +128,13 @@ func skipQuoted(s string, i int, q byte) int {
 
 func isIdentByte(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// isIdChar reports whether c continues a parameter name, as SQLite's
+// tokenizer decides (IdChar): letters, digits, '_', '$' and every byte of
+// a multi-byte UTF-8 character, so :é and :a$b are single names.
+func isIdChar(c byte) bool {
+	return isIdentByte(c) || c == '$' || c >= 0x80
 }
 
 // onlyComments reports whether s holds nothing but comments and space.

@@ -222,3 +222,52 @@ func TestUnreadableDefaultQueryDir(t *testing.T) {
 		}
 	}
 }
+
+// TestParamBinding: -p names are checked against what the query takes,
+// bound under SQLite's name rules, and valued as SQLite reads numbers.
+func TestParamBinding(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		want string // stdout, or the stderr line for a failure
+	}{
+		{[]string{"-q", "netstat-inet", "-p", "protoo=udp"}, 2,
+			"netsql: -p: no parameter :protoo in netstat-inet, which takes :tcp, :udp, :raw, :inet, :inet6, :all, :listening, :numeric, :wide, :extend, :programs, :timers\n"},
+		{[]string{"-q", "close-wait-over", "-p", "lmit=3"}, 2, "netsql: -p: no parameter :lmit in close-wait-over, which takes :limit\n"},
+		{[]string{"-p", "x=1", "SELECT 1"}, 2, "netsql: -p: no parameter :x in the SQL, which takes none\n"},
+		{[]string{"-p", "x=1", "-p", "y=2", "SELECT :y"}, 2, "netsql: -p: no parameter :x in the SQL, which takes :y\n"},
+		{[]string{"export", "--textfile", "/nonexistent/x", "-p", "x=1"}, 2, "netsql: -p: no parameter :x in the queries run, which takes none\n"},
+		{[]string{"-p", "é=1", "SELECT :é, typeof(:é)"}, 0, "1,integer\n"},
+		{[]string{"-p", "x=1_000", "SELECT :x, typeof(:x)"}, 0, "1_000,text\n"},
+		{[]string{"-p", "x=2e3", "SELECT :x, typeof(:x)"}, 0, "2000.0,real\n"},
+		{[]string{"-p", "x=007", "SELECT :x, typeof(:x)"}, 0, "7,integer\n"},
+		{[]string{"SELECT :1"}, 1, "netsql: parameter :1 cannot be bound: a parameter name starts with a letter (:name, given with -p name=VALUE)\n"},
+		{[]string{"SELECT ?5"}, 1, "netsql: positional parameter ?5 is not supported; use :name with -p name=VALUE\n"},
+		{[]string{"-p", "limit=1", "SELECT ?"}, 2, "netsql: -p: no parameter :limit in the SQL, which takes none\n"},
+	} {
+		args := append([]string{"--format", "csv", "--header=false"}, c.args...)
+		out, errs, code := runCLI(t, "", args...)
+		got := out
+		if c.code != 0 {
+			got = errs
+		}
+		if code != c.code || got != c.want {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit %d and %q", c.args, code, out, errs, c.code, c.want)
+		}
+	}
+	// Malformed -p and --timeout are usage errors before anything runs.
+	for _, args := range [][]string{
+		{"-p", "a b=5", "SELECT 1"},
+		{"-p", "=5", "SELECT 1"},
+		{"-p", "1x=5", "SELECT 1"},
+		{"-p", "noequals", "SELECT 1"},
+		{"--timeout", "-1s", "SELECT 1"},
+		{"export", "--textfile", "/nonexistent/x", "--timeout", "-1s"},
+		{"-p", "x=1", "netstat", "-tan"},
+	} {
+		out, errs, code := runCLI(t, "", args...)
+		if code != 2 || out != "" || !strings.HasPrefix(errs, "netsql: ") {
+			t.Errorf("%q: exit %d, %q, %q; want a usage error", args, code, out, errs)
+		}
+	}
+}

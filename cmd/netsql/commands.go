@@ -16,6 +16,7 @@ import (
 	"github.com/netsql/netsql/queries"
 	"github.com/netsql/netsql/queries/metrics"
 	"github.com/netsql/netsql/queries/record"
+	"github.com/netsql/netsql/shell"
 	"github.com/netsql/netsql/vtab"
 )
 
@@ -174,7 +175,7 @@ func parseCommand(cfg *config, stderr io.Writer) (*subConfig, error) {
 		return nil, errors.New("export: give --textfile FILE")
 	case cfg.command == "record" && sc.db == "":
 		return nil, errors.New("record: give --db FILE")
-	case sc.every < 0 || sc.scrape < 0:
+	case sc.every < 0 || sc.scrape < 0 || cfg.timeout < 0:
 		return nil, fmt.Errorf("%s: durations must be positive", cfg.command)
 	}
 	return sc, nil
@@ -233,6 +234,17 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 	if len(qs) == 0 && missing > 0 {
 		fmt.Fprintf(stderr, "netsql: %s: no query left to run\n", cfg.command)
 		return exitError
+	}
+	var takes []string
+	for _, q := range qs {
+		var declared []string
+		for _, p := range q.Params {
+			declared = append(declared, p.Name)
+		}
+		takes = shell.ParamNames(q.SQL, append(takes, declared...))
+	}
+	if code := checkParams(cfg.params, "the queries run", takes, stderr); code != exitOK {
+		return code
 	}
 	// A run that left out a query the user named ends with status 1 once
 	// the rest has run; so does an export missing a skipped file's metrics.

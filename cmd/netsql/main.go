@@ -16,9 +16,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -110,11 +112,28 @@ func (p paramFlag) String() string { return "" }
 func (p paramFlag) Set(s string) error {
 	name, value, ok := strings.Cut(s, "=")
 	name = strings.TrimLeft(name, ":@$")
-	if !ok || name == "" {
+	if !ok {
 		return fmt.Errorf("want name=value, got %q", s)
+	}
+	if !shell.ValidParamName(name) {
+		return fmt.Errorf("%q is not a parameter name (a letter, then letters, digits or _)", name)
 	}
 	p[name] = value
 	return nil
+}
+
+// names returns the parameters' names, sorted.
+func (p paramFlag) names() []string { return slices.Sorted(maps.Keys(p)) }
+
+// checkParams says on stderr when a -p name is not one of the parameters
+// takes (those of what, the query or SQL being run): a usage error.
+func checkParams(params map[string]string, what string, takes []string, stderr io.Writer) int {
+	given := paramFlag(params).names()
+	if err := shell.CheckParamNames(what, given, takes); err != nil {
+		fmt.Fprintf(stderr, "netsql: -p: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
 }
 
 func usage(w io.Writer, fs *flag.FlagSet) {
@@ -202,6 +221,12 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	}
 	if (cfg.hostField != "" || cfg.timeField != "") && cfg.format != "ndjson" {
 		return nil, errors.New("--host-field and --timestamp-field need --format ndjson")
+	}
+	if cfg.timeout < 0 {
+		return nil, fmt.Errorf("--timeout %v: want a positive duration (0: never)", cfg.timeout)
+	}
+	if cfg.netstat != nil && len(cfg.params) > 0 {
+		return nil, errors.New("-p does not apply to netstat (give netstat's own flags)")
 	}
 	if cfg.command != "" {
 		if cfg.file != "" || len(cfg.sql) > 0 || cfg.query != "" || cfg.listQueries || cfg.failOnRows || cfg.db != "" {
@@ -342,6 +367,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return netstat.Command(ctx, eng, cfg.netstat, stdout, stderr)
 	}
 	if canned != nil {
+		var declared []string
+		for _, p := range canned.Params {
+			declared = append(declared, p.Name)
+		}
+		if code := checkParams(cfg.params, canned.Name, shell.ParamNames(canned.SQL, declared), stderr); code != exitOK {
+			return code
+		}
 		params := canned.Bind(cfg.params)
 		if canned.Format == "raw" && !cfg.formatSet {
 			if err := netstat.RunRaw(ctx, eng, canned, params, stdout); err != nil {
@@ -351,6 +383,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitOK
 		}
 		cfg.params, script = params, canned.SQL
+	}
+	if canned == nil {
+		if code := checkParams(cfg.params, "the SQL", shell.ParamNames(script, nil), stderr); code != exitOK {
+			return code
+		}
 	}
 	opts := shell.DefaultOptions
 	opts.Headers = cfg.headers
