@@ -133,7 +133,7 @@ func (k *keepFlag) Set(s string) error {
 
 // parseCommand parses a sub-command's flags (its own plus -q, -p,
 // --proc, --queries and --timeout, which may also come before it).
-func parseCommand(cfg *config, stderr io.Writer) (*subConfig, error) {
+func parseCommand(cfg *config, stdout io.Writer) (*subConfig, error) {
 	sc := &subConfig{}
 	fs := flag.NewFlagSet("netsql "+cfg.command, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -161,8 +161,8 @@ func parseCommand(cfg *config, stderr io.Writer) (*subConfig, error) {
 	}
 	if err := fs.Parse(cfg.args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "usage: netsql [flags] %s\n\nflags:\n", what)
-			fs.SetOutput(stderr)
+			fmt.Fprintf(stdout, "usage: netsql [flags] %s\n\nflags:\n", what)
+			fs.SetOutput(stdout)
 			fs.PrintDefaults()
 		}
 		return nil, err
@@ -204,7 +204,7 @@ func pick(qs []queries.Query, skipped []*queries.FileError, names []string, def 
 
 // runCommand runs export, serve or record.
 func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
-	sc, err := parseCommand(cfg, stderr)
+	sc, err := parseCommand(cfg, stdout)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK

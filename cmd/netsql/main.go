@@ -19,6 +19,7 @@ import (
 	"maps"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -88,6 +89,8 @@ type config struct {
 	db string
 	// hostField and timeField name the fields ndjson output adds.
 	hostField, timeField string
+	// version is --version.
+	version bool
 }
 
 // quietUsage describes --quiet, which every mode and sub-command takes.
@@ -145,7 +148,9 @@ func usage(w io.Writer, fs *flag.FlagSet) {
        netsql [flags] record --db FILE [-q NAME ...] [--every DURATION] [--keep AGE]
 
 Runs SQL against the live network stack and prints each result. Without
-SQL, reads statements from standard input. netsql COMMAND -h describes a
+SQL on a terminal, opens the interactive shell (.help lists its commands,
+.tables and .schema the tables); without SQL otherwise, runs the
+statements read from standard input. netsql COMMAND -h describes a
 sub-command's flags.
 
 Exit status: 0 ok, 1 query or runtime error, 2 usage error, 3 rows with
@@ -158,8 +163,8 @@ flags:
 }
 
 // parseArgs parses flags anywhere on the command line; the remaining
-// words are SQL.
-func parseArgs(args []string, stderr io.Writer) (*config, error) {
+// words are SQL. -h writes the usage to stdout.
+func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	cfg := &config{params: map[string]string{}}
 	fs := flag.NewFlagSet("netsql", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -167,7 +172,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.proc, "proc", "", "read a /proc tree on disk instead of the live kernel")
 	fs.StringVar(&cfg.file, "f", "", "run the SQL in `FILE`")
 	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "cancel a statement that runs longer (0: never)")
-	fs.BoolVar(&cfg.headers, "header", true, "print column names (table, csv, markdown)")
+	fs.BoolVar(&cfg.headers, "header", true, "print column names (table, csv; a markdown table always has them)")
 	fs.Var(paramFlag(cfg.params), "p", "bind `name=value` to :name (repeatable)")
 	fs.StringVar(&cfg.query, "q", "", "run the canned or user query `NAME` (-q alone lists them)")
 	fs.StringVar(&cfg.queriesDir, "queries", "", "read user queries from `DIR` (default $XDG_CONFIG_HOME/netsql/queries)")
@@ -176,6 +181,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.db, "db", "", "query the history database `FILE` (from netsql record) beside the live tables")
 	fs.StringVar(&cfg.hostField, "host-field", "", "ndjson: add the host name to every object as field `NAME`")
 	fs.StringVar(&cfg.timeField, "timestamp-field", "", "ndjson: add the run's time (RFC 3339, UTC) to every object as field `NAME`")
+	fs.BoolVar(&cfg.version, "version", false, "print netsql's version, VCS revision and Go version, and exit")
 	var sub string
 	var subArgs []string
 	args, sub, subArgs = splitCommand(args)
@@ -194,7 +200,9 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 		// A word with spaces is SQL even when it starts with "-" (a
 		// leading "-- comment"): flag parsing stops before it.
 		if looksLikeSQL(args[0]) {
-			cfg.sql = append(cfg.sql, args[0])
+			if err := cfg.addSQL(args[0]); err != nil {
+				return nil, err
+			}
 			args = args[1:]
 			continue
 		}
@@ -204,16 +212,21 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 		}
 		if err := fs.Parse(args[:n]); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				usage(stderr, fs)
+				usage(stdout, fs)
 			}
 			return nil, err
 		}
 		rest := fs.Args()
 		if len(rest) > 0 {
-			cfg.sql = append(cfg.sql, rest[0])
+			if err := cfg.addSQL(rest[0]); err != nil {
+				return nil, err
+			}
 			rest = rest[1:]
 		}
 		args = append(append([]string(nil), rest...), args[n:]...)
+	}
+	if cfg.version {
+		return cfg, nil
 	}
 	fs.Visit(func(f *flag.Flag) { cfg.formatSet = cfg.formatSet || f.Name == "format" })
 	if _, err := shell.NewWriter(cfg.format, io.Discard, shell.DefaultOptions); err != nil {
@@ -275,12 +288,99 @@ func splitCommand(args []string) (own []string, command string, rest []string) {
 	return args, "", nil
 }
 
+// addSQL appends a word of SQL; the first must be able to start a
+// statement (see notSQL), checked before the flags after it are parsed.
+func (c *config) addSQL(word string) error {
+	if len(c.sql) == 0 {
+		if err := notSQL(word); err != nil {
+			return err
+		}
+	}
+	c.sql = append(c.sql, word)
+	return nil
+}
+
+// sqlStarts are the words an SQLite statement can start with.
+var sqlStarts = map[string]bool{
+	"ALTER": true, "ANALYZE": true, "ATTACH": true, "BEGIN": true, "COMMIT": true,
+	"CREATE": true, "DELETE": true, "DETACH": true, "DROP": true, "END": true,
+	"EXPLAIN": true, "INSERT": true, "PRAGMA": true, "REINDEX": true, "RELEASE": true,
+	"REPLACE": true, "ROLLBACK": true, "SAVEPOINT": true, "SELECT": true, "UPDATE": true,
+	"VACUUM": true, "VALUES": true, "WITH": true,
+}
+
+// notSQL returns a usage error when first, the first word of the SQL
+// arguments, cannot start a statement: a mistyped sub-command such as
+// "netsat" would otherwise reach SQLite or the flag parser and get a
+// confusing message.
+func notSQL(first string) error {
+	text := strings.TrimSpace(first)
+	word := text
+	if i := strings.IndexFunc(text, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}); i >= 0 {
+		word = text[:i]
+	}
+	if word == "" || sqlStarts[strings.ToUpper(word)] {
+		return nil // starts with a comment, '(' or ';', or a statement
+	}
+	if strings.ContainsAny(text, " \t\n") {
+		return nil // SQL with a typo: SQLite says where
+	}
+	msg := fmt.Sprintf("unknown command %s", first)
+	if c := closestCommand(first); c != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", c)
+	} else {
+		msg += " (commands: netstat, export, serve, record; or give SQL)"
+	}
+	return errors.New(msg)
+}
+
+// closestCommand returns the sub-command nearest to word when it is close
+// enough to be a typo of it (at most 2 edits), else "".
+func closestCommand(word string) string {
+	best, bestDist := "", 3
+	for _, c := range slices.Sorted(maps.Keys(commands)) {
+		if d := editDistance(strings.ToLower(word), c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Damerau-Levenshtein distance (optimal string
+// alignment) between a and b: "netsat" is one edit from "netstat".
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}
+
 func looksLikeSQL(arg string) bool {
 	return strings.HasPrefix(arg, "-") && strings.ContainsAny(arg, " \t\n")
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cfg, err := parseArgs(args, stderr)
+	cfg, err := parseArgs(args, stdout)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -288,6 +388,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		fmt.Fprintln(stderr, "usage: netsql [flags] [SQL]   (netsql -h for help)")
 		return exitUsage
+	}
+	if cfg.version {
+		info, _ := debug.ReadBuildInfo()
+		printVersion(stdout, info)
+		return exitOK
 	}
 	if cfg.command != "" {
 		return runCommand(ctx, cfg, stdout, stderr)
@@ -440,4 +545,36 @@ func isTerminal(r io.Reader) bool {
 	}
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// printVersion writes what --version prints: the module version (a tag
+// for `go install ...@v1.2.3`, "(devel)" for a local build), the VCS
+// revision the binary was built from and the Go toolchain, from the build
+// information Go embeds in every binary.
+func printVersion(w io.Writer, info *debug.BuildInfo) {
+	version, goVersion := "(unknown)", runtime.Version()
+	settings := map[string]string{}
+	if info != nil {
+		version, goVersion = info.Main.Version, info.GoVersion
+		if version == "" {
+			version = "(unknown)"
+		}
+		for _, s := range info.Settings {
+			settings[s.Key] = s.Value
+		}
+	}
+	fmt.Fprintf(w, "netsql %s\n", version)
+	if rev := settings["vcs.revision"]; rev != "" {
+		extra := settings["vcs.time"]
+		if settings["vcs.modified"] == "true" {
+			extra = strings.TrimPrefix(extra+", modified", ", ")
+		}
+		if extra != "" {
+			rev += " (" + extra + ")"
+		}
+		fmt.Fprintf(w, "revision %s\n", rev)
+	} else {
+		fmt.Fprintln(w, "revision unknown (built without VCS information)")
+	}
+	fmt.Fprintf(w, "%s %s/%s\n", goVersion, runtime.GOOS, runtime.GOARCH)
 }

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"testing"
+)
+
+// TestUnknownCommand: a word that is neither SQL nor a sub-command is a
+// usage error naming it, with the nearest command when it looks like a
+// typo, before the flags after it are parsed.
+func TestUnknownCommand(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"netsat", "-tanp"}, "netsql: unknown command netsat (did you mean netstat?)\n"},
+		{[]string{"--format", "csv", "nestat", "-a"}, "netsql: unknown command nestat (did you mean netstat?)\n"},
+		{[]string{"sevre"}, "netsql: unknown command sevre (did you mean serve?)\n"},
+		{[]string{"recrod", "--db", "x"}, "netsql: unknown command recrod (did you mean record?)\n"},
+		{[]string{"sockets"}, "netsql: unknown command sockets (commands: netstat, export, serve, record; or give SQL)\n"},
+	} {
+		out, errs, code := runCLI(t, "", c.args...)
+		if code != 2 || out != "" || !strings.HasPrefix(errs, c.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, code, out, errs, c.want)
+		}
+	}
+	// SQL still runs however it starts, and a typo inside SQL is SQLite's
+	// to report.
+	for _, sql := range []string{"SELECT 1", "select 1", "values (1)", "WITH a AS (SELECT 1) SELECT * FROM a", "-- c\nSELECT 1", "/* c */ SELECT 1"} {
+		if out, errs, code := runCLI(t, "", "--format", "csv", "--header=false", sql); code != 0 || out != "1\n" {
+			t.Errorf("%q: exit %d, %q, %q", sql, code, out, errs)
+		}
+	}
+	if out, errs, code := runCLI(t, "", "--format", "csv", "--header=false", "SELECT", "1"); code != 0 || out != "1\n" {
+		t.Errorf("SQL in words: exit %d, %q, %q", code, out, errs)
+	}
+	if _, errs, code := runCLI(t, "", "selec 1"); code != 1 || !strings.Contains(errs, `near "selec": syntax error`) {
+		t.Errorf("SQL typo: exit %d, %q", code, errs)
+	}
+}
+
+// TestHelp: -h and --help print the usage on stdout and exit 0; the usage
+// mentions the shell and says what --header applies to.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"--format", "csv", "-help"}} {
+		out, errs, code := runCLI(t, "", args...)
+		if code != 0 || errs != "" || !strings.HasPrefix(out, "usage: netsql [flags] [SQL]") {
+			t.Errorf("%q: exit %d, stderr %q, stdout %.60q", args, code, errs, out)
+		}
+		for _, want := range []string{"interactive shell", "a markdown table always has them", "-version"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%q: usage lacks %q:\n%s", args, want, out)
+			}
+		}
+	}
+	for _, cmd := range []string{"export", "serve", "record"} {
+		out, errs, code := runCLI(t, "", cmd, "-h")
+		if code != 0 || errs != "" || !strings.HasPrefix(out, "usage: netsql [flags] "+cmd) {
+			t.Errorf("%s -h: exit %d, stderr %q, stdout %.60q", cmd, code, errs, out)
+		}
+	}
+	// Errors keep stderr.
+	if out, errs, code := runCLI(t, "", "--bogus"); code != 2 || out != "" || !strings.Contains(errs, "flag provided but not defined: -bogus") {
+		t.Errorf("--bogus: exit %d, %q, %q", code, out, errs)
+	}
+}
+
+// TestVersionFormat: --version prints the module version, the VCS
+// revision (and time, and whether the tree was modified) and the Go
+// version from the build information.
+func TestVersionFormat(t *testing.T) {
+	var b bytes.Buffer
+	printVersion(&b, &debug.BuildInfo{GoVersion: "go1.99.1", Main: debug.Module{Path: "github.com/netsql/netsql", Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123abc"}, {Key: "vcs.time", Value: "2026-11-27T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}})
+	want := "netsql v1.2.3\nrevision 0123abc (2026-11-27T10:00:00Z, modified)\ngo1.99.1 " + runtime.GOOS + "/" + runtime.GOARCH + "\n"
+	if b.String() != want {
+		t.Errorf("version:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	printVersion(&b, &debug.BuildInfo{GoVersion: "go1.99.1", Main: debug.Module{Version: "(devel)"}})
+	if want := "netsql (devel)\nrevision unknown (built without VCS information)\ngo1.99.1 " + runtime.GOOS + "/" + runtime.GOARCH + "\n"; b.String() != want {
+		t.Errorf("version without VCS:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestVersionOfBuiltBinary builds netsql as a user would (with VCS
+// stamping when the source is a git checkout) and checks that --version
+// agrees with what `go version -m` reads from the same binary.
+func TestVersionOfBuiltBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "netsql")
+	vcs := "-buildvcs=auto"
+	if _, err := exec.LookPath("git"); err != nil {
+		vcs = "-buildvcs=false"
+	}
+	build := exec.Command("go", "build", vcs, "-o", bin, ".")
+	build.Env = append(os.Environ(), "GOFLAGS=")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", vcs, err, out)
+	}
+	meta, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatalf("go version -m: %v", err)
+	}
+	want := map[string]string{}
+	for _, line := range strings.Split(string(meta), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[0] == "mod":
+			want["version"] = f[2]
+		case len(f) == 2 && f[0] == "build":
+			if k, v, ok := strings.Cut(f[1], "="); ok {
+				want[k] = v
+			}
+		}
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatalf("--version: %v", err)
+	}
+	lines := strings.Split(string(out), "\n")
+	if len(lines) != 4 || lines[0] != "netsql "+want["version"] || lines[2] != runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH {
+		t.Errorf("--version:\n%s\ngo version -m:\n%s", out, meta)
+	}
+	if rev := want["vcs.revision"]; rev != "" {
+		if !strings.HasPrefix(lines[1], "revision "+rev+" ("+want["vcs.time"]) {
+			t.Errorf("--version: %q, want revision %s", lines[1], rev)
+		}
+	} else if lines[1] != "revision unknown (built without VCS information)" {
+		t.Errorf("--version without VCS stamp: %q", lines[1])
+	}
+}
