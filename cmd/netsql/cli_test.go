@@ -138,3 +138,33 @@ func TestVersionOfBuiltBinary(t *testing.T) {
 		t.Errorf("--version without VCS stamp: %q", lines[1])
 	}
 }
+
+// TestRawViewsRefuseLayoutFlags: the netstat views print netstat's text;
+// flags that shape rows (--format, --header, --fail-on-rows) or add
+// tables (--db) cannot apply to them, so each is a usage error that says
+// where the rows are, never silently ignored or printing SQL as headers.
+func TestRawViewsRefuseLayoutFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--format", "json", "-q", "netstat-route"},
+			"netsql: --format does not apply to netstat-route, which prints netstat's own text layout; for its rows as data, query the routes table (netsql --format csv 'SELECT * FROM routes')\n"},
+		{[]string{"--fail-on-rows", "-q", "netstat-unix"},
+			"netsql: --fail-on-rows does not apply to netstat-unix, which prints netstat's own text layout; for its rows as data, query the sockets table (netsql --format csv 'SELECT * FROM sockets')\n"},
+		{[]string{"--fail-on-rows", "--format", "table", "-q", "netstat-unix"}, "netsql: --fail-on-rows does not apply to netstat-unix"},
+		{[]string{"--header=false", "-q", "netstat-interfaces"}, "netsql: --header does not apply to netstat-interfaces"},
+		{[]string{"--format", "csv", "netstat", "-tan"}, "netsql: --format does not apply to netstat, which prints netstat's own text layout"},
+		{[]string{"--fail-on-rows", "netstat", "-x"}, "netsql: --fail-on-rows does not apply to netstat"},
+		{[]string{"netstat", "-r", "--format", "json"}, "netstat: unrecognized option '--format'"},
+	} {
+		out, errs, code := runCLI(t, "", append([]string{"--proc", netstatFixture}, c.args...)...)
+		if code != 2 || out != "" || !strings.HasPrefix(errs, c.want) {
+			t.Errorf("%q: exit %d, stdout %.80q, stderr %q; want exit 2 and %q", c.args, code, out, errs, c.want)
+		}
+	}
+	// Without them the views print netstat's layout.
+	if out, errs, code := runCLI(t, "", "--proc", netstatFixture, "-q", "netstat-route"); code != 0 || !strings.HasPrefix(out, "Kernel IP routing table\n") {
+		t.Errorf("-q netstat-route: exit %d, %q, %q", code, out, errs)
+	}
+}

@@ -69,9 +69,12 @@ type config struct {
 	// query is -q NAME; listQueries is -q without a name.
 	query       string
 	listQueries bool
-	// formatSet is true when --format was given (a raw canned query
-	// then prints as a table instead of its own layout).
+	// formatSet is true when --format was given.
 	formatSet bool
+	// layoutFlags are the flags given that shape rows (--format,
+	// --header, --fail-on-rows) or add tables (--db): none applies to
+	// netstat's text layout.
+	layoutFlags []string
 	// netstat holds the arguments after the netstat sub-command; nil
 	// when it was not given.
 	netstat []string
@@ -228,7 +231,18 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	if cfg.version {
 		return cfg, nil
 	}
-	fs.Visit(func(f *flag.Flag) { cfg.formatSet = cfg.formatSet || f.Name == "format" })
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "format", "header", "fail-on-rows", "db":
+			if f.Name == "format" {
+				cfg.formatSet = true
+			}
+			cfg.layoutFlags = append(cfg.layoutFlags, "--"+f.Name)
+		}
+	})
+	if cfg.netstat != nil && len(cfg.layoutFlags) > 0 {
+		return nil, fmt.Errorf("%s does not apply to netstat, which prints netstat's own text layout; for rows as csv or json, query the tables (netsql -q lists the netstat-* queries behind each view)", cfg.layoutFlags[0])
+	}
 	if _, err := shell.NewWriter(cfg.format, io.Discard, shell.DefaultOptions); err != nil {
 		return nil, err
 	}
@@ -418,8 +432,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if code != exitOK {
 			return code
 		}
-		if cfg.failOnRows && q.Format == "raw" && !cfg.formatSet {
-			fmt.Fprintf(stderr, "netsql: --fail-on-rows needs rows: %s prints its own layout; add --format table\n", q.Name)
+		if q.Format == "raw" && len(cfg.layoutFlags) > 0 {
+			fmt.Fprintf(stderr, "netsql: %s does not apply to %s, which prints netstat's own text layout; %s\n",
+				cfg.layoutFlags[0], q.Name, rawAlternative(q.Name))
 			return exitUsage
 		}
 		canned = &q
@@ -480,7 +495,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return code
 		}
 		params := canned.Bind(cfg.params)
-		if canned.Format == "raw" && !cfg.formatSet {
+		if canned.Format == "raw" {
 			if err := netstat.RunRaw(ctx, eng, canned, params, stdout); err != nil {
 				fmt.Fprintf(stderr, "netsql: %s: %v\n", canned.Name, err)
 				return exitError
@@ -516,6 +531,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitRows
 	}
 	return exitOK
+}
+
+// viewTables names, for each built-in netstat view, the table whose rows
+// it lays out as text.
+var viewTables = map[string]string{
+	"netstat-inet": "sockets", "netstat-unix": "sockets",
+	"netstat-route": "routes", "netstat-route6": "routes",
+	"netstat-interfaces": "interfaces", "netstat-interfaces-long": "interfaces",
+	"netstat-groups": "multicast_groups", "netstat-statistics": "protocol_stats",
+}
+
+// rawAlternative says where the rows behind a raw view are.
+func rawAlternative(query string) string {
+	if t, ok := viewTables[query]; ok {
+		return fmt.Sprintf("for its rows as data, query the %s table (netsql --format csv 'SELECT * FROM %s')", t, t)
+	}
+	return "for rows, write the query without format: raw"
 }
 
 // listQueries prints every query's name and description; a user query's

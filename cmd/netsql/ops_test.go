@@ -104,6 +104,7 @@ func TestFailOnRowsExitCodes(t *testing.T) {
 		{[]string{"--proc", fixtureProc, "--fail-on-rows", "-q", "close-wait-over", "-p", "limit=0"}, 0},
 		// This process holds 3 CLOSE_WAIT sockets.
 		{[]string{"--fail-on-rows", "-q", "close-wait-over", "-p", "limit=2", "--format", "csv"}, 3},
+		{[]string{"--fail-on-rows", "-q", "netstat-unix"}, 2},
 	}
 	for _, c := range cases {
 		out, errs, code := runCLI(t, "", c.args...)
