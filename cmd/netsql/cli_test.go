@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -96,16 +99,7 @@ func TestVersionOfBuiltBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "netsql")
-	vcs := "-buildvcs=auto"
-	if _, err := exec.LookPath("git"); err != nil {
-		vcs = "-buildvcs=false"
-	}
-	build := exec.Command("go", "build", vcs, "-o", bin, ".")
-	build.Env = append(os.Environ(), "GOFLAGS=")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", vcs, err, out)
-	}
+	bin := buildNetsql(t)
 	meta, err := exec.Command("go", "version", "-m", bin).Output()
 	if err != nil {
 		t.Fatalf("go version -m: %v", err)
@@ -166,5 +160,69 @@ func TestRawViewsRefuseLayoutFlags(t *testing.T) {
 	// Without them the views print netstat's layout.
 	if out, errs, code := runCLI(t, "", "--proc", netstatFixture, "-q", "netstat-route"); code != 0 || !strings.HasPrefix(out, "Kernel IP routing table\n") {
 		t.Errorf("-q netstat-route: exit %d, %q, %q", code, out, errs)
+	}
+}
+
+// buildNetsql builds netsql as a user would, with VCS stamping when the
+// source is a git checkout.
+func buildNetsql(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "netsql")
+	vcs := "-buildvcs=auto"
+	if _, err := exec.LookPath("git"); err != nil {
+		vcs = "-buildvcs=false"
+	}
+	build := exec.Command("go", "build", vcs, "-o", bin, ".")
+	build.Env = append(os.Environ(), "GOFLAGS=")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", vcs, err, out)
+	}
+	return bin
+}
+
+// TestNetstatContinuousSignals: a signal ends netstat -c as it ends
+// netstat, which dies of it (its shell reports 128+N: 130 for Ctrl-C).
+func TestNetstatContinuousSignals(t *testing.T) {
+	bin := buildNetsql(t)
+	// start runs the command, waits for its first line and sends sig.
+	start := func(sig syscall.Signal, name string, args ...string) *exec.Cmd {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+			cmd.Process.Kill()
+			t.Fatalf("%s: no output: %v", name, err)
+		}
+		if err := cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		go io.Copy(io.Discard, stdout)
+		return cmd
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		cmd := start(sig, bin, "--proc", netstatFixture, "netstat", "-c", "-t")
+		err := cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code != 128+int(sig) {
+			t.Errorf("netsql netstat -c after %v: exit %d (%v), want %d", sig, code, err, 128+int(sig))
+		}
+		if _, err := exec.LookPath("netstat"); err != nil {
+			continue
+		}
+		// The real netstat dies of the signal.
+		cmd = start(sig, "netstat", "-c", "-t")
+		cmd.Wait()
+		ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if !ok || !ws.Signaled() || ws.Signal() != sig {
+			t.Errorf("netstat -c after %v: %v (the test's premise)", sig, cmd.ProcessState)
+		}
 	}
 }
