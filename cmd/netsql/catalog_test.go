@@ -268,6 +268,7 @@ func TestParamBinding(t *testing.T) {
 		{"--timeout", "-1s", "SELECT 1"},
 		{"export", "--textfile", "/nonexistent/x", "--timeout", "-1s"},
 		{"-p", "x=1", "netstat", "-tan"},
+		{"-p", "x=1", "-q"},
 	} {
 		out, errs, code := runCLI(t, "", args...)
 		if code != 2 || out != "" || !strings.HasPrefix(errs, "netsql: ") {

@@ -252,6 +252,9 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	if cfg.timeout < 0 {
 		return nil, fmt.Errorf("--timeout %v: want a positive duration (0: never)", cfg.timeout)
 	}
+	if cfg.listQueries && len(cfg.params) > 0 {
+		return nil, errors.New("-p needs a query to bind: give -q NAME")
+	}
 	if cfg.netstat != nil && len(cfg.params) > 0 {
 		return nil, errors.New("-p does not apply to netstat (give netstat's own flags)")
 	}
