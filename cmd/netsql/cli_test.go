@@ -187,8 +187,9 @@ func buildNetsql(t *testing.T) string {
 // netstat, which dies of it (its shell reports 128+N: 130 for Ctrl-C).
 func TestNetstatContinuousSignals(t *testing.T) {
 	bin := buildNetsql(t)
-	// start runs the command, waits for its first line and sends sig.
-	start := func(sig syscall.Signal, name string, args ...string) *exec.Cmd {
+	// start runs the command, waits for its passes'th listing and sends
+	// sig.
+	start := func(sig syscall.Signal, passes int, name string, args ...string) *exec.Cmd {
 		t.Helper()
 		cmd := exec.Command(name, args...)
 		stdout, err := cmd.StdoutPipe()
@@ -198,9 +199,17 @@ func TestNetstatContinuousSignals(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
-			cmd.Process.Kill()
-			t.Fatalf("%s: no output: %v", name, err)
+		r := bufio.NewReader(stdout)
+		for seen := 0; seen < passes; {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("%s %q ended after %d listings: %v (%v)", name, args, seen, err, cmd.ProcessState)
+			}
+			if strings.HasPrefix(line, "Active Internet connections") {
+				seen++
+			}
 		}
 		if err := cmd.Process.Signal(sig); err != nil {
 			t.Fatal(err)
@@ -209,7 +218,7 @@ func TestNetstatContinuousSignals(t *testing.T) {
 		return cmd
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		cmd := start(sig, bin, "--proc", netstatFixture, "netstat", "-c", "-t")
+		cmd := start(sig, 1, bin, "--proc", netstatFixture, "netstat", "-c", "-t")
 		err := cmd.Wait()
 		if code := cmd.ProcessState.ExitCode(); code != 128+int(sig) {
 			t.Errorf("netsql netstat -c after %v: exit %d (%v), want %d", sig, code, err, 128+int(sig))
@@ -218,11 +227,18 @@ func TestNetstatContinuousSignals(t *testing.T) {
 			continue
 		}
 		// The real netstat dies of the signal.
-		cmd = start(sig, "netstat", "-c", "-t")
+		cmd = start(sig, 1, "netstat", "-c", "-t")
 		cmd.Wait()
 		ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
 		if !ok || !ws.Signaled() || ws.Signal() != sig {
 			t.Errorf("netstat -c after %v: %v (the test's premise)", sig, cmd.ProcessState)
 		}
+	}
+	// --timeout bounds each listing, not the run: a third listing comes a
+	// second after the second (netstat's interval), past the 300ms.
+	cmd := start(syscall.SIGINT, 3, bin, "--timeout", "300ms", "--proc", netstatFixture, "netstat", "-c", "-t")
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("--timeout 300ms netstat -c: exit %d after its third listing and SIGINT, want 130", code)
 	}
 }

@@ -481,13 +481,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runInteractive(eng, cfg, stdin, stdout, stderr)
 	}
 
+	if cfg.netstat != nil {
+		// --timeout bounds each listing: netstat -c runs until stopped.
+		return netstat.CommandTimeout(ctx, eng, cfg.netstat, cfg.timeout, stdout, stderr)
+	}
 	if cfg.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.timeout)
 		defer cancel()
-	}
-	if cfg.netstat != nil {
-		return netstat.Command(ctx, eng, cfg.netstat, stdout, stderr)
 	}
 	if canned != nil {
 		var declared []string

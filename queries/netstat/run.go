@@ -49,6 +49,8 @@ type Plan struct {
 	Passes int
 	// Interval is the pause between passes; 0 means Interval.
 	Interval time.Duration
+	// Timeout bounds each pass (0: no bound); -c repeats until ctx ends.
+	Timeout time.Duration
 }
 
 // PlanFor turns parsed flags into the canned queries netstat would run.
@@ -246,6 +248,13 @@ const Interval = time.Second
 
 // Command runs `netsql netstat ARGS` on eng and returns the exit status.
 func Command(ctx context.Context, eng *vtab.Engine, args []string, stdout, stderr io.Writer) int {
+	return CommandTimeout(ctx, eng, args, 0, stdout, stderr)
+}
+
+// CommandTimeout is Command with each listing bounded by timeout (0: no
+// bound): netsql's --timeout, which must not end a -c listing that is
+// meant to run until interrupted.
+func CommandTimeout(ctx context.Context, eng *vtab.Engine, args []string, timeout time.Duration, stdout, stderr io.Writer) int {
 	f, err := Parse(args)
 	var fe *FamilyError
 	var ue *UsageError
@@ -264,6 +273,7 @@ func Command(ctx context.Context, eng *vtab.Engine, args []string, stdout, stder
 		io.WriteString(stderr, Usage)
 		return ExitUsage
 	}
+	plan.Timeout = timeout
 	return Execute(ctx, eng, plan, stdout, stderr)
 }
 
@@ -285,7 +295,7 @@ func Execute(ctx context.Context, eng *vtab.Engine, plan *Plan, stdout, stderr i
 			}
 			params := q.Bind(st.Params)
 			params["iteration"] = strconv.Itoa(pass)
-			if err := RunRaw(ctx, eng, &q, params, stdout); err != nil {
+			if err := runPass(ctx, plan.Timeout, eng, &q, params, stdout); err != nil {
 				if ctx.Err() != nil && pass > 0 {
 					return interruptedStatus(ctx)
 				}
@@ -308,6 +318,20 @@ func Execute(ctx context.Context, eng *vtab.Engine, plan *Plan, stdout, stderr i
 		case <-time.After(wait):
 		}
 	}
+}
+
+// runPass runs one step of a pass, bounded by timeout when it is set.
+func runPass(ctx context.Context, timeout time.Duration, eng *vtab.Engine, q *queries.Query, params map[string]string, w io.Writer) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	err := RunRaw(ctx, eng, q, params, w)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("cancelled after --timeout %v", timeout)
+	}
+	return err
 }
 
 // interruptedStatus is the exit status of a -c listing that ctx ended:
