@@ -11,7 +11,10 @@
 //	netsql_query_duration_seconds{query="NAME"}  how long it ran
 //
 // so a query that fails (a syntax error in a user's file, a timeout) shows
-// up as a metric instead of failing the whole scrape or export.
+// up as a metric instead of failing the whole scrape or export. A user
+// query file that could not be loaded at all (a header typo) is counted in
+//
+//	netsql_query_file_errors  user query files skipped (0 when none)
 package metrics
 
 import (
@@ -38,6 +41,8 @@ import (
 const (
 	SuccessMetric  = "netsql_query_success"
 	DurationMetric = "netsql_query_duration_seconds"
+	// FileErrorsMetric counts the user query files that were skipped.
+	FileErrorsMetric = "netsql_query_file_errors"
 )
 
 var (
@@ -47,6 +52,9 @@ var (
 	durationDesc = prometheus.NewDesc(DurationMetric,
 		"How long the netsql metric query took to run, in seconds.",
 		[]string{"query"}, nil)
+	fileErrorsDesc = prometheus.NewDesc(FileErrorsMetric,
+		"How many user query files netsql skipped because they could not be read or parsed (netsql logs which and why).",
+		nil, nil)
 )
 
 // QueryError is a metric query that failed.
@@ -67,6 +75,9 @@ type Set struct {
 	eng     *vtab.Engine
 	queries []queries.Query
 	params  map[string]string
+	// FileErrors is how many user query files were skipped when the
+	// catalog was loaded; exported as netsql_query_file_errors.
+	FileErrors int
 	// turn holds a token while an evaluation uses the engine.
 	turn chan struct{}
 }
@@ -168,6 +179,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, ok, q.Name)
 		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, took, q.Name)
 	}
+	ch <- prometheus.MustNewConstMetric(fileErrorsDesc, prometheus.GaugeValue, float64(c.set.FileErrors))
 }
 
 // Failed returns the queries that failed during the last Collect.
