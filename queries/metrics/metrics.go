@@ -295,7 +295,7 @@ func parseNumber(s string) (float64, error) {
 }
 
 // labelValue is a column value's label text: NULL is "" (no label);
-// invalid UTF-8 (a process name is bytes) is replaced.
+// text is escaped by LabelText.
 func labelValue(v any) string {
 	var s string
 	switch x := v.(type) {
@@ -314,8 +314,34 @@ func labelValue(v any) string {
 	default:
 		s = fmt.Sprint(x)
 	}
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
+	return LabelText(s)
+}
+
+// LabelText makes text (a process name is bytes, not UTF-8) a valid label
+// value without merging two texts into one. Valid UTF-8 without the two
+// characters `\x` is kept as it is, which is every ordinary value.
+// Anything else is escaped: each byte that is not part of valid UTF-8
+// becomes \xHH (two lower-case hex digits) and each backslash \\, so
+// "\xff" and "\xfe" (one byte each) stay two labels, `\xff` and `\xfe`,
+// and the literal four characters \xff become `\\xff`. A text kept as it
+// is never contains `\x`, and every escaped one does, so the mapping is
+// reversible.
+func LabelText(s string) string {
+	if utf8.ValidString(s) && !strings.Contains(s, `\x`) {
+		return s
 	}
-	return s
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
