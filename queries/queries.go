@@ -32,6 +32,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/netsql/netsql/vtab/fileread"
 )
 
 //go:embed *.sql
@@ -209,7 +211,7 @@ func LoadDir(dir string) ([]Query, error) {
 			continue
 		}
 		file := filepath.Join(dir, e.Name())
-		b, err := os.ReadFile(file)
+		b, err := fileread.ReadFile(file, fileread.MaxScript)
 		if err != nil {
 			return nil, fmt.Errorf("queries: %w", err)
 		}

@@ -2,10 +2,11 @@ package shell
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/netsql/netsql/vtab/fileread"
 )
 
 // CannedQuery is a named query the shell runs with `.run NAME` and lists
@@ -85,7 +86,7 @@ func LoadQueryDir(dir string) ([]CannedQuery, error) {
 	}
 	var out []CannedQuery
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := fileread.ReadFile(f, fileread.MaxScript)
 		if err != nil {
 			return out, fmt.Errorf("read query: %w", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 	sqlvtab "modernc.org/sqlite/vtab"
 
+	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/procs"
 	"github.com/netsql/netsql/vtab/sock"
 )
@@ -198,7 +199,9 @@ func attachOwners(ctx context.Context, src *Source, recs []socketRecord) error {
 		best[o.Inode] = &ownerInfo{pid: o.PID, fd: o.FD}
 	}
 	for _, oi := range best {
-		oi.program = names.get(oi.pid)
+		if oi.program, err = names.get(ctx, oi.pid); err != nil {
+			return fmt.Errorf("sockets: find owners: %w", err)
+		}
 	}
 	unowned := false
 	for i := range recs {
@@ -230,19 +233,26 @@ func newProgramNames(src *Source) *programNames {
 	return &programNames{src: src, names: map[int]string{}}
 }
 
-func (p *programNames) get(pid int) string {
+// get returns pid's program name ("" when it cannot be read). Reading
+// its cmdline can block on the process's mmap lock: err is set when ctx
+// ends first.
+func (p *programNames) get(ctx context.Context, pid int) (string, error) {
 	if n, ok := p.names[pid]; ok {
-		return n
+		return n, nil
 	}
 	n := ""
-	if pr, err := procs.ReadProcess(p.src.ProcRoot, pid); err == nil {
+	pr, err := fileread.ReadContext(ctx, func() (procs.Process, error) { return procs.ReadProcess(p.src.ProcRoot, pid) })
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	if err == nil {
 		n = pr.Program
 		if n == "" {
 			n = pr.Name
 		}
 	}
 	p.names[pid] = n
-	return n
+	return n, nil
 }
 
 // stateMatch says which protocols a state name applies to and which kernel

@@ -30,6 +30,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/sock"
 )
 
@@ -139,7 +140,7 @@ func applyFilter(f *sock.Filter, out []sock.Socket, start int) []sock.Socket {
 // readFile appends the sockets of one /proc/net file to out. A file that
 // does not exist adds nothing and is no error.
 func readFile(path string, f netFile, mask uint32, out []sock.Socket) ([]sock.Socket, error) {
-	fh, err := os.Open(path)
+	fh, err := fileread.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
 	}
@@ -147,10 +148,11 @@ func readFile(path string, f netFile, mask uint32, out []sock.Socket) ([]sock.So
 		return nil, fmt.Errorf("procnet: %w", err)
 	}
 	defer fh.Close()
+	r := fileread.Limit(fh, path, fileread.MaxProcFile)
 	if f.proto == sock.UNIX {
-		return parseUnix(fh, path, mask, out)
+		return parseUnix(r, path, mask, out)
 	}
-	return parseInet(fh, path, f.family, f.proto, mask, out)
+	return parseInet(r, path, f.family, f.proto, mask, out)
 }
 
 // stateWanted reports whether a socket in state st passes the state mask.
