@@ -212,12 +212,24 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 }
 
 func runExport(ctx context.Context, cfg *config, sc *subConfig, set *metrics.Set, stderr io.Writer) int {
+	// Refuse /dev/null, a FIFO or a device before running anything.
+	if _, err := metrics.CheckTextfile(sc.textfile); err != nil {
+		fmt.Fprintf(stderr, "netsql: export: %v\n", err)
+		return exitError
+	}
+	stopped := ctx
 	if cfg.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.timeout)
 		defer cancel()
 	}
 	mfs, failed, err := set.Gather(ctx)
+	if stopped.Err() != nil {
+		// Interrupted (SIGINT, SIGTERM): the queries it cut short would
+		// read success 0; the previous file is the better answer.
+		fmt.Fprintf(stderr, "netsql: export: interrupted; %s left as it was\n", sc.textfile)
+		return exitError
+	}
 	if werr := metrics.WriteTextfile(sc.textfile, mfs); werr != nil {
 		fmt.Fprintf(stderr, "netsql: export: %v\n", werr)
 		return exitError
