@@ -195,10 +195,14 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	if cfg.command == "serve" {
-		srv := &metrics.Server{
-			Set: set, Addr: sc.listen, ScrapeTimeout: sc.scrape,
-			Log: func(msg string) { fmt.Fprintf(stderr, "netsql: %s\n", msg) },
+		logf := func(msg string) { fmt.Fprintf(stderr, "netsql: %s\n", msg) }
+		// A scrape stuck in the kernel past its deadline leaves its
+		// engine behind; later scrapes go on with a fresh one.
+		set.Reopen = func() (*vtab.Engine, error) {
+			return vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
 		}
+		set.Log = logf
+		srv := &metrics.Server{Set: set, Addr: sc.listen, ScrapeTimeout: sc.scrape, Log: logf}
 		if !cfg.quiet {
 			srv.Ready = func(a net.Addr) { fmt.Fprintf(stderr, "netsql: serving http://%s%s\n", a, metrics.MetricsPath) }
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -494,5 +495,37 @@ func TestServeWarnsWhenExposed(t *testing.T) {
 		if n := strings.Count(errs, "warning: listening on"); n != 1 || !strings.Contains(errs, "not only on loopback") {
 			t.Errorf("%s: want one warning, stderr %q", listen, errs)
 		}
+	}
+}
+
+// TestServeSurvivesFIFOInProcTree: a FIFO where --proc has net/tcp used
+// to block the first scrape for ever and fail every later one; now the
+// queries reading it fail (success 0, the reason logged once) and the
+// others answer, scrape after scrape.
+func TestServeSurvivesFIFOInProcTree(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "proc")
+	copyTree(t, netstatFixture, root)
+	fifo := filepath.Join(root, "net", "tcp")
+	os.Remove(fifo)
+	mkfifo(t, fifo)
+	addr, stderr, stop := startServe(t, "--proc", root, "-q", "metric-sockets,metric-tcp", "--scrape-timeout", "5s")
+	defer stop()
+	client := &http.Client{Timeout: 30 * time.Second}
+	for i := 0; i < 3; i++ {
+		resp, err := client.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatalf("scrape %d: %v", i+1, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		mfs := parseMetrics(t, string(b))
+		for q, want := range map[string]float64{"metric-sockets": 0, "metric-tcp": 1} {
+			if v, ok := sample(mfs["netsql_query_success"], map[string]string{"query": q}); !ok || v != want {
+				t.Errorf("scrape %d: %s success %v %v, want %v", i+1, q, v, ok, want)
+			}
+		}
+	}
+	if n := strings.Count(stderr.String(), fifo+": not a regular file"); n != 1 {
+		t.Errorf("want the FIFO named once in the log:\n%s", stderr)
 	}
 }

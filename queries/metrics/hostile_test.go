@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/netsql/netsql/queries"
+	"github.com/netsql/netsql/queries/result"
+	"github.com/netsql/netsql/vtab"
 )
 
 // TestLabelTextIsInjective: texts that differ give labels that differ,
@@ -144,5 +147,55 @@ func TestLoopback(t *testing.T) {
 		if got := Loopback(a); got != want {
 			t.Errorf("Loopback(%s) = %v, want %v", addr, got, want)
 		}
+	}
+}
+
+// TestStuckEvaluationDoesNotBlockLaterScrapes: a query stuck where its
+// context does not reach (a read the kernel keeps blocked) fails its own
+// scrape at the deadline, and the next scrape goes on with a fresh engine
+// instead of failing for ever.
+func TestStuckEvaluationDoesNotBlockLaterScrapes(t *testing.T) {
+	q := query(t, "quick", "-- metric: netsql_q\n-- type: gauge\n-- value: v\nSELECT 1 AS v;")
+	set, err := NewSet(engine(t), []queries.Query{q}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unblock := make(chan struct{})
+	defer close(unblock)
+	var started atomic.Bool
+	run := set.run
+	set.run = func(ctx context.Context, eng *vtab.Engine, sql string, params map[string]string) (*result.Set, error) {
+		if started.CompareAndSwap(false, true) { // only the first evaluation
+			<-unblock // ignores ctx, as a blocked read(2) does
+		}
+		return run(ctx, eng, sql, params)
+	}
+	reopened := 0
+	set.Reopen = func() (*vtab.Engine, error) {
+		reopened++
+		return vtab.Open(vtab.Options{ProcRoot: "../../vtab/testdata/fixture/proc"})
+	}
+	var logged []string
+	set.Log = func(msg string) { logged = append(logged, msg) }
+
+	scrape := func(timeout time.Duration) (float64, bool) {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		mfs, _, err := set.Gather(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return value(families(mfs)[SuccessMetric], "query", "quick")
+	}
+	if v, ok := scrape(100 * time.Millisecond); !ok || v != 0 {
+		t.Fatalf("the stuck scrape: success %v %v, want 0 at its deadline", v, ok)
+	}
+	for i := 0; i < 2; i++ {
+		if v, ok := scrape(time.Minute); !ok || v != 1 {
+			t.Fatalf("scrape %d after the stuck one: success %v %v", i+2, v, ok)
+		}
+	}
+	if reopened != 1 || len(logged) != 1 {
+		t.Errorf("engines reopened %d, logged %q; want once", reopened, logged)
 	}
 }
