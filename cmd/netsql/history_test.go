@@ -22,7 +22,17 @@ func TestDBAttachedReadOnly(t *testing.T) {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q", stmt, code, out, errs)
 		}
 	}
-	out, errs, code := runCLI(t, "", "--proc", netstatFixture, "--db", file, "--format", "csv", "--header=false",
+	// A FIFO as --db would block SQLite's open for ever.
+	fifo := mkfifo(t, filepath.Join(t.TempDir(), "fifo.db"))
+	out, errs, code := runGuarded(t, strings.NewReader(""), "--proc", netstatFixture, "--db", fifo, "SELECT 1")
+	if code != exitError || !strings.Contains(errs, fifo+" is not a regular file") {
+		t.Errorf("--db FIFO: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	out, errs, code = runGuarded(t, strings.NewReader(""), "--proc", netstatFixture, "record", "--db", fifo)
+	if code != exitError || !strings.Contains(errs, fifo+": not a regular file") {
+		t.Errorf("record --db FIFO: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	out, errs, code = runCLI(t, "", "--proc", netstatFixture, "--db", file, "--format", "csv", "--header=false",
 		"SELECT count(*) > 0 FROM sockets_by_state")
 	if code != 0 || out != "1\n" {
 		t.Errorf("history after the refused writes: exit %d %q %s", code, out, errs)

@@ -4,11 +4,13 @@
 // Each snapshot runs every query on the live engine, then appends all
 // their rows in one transaction, each row stamped with the snapshot's
 // captured_at (UTC, "YYYY-MM-DD HH:MM:SS.ffffff", which SQLite's date
-// functions read). A query's rows go to a table named after the query with
-// "-" made "_" (sockets-by-state -> sockets_by_state), created on first
-// use and given new columns when the query grows. The file is in WAL mode
-// with synchronous=FULL: a process killed mid-snapshot leaves the file
-// with every earlier snapshot whole and none of the interrupted one.
+// functions read). A query's rows go to a table named after the query (see
+// TableName: sockets-by-state -> sockets_by_state), created on first use
+// and given new columns when the query grows. While recording, the file is
+// in WAL mode with synchronous=FULL: a process killed mid-snapshot leaves
+// the file with every earlier snapshot whole and none of the interrupted
+// one. A finished record leaves it in rollback-journal mode, so that users
+// who may not write it can read it.
 //
 // The netsql_snapshots table lists every snapshot: one row per query with
 // its table, how many rows it stored, or the error that kept it from
@@ -490,6 +492,9 @@ func Attach(ctx context.Context, eng *vtab.Engine, path string) error {
 	}
 	if fi.IsDir() {
 		return fmt.Errorf("--db: %s is a directory", path)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("--db: %s is not a regular file", path) // a FIFO would block the open
 	}
 	// A `netsql record` writing the file holds its locks for moments (and
 	// checkpoints the WAL into the file as it closes): wait for them
