@@ -306,8 +306,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		script = ""
 	case cfg.file != "":
 		b, err := fileread.ReadFile(cfg.file, fileread.MaxScript)
-		if errors.Is(err, fileread.ErrNotRegular) {
-			err = fmt.Errorf("%w; pipe SQL to standard input instead", err)
+		if fi, serr := os.Stat(cfg.file); errors.Is(err, fileread.ErrNotRegular) && serr == nil && fi.Mode()&os.ModeNamedPipe != 0 {
+			err = fmt.Errorf("%w; pipe SQL to standard input instead", err) // -f <(cmd)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "netsql: %v\n", err)
