@@ -26,14 +26,14 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
+
+	"github.com/netsql/netsql/vtab/fileread"
 )
 
 //go:embed *.sql
@@ -252,7 +252,8 @@ func LoadDir(dir string) (qs []Query, skipped []*FileError, err error) {
 		}
 		file := filepath.Join(dir, e.Name())
 		base := strings.TrimSuffix(e.Name(), ".sql")
-		text, err := readQueryFile(file)
+		b, err := fileread.ReadFile(file, maxFileSize)
+		text := string(b)
 		if err != nil {
 			skipped = append(skipped, &FileError{File: file, Name: base, Err: err})
 			continue
@@ -276,31 +277,6 @@ func LoadDir(dir string) (qs []Query, skipped []*FileError, err error) {
 	}
 	sort.Slice(qs, func(i, j int) bool { return qs[i].Name < qs[j].Name })
 	return qs, skipped, nil
-}
-
-// readQueryFile reads a user query file: a regular file (a FIFO or a
-// device would block or never end) of at most maxFileSize bytes.
-func readQueryFile(file string) (string, error) {
-	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("not a regular file (%v)", fi.Mode().Type())
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return "", err
-	}
-	if len(b) > maxFileSize {
-		return "", fmt.Errorf("larger than %d bytes", maxFileSize)
-	}
-	return string(b), nil
 }
 
 // headerName returns the value of a header's name: line, when it has one.

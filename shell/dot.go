@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/netsql/netsql/vtab/fileread"
 )
 
 // dotLine is a parsed dot-command: `.name arg "quoted arg"`.
@@ -610,7 +612,7 @@ func (s *session) readFile(ctx context.Context, path string) error {
 	if s.depth >= maxReadDepth {
 		return fmt.Errorf(".read %s: files nested more than %d deep", path, maxReadDepth)
 	}
-	b, err := os.ReadFile(path)
+	b, err := fileread.ReadFile(path, fileread.MaxScript)
 	if err != nil {
 		return fmt.Errorf("read: %w", err)
 	}

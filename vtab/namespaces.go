@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	sqlvtab "modernc.org/sqlite/vtab"
 
+	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/netns"
 )
 
@@ -277,7 +277,7 @@ func readNamespaces(_ context.Context, src *Source, q *Query) ([]namespaceRecord
 // readCgroup returns a process's cgroup v2 path ("0::/..."), else its
 // first cgroup v1 line's path.
 func readCgroup(procRoot string, pid int) string {
-	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "cgroup"))
+	b, err := fileread.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "cgroup"), fileread.MaxProcFile)
 	if err != nil {
 		return ""
 	}

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 	sqlvtab "modernc.org/sqlite/vtab"
 
+	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/procstat"
 	"github.com/netsql/netsql/vtab/rtnl"
 )
@@ -167,7 +167,7 @@ func readSys(src *Source, iface, attr string) (string, bool) {
 	if root == "" || iface == "" || strings.ContainsAny(iface, "/\x00") || iface == "." || iface == ".." {
 		return "", false
 	}
-	b, err := os.ReadFile(filepath.Join(root, "class", "net", iface, attr))
+	b, err := fileread.ReadFile(filepath.Join(root, "class", "net", iface, attr), fileread.MaxProcFile)
 	if err != nil {
 		return "", false
 	}

@@ -9,6 +9,7 @@ import (
 
 	sqlvtab "modernc.org/sqlite/vtab"
 
+	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/procs"
 )
 
@@ -49,7 +50,12 @@ func readProcesses(ctx context.Context, src *Source, q *Query) ([]processRecord,
 	var list []procs.Process
 	if pids := intValues(q.Values("pid", sqlvtab.OpEQ)); pids != nil {
 		for _, pid := range pids {
-			p, err := procs.ReadProcess(src.ProcRoot, pid)
+			// Bounded by ctx: a cmdline read waits for the process's
+			// mmap lock.
+			p, err := fileread.ReadContext(ctx, func() (procs.Process, error) { return procs.ReadProcess(src.ProcRoot, pid) })
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
@@ -140,7 +146,9 @@ func readOwners(ctx context.Context, src *Source, q *Query) ([]ownerRecord, erro
 	for i, o := range res.Owners {
 		recs[i].Owner = o
 		if q.Uses("program") {
-			recs[i].program = names.get(o.PID)
+			if recs[i].program, err = names.get(ctx, o.PID); err != nil {
+				return nil, fmt.Errorf("socket_owners: %w", err)
+			}
 		}
 	}
 	return recs, nil

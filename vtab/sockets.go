@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 	sqlvtab "modernc.org/sqlite/vtab"
 
+	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/procs"
 	"github.com/netsql/netsql/vtab/sock"
 )
@@ -258,7 +259,9 @@ func attachOwners(ctx context.Context, src *Source, recs []socketRecord) error {
 		best[o.Inode] = &ownerInfo{pid: o.PID, fd: o.FD}
 	}
 	for _, oi := range best {
-		oi.program = names.get(oi.pid)
+		if oi.program, err = names.get(ctx, oi.pid); err != nil {
+			return fmt.Errorf("sockets: find owners: %w", err)
+		}
 	}
 	unowned := false
 	for i := range recs {
@@ -296,17 +299,22 @@ const programDoc = "the process's name as netstat -p prints it after PID/: argv[
 
 // get returns pid's program as netstat -p prints it (procs.Process.Program,
 // never comm: netstat prints "PID/" for an empty argv[0]), or nil when the
-// process could not be read.
-func (p *programNames) get(pid int) any {
+// process could not be read. Reading its cmdline can block on the
+// process's mmap lock: err is set when ctx ends first.
+func (p *programNames) get(ctx context.Context, pid int) (any, error) {
 	if n, ok := p.names[pid]; ok {
-		return n
+		return n, nil
 	}
 	var n any
-	if pr, err := procs.ReadProcess(p.src.ProcRoot, pid); err == nil {
+	pr, err := fileread.ReadContext(ctx, func() (procs.Process, error) { return procs.ReadProcess(p.src.ProcRoot, pid) })
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err == nil {
 		n = pr.Program
 	}
 	p.names[pid] = n
-	return n
+	return n, nil
 }
 
 // stateMatch says which protocols a state name applies to and which kernel

@@ -233,7 +233,7 @@ func TestParamBinding(t *testing.T) {
 		want string // stdout, or the stderr line for a failure
 	}{
 		{[]string{"-q", "netstat-inet", "-p", "protoo=udp"}, 2,
-			"netsql: -p: no parameter :protoo in netstat-inet, which takes :tcp, :udp, :raw, :inet, :inet6, :all, :listening, :numeric, :wide, :extend, :programs, :timers\n"},
+			"netsql: -p: no parameter :protoo in netstat-inet, which takes :tcp, :udp, :udplite, :raw, :inet, :inet6, :all, :listening, :numeric, :wide, :extend, :programs, :timers\n"},
 		{[]string{"-q", "close-wait-over", "-p", "lmit=3"}, 2, "netsql: -p: no parameter :lmit in close-wait-over, which takes :limit\n"},
 		{[]string{"-p", "x=1", "SELECT 1"}, 2, "netsql: -p: no parameter :x in the SQL, which takes none\n"},
 		{[]string{"-p", "x=1", "-p", "y=2", "SELECT :y"}, 2, "netsql: -p: no parameter :x in the SQL, which takes :y\n"},

@@ -266,10 +266,14 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 	}
 	set.FileErrors = len(skipped)
 	if cfg.command == "serve" {
-		srv := &metrics.Server{
-			Set: set, Addr: sc.listen, ScrapeTimeout: sc.scrape,
-			Log: func(msg string) { fmt.Fprintf(stderr, "netsql: %s\n", msg) },
+		logf := func(msg string) { fmt.Fprintf(stderr, "netsql: %s\n", msg) }
+		// A scrape stuck in the kernel past its deadline leaves its
+		// engine behind; later scrapes go on with a fresh one.
+		set.Reopen = func() (*vtab.Engine, error) {
+			return vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
 		}
+		set.Log = logf
+		srv := &metrics.Server{Set: set, Addr: sc.listen, ScrapeTimeout: sc.scrape, Log: logf}
 		if !cfg.quiet {
 			srv.Ready = func(a net.Addr) { fmt.Fprintf(stderr, "netsql: serving http://%s%s\n", a, metrics.MetricsPath) }
 		}
@@ -292,12 +296,24 @@ func worst(code int, incomplete bool) int {
 }
 
 func runExport(ctx context.Context, cfg *config, sc *subConfig, set *metrics.Set, stderr io.Writer) int {
+	// Refuse /dev/null, a FIFO or a device before running anything.
+	if _, err := metrics.CheckTextfile(sc.textfile); err != nil {
+		fmt.Fprintf(stderr, "netsql: export: %v\n", err)
+		return exitError
+	}
+	stopped := ctx
 	if cfg.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.timeout)
 		defer cancel()
 	}
 	mfs, failed, err := set.Gather(ctx)
+	if stopped.Err() != nil {
+		// Interrupted (SIGINT, SIGTERM): the queries it cut short would
+		// read success 0; the previous file is the better answer.
+		fmt.Fprintf(stderr, "netsql: export: interrupted; %s left as it was\n", sc.textfile)
+		return exitError
+	}
 	if werr := metrics.WriteTextfile(sc.textfile, mfs); werr != nil {
 		fmt.Fprintf(stderr, "netsql: export: %v\n", werr)
 		return exitError

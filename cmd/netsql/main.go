@@ -33,6 +33,7 @@ import (
 	"github.com/netsql/netsql/queries/record"
 	"github.com/netsql/netsql/shell"
 	"github.com/netsql/netsql/vtab"
+	"github.com/netsql/netsql/vtab/fileread"
 )
 
 // Exit codes, documented in README.md.
@@ -51,9 +52,13 @@ func main() {
 		// such a query by a third, for a few MB more.
 		debug.SetGCPercent(200)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	h := &signalHandler{cancel: cancel, exit: os.Exit, stderr: os.Stderr}
+	go h.watch(sigs)
+	code := run(withSignals(ctx, h), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	cancel(nil)
 	os.Exit(code)
 }
 
@@ -449,7 +454,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case cfg.netstat != nil || canned != nil:
 		script = ""
 	case cfg.file != "":
-		b, err := os.ReadFile(cfg.file)
+		b, err := fileread.ReadFile(cfg.file, fileread.MaxScript)
+		if fi, serr := os.Stat(cfg.file); errors.Is(err, fileread.ErrNotRegular) && serr == nil && fi.Mode()&os.ModeNamedPipe != 0 {
+			err = fmt.Errorf("%w; pipe SQL to standard input instead", err) // -f <(cmd)
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "netsql: %v\n", err)
 			return exitError
@@ -458,7 +466,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case script == "" && isTerminal(stdin):
 		interactive = true
 	case script == "":
-		b, err := io.ReadAll(stdin)
+		// A pipe whose writer never finishes must not outlast SIGINT.
+		b, err := fileread.ReadContext(ctx, func() ([]byte, error) {
+			return fileread.ReadAll(stdin, "standard input", fileread.MaxScript)
+		})
+		if ctx.Err() != nil {
+			err = errors.New("interrupted")
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "netsql: read standard input: %v\n", err)
 			return exitError
@@ -479,6 +493,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	if interactive {
+		if h := signalsFrom(ctx); h != nil {
+			h.leaveSIGINTToShell()
+		}
 		return runInteractive(eng, cfg, stdin, stdout, stderr)
 	}
 

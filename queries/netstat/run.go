@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/netsql/netsql/queries"
@@ -336,17 +335,12 @@ func runPass(ctx context.Context, timeout time.Duration, eng *vtab.Engine, q *qu
 
 // interruptedStatus is the exit status of a -c listing that ctx ended:
 // netstat dies of the signal, which its shell reports as 128+N (130 for
-// Ctrl-C, 143 for SIGTERM); any other end (--timeout) is 0.
+// Ctrl-C, 143 for SIGTERM); any other end (--timeout) is 0. A signal's
+// cause says its status through an ExitCode method.
 func interruptedStatus(ctx context.Context) int {
-	cause := context.Cause(ctx)
-	if cause == nil {
-		return ExitOK
-	}
-	for _, s := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
-		// signal.NotifyContext's cause reads "<signal> signal received".
-		if cause.Error() == s.String()+" signal received" {
-			return 128 + int(s)
-		}
+	var sig interface{ ExitCode() int }
+	if errors.As(context.Cause(ctx), &sig) {
+		return sig.ExitCode()
 	}
 	return ExitOK
 }
