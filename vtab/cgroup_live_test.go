@@ -1,0 +1,172 @@
+package vtab
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// cgroupMount is a mounted cgroup hierarchy: where it is mounted and
+// which cgroup path its mount root is (not "/" inside some containers).
+type cgroupMount struct {
+	dir, root string
+}
+
+// cgroupMounts finds the v2 hierarchy and a v1 one (pids preferred) in
+// /proc/self/mountinfo; a zero value when there is none.
+func cgroupMounts(t *testing.T) (v2, v1 cgroupMount) {
+	t.Helper()
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		a, b := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(a) < 5 || len(b) < 3 {
+			continue
+		}
+		m := cgroupMount{dir: unescapeMount(a[4]), root: unescapeMount(a[3])}
+		switch b[0] {
+		case "cgroup2":
+			if v2.dir == "" {
+				v2 = m
+			}
+		case "cgroup":
+			if v1.dir == "" || slices.Contains(strings.Split(b[2], ","), "pids") {
+				v1 = m
+			}
+		}
+	}
+	return v2, v1
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
+}
+
+// makeCgroup creates rel (a/b/c) under the hierarchy m and returns the
+// directory and the cgroup path /proc/PID/cgroup will show. Cleanup moves
+// any process left in it back to the mount root and removes what it made.
+// It skips the test when the hierarchy is not writable.
+func makeCgroup(t *testing.T, m cgroupMount, rel string) (dir, cgPath string) {
+	t.Helper()
+	comps := strings.Split(rel, "/")
+	made := []string{}
+	t.Cleanup(func() {
+		for i := len(made) - 1; i >= 0; i-- {
+			if pids, err := os.ReadFile(filepath.Join(made[i], "cgroup.procs")); err == nil {
+				for _, pid := range strings.Fields(string(pids)) {
+					os.WriteFile(filepath.Join(m.dir, "cgroup.procs"), []byte(pid), 0)
+				}
+			}
+			if err := os.Remove(made[i]); err != nil {
+				t.Errorf("remove test cgroup: %v", err)
+			}
+		}
+	})
+	dir = m.dir
+	for _, c := range comps {
+		dir = filepath.Join(dir, c)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			if len(made) == 0 && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+				t.Skipf("cgroup hierarchy %s is not writable: %v", m.dir, err)
+			}
+			t.Fatal(err)
+		}
+		made = append(made, dir)
+	}
+	return dir, path.Join(m.root, rel)
+}
+
+// moveTo puts pid into the cgroup directory dir.
+func moveTo(t *testing.T, dir string, pid int) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(fmt.Sprint(pid)), 0); err != nil {
+		t.Fatalf("move pid %d into %s: %v", pid, dir, err)
+	}
+}
+
+func randHex(t *testing.T, n int) string {
+	b := make([]byte, n/2)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// TestLiveCgroupUnit moves a process holding a listening socket into a
+// cgroup the test creates in the v2 hierarchy, named like a systemd
+// service under a slice, and finds the unit through the socket.
+func TestLiveCgroupUnit(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create cgroups and move processes into them")
+	}
+	v2, _ := cgroupMounts(t)
+	if v2.dir == "" {
+		t.Skip("no cgroup v2 hierarchy mounted")
+	}
+	tag := randHex(t, 8)
+	unit := "netsql-test-" + tag + ".service"
+	dir, cg := makeCgroup(t, v2, "netsql-test-"+tag+".slice/"+unit)
+	pid, port := startArgvHelper(t, []string{"netsql-cgroup-helper"})
+	moveTo(t, dir, pid)
+
+	eng := liveEngine(t)
+	wantRows(t, eng, fmt.Sprintf("SELECT pid, unit, container_id FROM sockets WHERE local_port = %d AND state = 'LISTEN'", port),
+		fmt.Sprintf("%d|%s|NULL", pid, unit))
+	wantRows(t, eng, fmt.Sprintf("SELECT cgroup, unit, container_id, pod_uid FROM processes WHERE pid = %d", pid),
+		cg+"|"+unit+"|NULL|NULL")
+	wantRows(t, eng, fmt.Sprintf("SELECT p.cgroup FROM sockets s JOIN processes p ON p.pid = s.pid WHERE s.local_port = %d AND s.state = 'LISTEN'", port), cg)
+	// The kernel's own view of the same process.
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid)); err != nil || !strings.Contains(string(b), "0::"+cg+"\n") {
+		t.Errorf("/proc/%d/cgroup = %q, %v; want the line 0::%s", pid, b, err, cg)
+	}
+}
+
+// TestLiveCgroupContainer puts a process where Docker's cgroupfs driver
+// puts a container on a v1 or hybrid host (every v1 hierarchy's
+// /docker/ID, the v2 path left as it is) and finds the container through
+// its socket, its process and its network namespace.
+func TestLiveCgroupContainer(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create cgroups, network namespaces and move processes")
+	}
+	_, v1 := cgroupMounts(t)
+	if v1.dir == "" {
+		t.Skip("no cgroup v1 hierarchy mounted: a pure v2 host has no cgroupfs v1 layout")
+	}
+	id := randHex(t, 64)
+	dir, cg := makeCgroup(t, v1, "netsql-test-"+id[:8]+"/docker/"+id)
+
+	pid, port := startArgvHelper(t, []string{"netsql-cgroup-helper"})
+	moveTo(t, dir, pid)
+	// A process alone in a network namespace of its own.
+	sleeper := exec.Command("sleep", "600")
+	sleeper.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
+	moveTo(t, dir, sleeper.Process.Pid)
+
+	eng := liveEngine(t)
+	wantRows(t, eng, fmt.Sprintf("SELECT pid, container_id FROM sockets WHERE local_port = %d AND state = 'LISTEN'", port),
+		fmt.Sprintf("%d|%s", pid, id))
+	wantRows(t, eng, fmt.Sprintf("SELECT cgroup, container_id, pod_uid FROM processes WHERE pid = %d", pid), cg+"|"+id+"|NULL")
+	wantRows(t, eng, fmt.Sprintf("SELECT cgroup, container_id FROM namespaces WHERE pid = %d", sleeper.Process.Pid), cg+"|"+id)
+}
