@@ -23,9 +23,10 @@ type cgroupMount struct {
 	dir, root string
 }
 
-// cgroupMounts finds the v2 hierarchy and a v1 one (pids preferred) in
-// /proc/self/mountinfo; a zero value when there is none.
-func cgroupMounts(t *testing.T) (v2, v1 cgroupMount) {
+// cgroupMounts finds the v2 hierarchy, a v1 one (pids preferred) and the
+// v1 name=systemd one in /proc/self/mountinfo; a zero value for each that
+// is not mounted.
+func cgroupMounts(t *testing.T) (v2, v1, systemd cgroupMount) {
 	t.Helper()
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
@@ -46,12 +47,15 @@ func cgroupMounts(t *testing.T) (v2, v1 cgroupMount) {
 				v2 = m
 			}
 		case "cgroup":
-			if v1.dir == "" || slices.Contains(strings.Split(b[2], ","), "pids") {
+			opts := strings.Split(b[2], ",")
+			if slices.Contains(opts, "name=systemd") {
+				systemd = m
+			} else if v1.dir == "" || slices.Contains(opts, "pids") {
 				v1 = m
 			}
 		}
 	}
-	return v2, v1
+	return v2, v1, systemd
 }
 
 // unescapeMount undoes mountinfo's octal escapes (\040 for a space).
@@ -116,13 +120,14 @@ func TestLiveCgroupUnit(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create cgroups and move processes into them")
 	}
-	v2, _ := cgroupMounts(t)
+	v2, _, systemd := cgroupMounts(t)
 	if v2.dir == "" {
 		t.Skip("no cgroup v2 hierarchy mounted")
 	}
 	tag := randHex(t, 8)
 	unit := "netsql-test-" + tag + ".service"
-	dir, cg := makeCgroup(t, v2, "netsql-test-"+tag+".slice/"+unit)
+	rel := "netsql-test-" + tag + ".slice/" + unit
+	dir, cg := makeCgroup(t, v2, rel)
 	pid, port := startArgvHelper(t, []string{"netsql-cgroup-helper"})
 	moveTo(t, dir, pid)
 
@@ -136,6 +141,21 @@ func TestLiveCgroupUnit(t *testing.T) {
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid)); err != nil || !strings.Contains(string(b), "0::"+cg+"\n") {
 		t.Errorf("/proc/%d/cgroup = %q, %v; want the line 0::%s", pid, b, err, cg)
 	}
+
+	// ps -o unit (procps through libsystemd) names the same unit. On a
+	// hybrid host libsystemd may read name=systemd instead of the v2
+	// mirror: put the process there too, as systemd itself would.
+	if systemd.dir != "" {
+		sdir, _ := makeCgroup(t, systemd, rel)
+		moveTo(t, sdir, pid)
+	}
+	out, err := exec.Command("ps", "-o", "unit=", "-p", fmt.Sprint(pid)).Output()
+	if ps := strings.TrimSpace(string(out)); err != nil || ps == "-" || ps == "" {
+		t.Logf("ps -o unit unavailable (%q, %v): no cross-check", out, err)
+	} else if ps != unit {
+		t.Errorf("ps -o unit= says %q, netsql %q", ps, unit)
+	}
+	wantRows(t, eng, fmt.Sprintf("SELECT unit FROM sockets WHERE local_port = %d AND state = 'LISTEN'", port), unit)
 }
 
 // TestLiveCgroupContainer puts a process where Docker's cgroupfs driver
@@ -146,7 +166,7 @@ func TestLiveCgroupContainer(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create cgroups, network namespaces and move processes")
 	}
-	_, v1 := cgroupMounts(t)
+	_, v1, _ := cgroupMounts(t)
 	if v1.dir == "" {
 		t.Skip("no cgroup v1 hierarchy mounted: a pure v2 host has no cgroupfs v1 layout")
 	}
