@@ -158,24 +158,39 @@ func TestLiveCgroupUnit(t *testing.T) {
 	wantRows(t, eng, fmt.Sprintf("SELECT unit FROM sockets WHERE local_port = %d AND state = 'LISTEN'", port), unit)
 }
 
-// TestLiveCgroupContainer puts a process where Docker's cgroupfs driver
-// puts a container on a v1 or hybrid host (every v1 hierarchy's
-// /docker/ID, the v2 path left as it is) and finds the container through
-// its socket, its process and its network namespace.
+// TestLiveCgroupContainer puts a listening process and a process alone
+// in a network namespace where container runtimes put containers, and
+// finds the container through the socket, the process and the namespace:
+// Docker's systemd driver (a docker-ID.scope in the v2 hierarchy), and
+// its cgroupfs driver on a v1 or hybrid host (/docker/ID in a v1
+// hierarchy, the v2 path left where it was, as on such hosts).
 func TestLiveCgroupContainer(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create cgroups, network namespaces and move processes")
 	}
-	_, v1, _ := cgroupMounts(t)
-	if v1.dir == "" {
-		t.Skip("no cgroup v1 hierarchy mounted: a pure v2 host has no cgroupfs v1 layout")
-	}
-	id := randHex(t, 64)
-	dir, cg := makeCgroup(t, v1, "netsql-test-"+id[:8]+"/docker/"+id)
+	v2, v1, _ := cgroupMounts(t)
+	t.Run("systemd driver", func(t *testing.T) {
+		if v2.dir == "" {
+			t.Skip("no cgroup v2 hierarchy mounted")
+		}
+		id := randHex(t, 64)
+		liveContainer(t, v2, "netsql-test-"+id[:8]+".slice/docker-"+id+".scope", id, "docker-"+id+".scope")
+	})
+	t.Run("cgroupfs driver", func(t *testing.T) {
+		if v1.dir == "" {
+			t.Skip("no cgroup v1 hierarchy mounted: a pure v2 host has no v1 layout")
+		}
+		id := randHex(t, 64)
+		liveContainer(t, v1, "netsql-test-"+id[:8]+"/docker/"+id, id, "NULL")
+	})
+}
 
+// liveContainer runs TestLiveCgroupContainer's processes in the cgroup
+// rel of m, and expects container id and unit.
+func liveContainer(t *testing.T, m cgroupMount, rel, id, unit string) {
+	dir, cg := makeCgroup(t, m, rel)
 	pid, port := startArgvHelper(t, []string{"netsql-cgroup-helper"})
 	moveTo(t, dir, pid)
-	// A process alone in a network namespace of its own.
 	sleeper := exec.Command("sleep", "600")
 	sleeper.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
 	if err := sleeper.Start(); err != nil {
@@ -185,8 +200,8 @@ func TestLiveCgroupContainer(t *testing.T) {
 	moveTo(t, dir, sleeper.Process.Pid)
 
 	eng := liveEngine(t)
-	wantRows(t, eng, fmt.Sprintf("SELECT pid, container_id FROM sockets WHERE local_port = %d AND state = 'LISTEN'", port),
-		fmt.Sprintf("%d|%s", pid, id))
-	wantRows(t, eng, fmt.Sprintf("SELECT cgroup, container_id, pod_uid FROM processes WHERE pid = %d", pid), cg+"|"+id+"|NULL")
+	wantRows(t, eng, fmt.Sprintf("SELECT pid, unit, container_id FROM sockets WHERE local_port = %d AND state = 'LISTEN'", port),
+		fmt.Sprintf("%d|%s|%s", pid, unit, id))
+	wantRows(t, eng, fmt.Sprintf("SELECT cgroup, unit, container_id, pod_uid FROM processes WHERE pid = %d", pid), cg+"|"+unit+"|"+id+"|NULL")
 	wantRows(t, eng, fmt.Sprintf("SELECT cgroup, container_id FROM namespaces WHERE pid = %d", sleeper.Process.Pid), cg+"|"+id)
 }
