@@ -164,8 +164,9 @@ const unitMax = 255
 var unitTypes = []string{"service", "mount", "swap", "socket", "target", "device", "automount", "timer", "path", "slice", "scope"}
 
 // validUnit is systemd's unit_name_is_valid for plain and instance names:
-// "prefix.type" or "prefix@instance.type", of [A-Za-z0-9:_.\-] plus one
-// '@' that neither starts the name nor ends the instance (a template).
+// "prefix.type" or "prefix@instance.type", of [A-Za-z0-9:_.\-], the
+// instance also of '@'; a name starting with '@' or a template with an
+// empty instance ("getty@.service") is no unit a process can run in.
 func validUnit(n string) bool {
 	if n == "" || len(n) > unitMax {
 		return false
@@ -176,7 +177,7 @@ func validUnit(n string) bool {
 	}
 	stem := n[:dot]
 	at := strings.IndexByte(stem, '@')
-	if at == 0 || at == len(stem)-1 || at > 0 && strings.IndexByte(stem[at+1:], '@') >= 0 {
+	if at == 0 || at == len(stem)-1 {
 		return false
 	}
 	for i := 0; i < len(stem); i++ {

@@ -53,6 +53,8 @@ var cases = []struct {
 		Attribution{Path: "/system.slice/nginx.service/workers", Unit: "nginx.service"}},
 	{"systemd template instance", "0::/system.slice/system-getty.slice/getty@tty1.service\n",
 		Attribution{Path: "/system.slice/system-getty.slice/getty@tty1.service", Unit: "getty@tty1.service"}},
+	{"systemd instance holding @", "0::/system.slice/system-foo.slice/foo@a@b.service\n",
+		Attribution{Path: "/system.slice/system-foo.slice/foo@a@b.service", Unit: "foo@a@b.service"}},
 	{"systemd session scope", "0::/user.slice/user-1000.slice/session-3.scope\n",
 		Attribution{Path: "/user.slice/user-1000.slice/session-3.scope", Unit: "session-3.scope"}},
 	{"systemd user manager", "0::/user.slice/user-1000.slice/user@1000.service/init.scope\n",
