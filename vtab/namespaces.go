@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
 	sqlvtab "modernc.org/sqlite/vtab"
 
-	"github.com/netsql/netsql/vtab/fileread"
+	"github.com/netsql/netsql/vtab/cgroup"
 	"github.com/netsql/netsql/vtab/netns"
 )
 
@@ -212,9 +210,8 @@ func (r *nsRows) Key(row int) string {
 // namespaceRecord is one row of the namespaces table.
 type namespaceRecord struct {
 	netns.Namespace
-	current     bool
-	cgroup      string
-	containerID string
+	current bool
+	cg      cgroup.Attribution // of its lowest pid, when a cgroup column is used
 }
 
 // Namespaces lists the network namespaces reachable from this host.
@@ -245,10 +242,10 @@ var Namespaces = &Table[namespaceRecord]{
 			Value: func(r *namespaceRecord) any { return int64(len(r.PIDs)) }},
 		{Name: "current", Type: Integer, Doc: "1 for the namespace netsql runs in",
 			Value: func(r *namespaceRecord) any { return boolInt(r.current) }},
-		{Name: "cgroup", Type: Text, Doc: "the cgroup (v2 path, else the first v1 line) of its lowest pid",
-			Value: func(r *namespaceRecord) any { return nullIfEmpty(r.cgroup) }},
-		{Name: "container_id", Type: Text, Doc: "a container runtime's 64-hex id found in that cgroup (docker, containerd, cri-o, podman); NULL when none",
-			Value: func(r *namespaceRecord) any { return nullIfEmpty(r.containerID) }},
+		{Name: "cgroup", Type: Text, Doc: "the cgroup of its lowest pid, as processes.cgroup shows it",
+			Value: func(r *namespaceRecord) any { return nullIfEmpty(r.cg.Path) }},
+		{Name: "container_id", Type: Text, Doc: "the container of its lowest pid, as processes.container_id shows it (Docker, containerd, CRI-O, Podman); NULL when none",
+			Value: func(r *namespaceRecord) any { return nullIfEmpty(r.cg.ContainerID) }},
 	},
 	Key:  func(r *namespaceRecord) string { return strconv.FormatUint(r.Inode, 10) },
 	Rows: readNamespaces,
@@ -267,47 +264,10 @@ func readNamespaces(_ context.Context, src *Source, q *Query) ([]namespaceRecord
 	for i, n := range all {
 		recs[i] = namespaceRecord{Namespace: n, current: n.Inode == own}
 		if len(n.PIDs) > 0 && q.Uses("cgroup", "container_id") {
-			recs[i].cgroup = readCgroup(src.ProcRoot, n.PIDs[0])
-			recs[i].containerID = containerID(recs[i].cgroup)
+			recs[i].cg = readAttribution(src, n.PIDs[0])
 		}
 	}
 	return recs, nil
-}
-
-// readCgroup returns a process's cgroup v2 path ("0::/..."), else its
-// first cgroup v1 line's path.
-func readCgroup(procRoot string, pid int) string {
-	b, err := fileread.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "cgroup"), fileread.MaxProcFile)
-	if err != nil {
-		return ""
-	}
-	first := ""
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		if parts[0] == "0" && parts[1] == "" {
-			return parts[2]
-		}
-		if first == "" {
-			first = parts[2]
-		}
-	}
-	return first
-}
-
-var containerIDPattern = regexp.MustCompile(`[0-9a-f]{64}`)
-
-// containerID finds the runtime's container id in a cgroup path:
-// docker-ID.scope, /docker/ID, cri-containerd-ID.scope, crio-ID.scope,
-// libpod-ID.scope, kubepods paths: the last 64-hex word.
-func containerID(cgroup string) string {
-	ids := containerIDPattern.FindAllString(cgroup, -1)
-	if len(ids) == 0 {
-		return ""
-	}
-	return ids[len(ids)-1]
 }
 
 func boolInt(b bool) int64 {

@@ -10,6 +10,7 @@ import (
 	sqlvtab "modernc.org/sqlite/vtab"
 
 	"github.com/netsql/netsql/vtab/fileread"
+	"github.com/netsql/netsql/vtab/cgroup"
 	"github.com/netsql/netsql/vtab/procs"
 )
 
@@ -17,6 +18,7 @@ import (
 type processRecord struct {
 	procs.Process
 	user string
+	cg   cgroup.Attribution // read only when a cgroup column is used
 }
 
 // Processes is the processes table, for joins with sockets on pid.
@@ -41,6 +43,14 @@ var Processes = &Table[processRecord]{
 			Value: func(r *processRecord) any { return r.user }},
 		{Name: "netns", Type: Integer, Doc: "inode of the process's network namespace; NULL when it cannot be read",
 			Value: func(r *processRecord) any { return nullIfZero(r.NetNS) }},
+		{Name: "cgroup", Type: Text, Doc: cgroupDoc,
+			Value: func(r *processRecord) any { return nullIfEmpty(r.cg.Path) }},
+		{Name: "unit", Type: Text, Doc: unitDoc,
+			Value: func(r *processRecord) any { return nullIfEmpty(r.cg.Unit) }},
+		{Name: "container_id", Type: Text, Doc: containerIDDoc,
+			Value: func(r *processRecord) any { return nullIfEmpty(r.cg.ContainerID) }},
+		{Name: "pod_uid", Type: Text, Doc: "the Kubernetes pod's uid, from a kubepods-*-pod<uid>.slice (underscores read as dashes) or /kubepods/QOS/pod<uid> cgroup; NULL outside a pod",
+			Value: func(r *processRecord) any { return nullIfEmpty(r.cg.PodUID) }},
 	},
 	Rows: readProcesses,
 	Key:  func(r *processRecord) string { return strconv.Itoa(r.PID) },
@@ -71,13 +81,40 @@ func readProcesses(ctx context.Context, src *Source, q *Query) ([]processRecord,
 		}
 	}
 	recs := make([]processRecord, len(list))
+	withCgroup := q.Uses(cgroupColumns...)
 	for i, p := range list {
 		recs[i].Process = p
 		if q.Uses("user") {
 			recs[i].user = src.UserName(p.UID)
 		}
+		if withCgroup {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("processes: %w", err)
+			}
+			recs[i].cg = readAttribution(src, p.PID)
+		}
 	}
 	return recs, nil
+}
+
+// cgroupColumns are the processes columns read from /proc/PID/cgroup.
+var cgroupColumns = []string{"cgroup", "unit", "container_id", "pod_uid"}
+
+// The docs of the columns every table derives from a cgroup path.
+const (
+	cgroupDoc      = "the process's cgroup path: the v2 one; where v1 hierarchies are mounted, the first that names a container, else a unit, else any but / (v2 first, then name=systemd, then the v1 controllers); NULL when unreadable"
+	unitDoc        = "the systemd unit of that cgroup, as ps -o unit names it: the first name after the slices (nginx.service, session-3.scope, user@1000.service, docker-ID.scope); NULL when none"
+	containerIDDoc = "the 64-hex container id in that cgroup, by the layouts of Docker, containerd (Kubernetes, nerdctl), CRI-O and Podman, systemd or cgroupfs driver; NULL for other layouts and for conmon"
+)
+
+// readAttribution reads pid's cgroup; a process that exited, or a tree
+// without cgroup files, gives the zero Attribution (NULL columns).
+func readAttribution(src *Source, pid int) cgroup.Attribution {
+	a, err := cgroup.Read(src.ProcRoot, pid)
+	if err != nil {
+		return cgroup.Attribution{}
+	}
+	return a
 }
 
 // intValues returns the constraint values that are whole numbers; nil when

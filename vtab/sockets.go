@@ -10,6 +10,7 @@ import (
 	sqlvtab "modernc.org/sqlite/vtab"
 
 	"github.com/netsql/netsql/vtab/fileread"
+	"github.com/netsql/netsql/vtab/cgroup"
 	"github.com/netsql/netsql/vtab/procs"
 	"github.com/netsql/netsql/vtab/sock"
 )
@@ -26,7 +27,8 @@ type socketRecord struct {
 // ownerInfo is the process a socket is attributed to.
 type ownerInfo struct {
 	pid, fd int
-	program any // string, or nil when the process exited before it was read
+	program any                 // string, or nil when the process exited before it was read
+	cg      *cgroup.Attribution // nil unless asked for; shared by the pid's sockets
 }
 
 var pushEQ = []sqlvtab.ConstraintOp{sqlvtab.OpEQ}
@@ -83,6 +85,10 @@ var Sockets = &Table[socketRecord]{
 				}
 				return nameOr(r.ifnames, int(r.BoundIf))
 			}},
+		{Name: "unit", Type: Text, Doc: "the systemd unit of that process (processes.unit): nginx.service, session-3.scope, docker-ID.scope; NULL when none or no visible process holds the socket",
+			Value: ownerCgroupValue(func(a *cgroup.Attribution) string { return a.Unit })},
+		{Name: "container_id", Type: Text, Doc: "the container that process runs in (processes.container_id): Docker, containerd, CRI-O or Podman's 64-hex id; NULL when none or no visible process holds the socket",
+			Value: ownerCgroupValue(func(a *cgroup.Attribution) string { return a.ContainerID })},
 		{Name: "path", Type: Text, Doc: "unix socket path; abstract names start with @; NULL when unbound or not unix",
 			Value: func(r *socketRecord) any { return nullIfEmpty(r.Path) }},
 		{Name: "type", Type: Text, Doc: "socket type: STREAM, DGRAM, SEQPACKET, RAW",
@@ -129,8 +135,8 @@ func readSockets(ctx context.Context, src *Source, q *Query) ([]socketRecord, er
 			recs[i].user = src.UserName(recs[i].UID)
 		}
 	}
-	if q.Uses("pid", "program", "fd") {
-		if err := attachOwners(ctx, src, recs); err != nil {
+	if q.Uses(ownerColumns...) {
+		if err := attachOwners(ctx, src, recs, q.Uses(socketCgroupColumns...)); err != nil {
 			return nil, err
 		}
 	}
@@ -226,15 +232,34 @@ func ownerValue(get func(*ownerInfo) any) func(*socketRecord) any {
 	}
 }
 
+// ownerCgroupValue reads a column of the owner's cgroup: NULL when no
+// visible process holds the socket or the field is unknown.
+func ownerCgroupValue(get func(*cgroup.Attribution) string) func(*socketRecord) any {
+	return ownerValue(func(o *ownerInfo) any {
+		if o.cg == nil {
+			return nil
+		}
+		return nullIfEmpty(get(o.cg))
+	})
+}
+
 // socketKey identifies a socket across reads: the inode for sockets a
 // file holds, the address pair for the rest (TIME_WAIT has inode 0).
 func socketKey(r *socketRecord) string {
 	return rowKey(r.Family, uint8(r.Protocol), r.Local, r.Remote, r.Inode)
 }
 
+// ownerColumns are the sockets columns that need the fd scan;
+// socketCgroupColumns those that also read the owner's cgroup.
+var (
+	socketCgroupColumns = []string{"unit", "container_id"}
+	ownerColumns        = append([]string{"pid", "program", "fd"}, socketCgroupColumns...)
+)
+
 // attachOwners finds, for every socket with an inode, the process netstat
-// -p would name: the lowest pid holding it, and in it the lowest fd.
-func attachOwners(ctx context.Context, src *Source, recs []socketRecord) error {
+// -p would name: the lowest pid holding it, and in it the lowest fd. With
+// withCgroup it also reads each such process's cgroup, once per process.
+func attachOwners(ctx context.Context, src *Source, recs []socketRecord, withCgroup bool) error {
 	want := make(map[uint64]struct{}, len(recs))
 	for i := range recs {
 		if recs[i].Inode != 0 {
@@ -258,9 +283,21 @@ func attachOwners(ctx context.Context, src *Source, recs []socketRecord) error {
 		}
 		best[o.Inode] = &ownerInfo{pid: o.PID, fd: o.FD}
 	}
+	cgroups := map[int]*cgroup.Attribution{}
 	for _, oi := range best {
 		if oi.program, err = names.get(ctx, oi.pid); err != nil {
 			return fmt.Errorf("sockets: find owners: %w", err)
+		}
+		if !withCgroup {
+			continue
+		}
+		if oi.cg = cgroups[oi.pid]; oi.cg == nil {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("sockets: %w", err)
+			}
+			a := readAttribution(src, oi.pid)
+			oi.cg = &a
+			cgroups[oi.pid] = oi.cg
 		}
 	}
 	unowned := false
