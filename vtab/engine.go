@@ -182,13 +182,17 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 }
 
 // authorize refuses, when a statement is prepared, any write to a live
-// table and any DROP of one (SQLite would run a DELETE that matches no
+// table and any DROP or ALTER of one (ALTER TABLE sockets RENAME TO s2
+// would let a temp table named sockets answer in its place) (SQLite would run a DELETE that matches no
 // row without asking the module, and DROP TABLE sockets would remove the
 // table for the rest of the session). The refused table is remembered so
 // the error can name it.
-func (e *Engine) authorize(action sqlite.AuthorizerActionCode, arg1, _, db, _ string) sqlite.AuthorizerReturnCode {
+func (e *Engine) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, db, _ string) sqlite.AuthorizerReturnCode {
 	switch action {
 	case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete, sqlite.AuthDropVTable:
+	case sqlite.AuthAlterTable:
+		// ALTER TABLE names the database first, then the table.
+		arg1, db = arg2, arg1
 	default:
 		return sqlite.AuthorizerOK
 	}

@@ -284,6 +284,7 @@ func TestWritesAreRefused(t *testing.T) {
 		"DELETE FROM sockets", "INSERT INTO sockets(proto) VALUES ('tcp')", "UPDATE sockets SET state = 'LISTEN'",
 		"DELETE FROM sockets WHERE inode = -1", // matches nothing: still refused
 		"DROP TABLE sockets",
+		"ALTER TABLE sockets RENAME TO s2", "ALTER TABLE temp.sockets RENAME TO s2",
 	} {
 		_, err := eng.ExecContext(context.Background(), q)
 		if err == nil || err.Error() != "sockets is a read-only view of the kernel" {
@@ -293,8 +294,15 @@ func TestWritesAreRefused(t *testing.T) {
 	if got := query(t, eng, "SELECT count(*) FROM sockets"); got[0] != "7" {
 		t.Errorf("after refused writes the table reads %v", got)
 	}
-	// Ordinary temp objects stay writable.
-	if _, err := eng.ExecContext(context.Background(), "CREATE TEMP TABLE notes(x); INSERT INTO notes VALUES (1); DROP TABLE notes"); err != nil {
+	// After a refused rename no temp table can take the live table's name.
+	if _, err := eng.ExecContext(context.Background(), "CREATE TEMP TABLE sockets(state)"); err == nil {
+		t.Error("a temp table named sockets was created beside the live one")
+	}
+	if got := query(t, eng, "SELECT count(*) FROM sockets"); got[0] != "7" {
+		t.Errorf("after refused writes the table reads %v", got)
+	}
+	// Ordinary temp objects stay writable, and renamable.
+	if _, err := eng.ExecContext(context.Background(), "CREATE TEMP TABLE notes(x); INSERT INTO notes VALUES (1); ALTER TABLE notes RENAME TO n2; DROP TABLE n2"); err != nil {
 		t.Errorf("temp table: %v", err)
 	}
 }
