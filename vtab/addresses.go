@@ -37,7 +37,7 @@ var Addresses = &Table[addressRecord]{
 			Value: func(r *addressRecord) any { return r.iface }},
 		{Name: "ifindex", Type: Integer, Push: pushEQ, Doc: "interface index (join to interfaces.index)",
 			Value: func(r *addressRecord) any { return int64(r.a.Index) }},
-		{Name: "family", Type: Text, Push: pushEQ, Doc: "address family: inet, inet6",
+		{Name: "family", Type: Text, Push: pushEQ, Values: inetFamilies, Doc: "address family: inet, inet6",
 			Value: func(r *addressRecord) any { return afName(r.a.Family) }},
 		{Name: "address", Type: Text, Doc: "the interface's own address",
 			Value: func(r *addressRecord) any { return r.a.Address.String() }},

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -90,25 +91,64 @@ func (e *Engine) DB() *sql.DB { return e.db }
 // QueryContext runs a statement whose kernel reads obey ctx (cancellation
 // and deadlines reach netlink dumps and /proc walks, not only SQLite).
 func (e *Engine) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	e.setContext(ctx)
+	e.prepare(ctx, query, args)
 	rows, err := e.db.QueryContext(ctx, query, args...)
 	return rows, e.explain(err)
 }
 
 // ExecContext is QueryContext for statements that return no rows.
 func (e *Engine) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	e.setContext(ctx)
+	e.prepare(ctx, query, args)
 	res, err := e.db.ExecContext(ctx, query, args...)
 	return res, e.explain(err)
 }
 
-func (e *Engine) setContext(ctx context.Context) {
+// prepare hands the statement about to run, and its context, to the
+// sessions its cursors will open in.
+func (e *Engine) prepare(ctx context.Context, query string, args []any) {
 	e.funcs.setContext(ctx)
+	st := &statement{ctx: ctx, folded: e.mayFold(ctx, query, args)}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, s := range e.sessions {
-		s.setContext(ctx)
+		s.setStatement(st)
 	}
+}
+
+// foldingCollation finds, in an EXPLAIN listing's P4 column, a comparison
+// or an IN list under a collation for which two different texts can be
+// equal: "NOCASE-8" on a comparison opcode, "k(1,NOCASE)" on an IN list.
+var foldingCollation = regexp.MustCompile(`(^|[(,-])(NOCASE|RTRIM)(-\d+$|[,)])`)
+
+// mayFold reports whether the statement may compare text under NOCASE or
+// RTRIM, where 'close_wait' equals 'CLOSE_WAIT' and is no typo. SQLite
+// does not tell a virtual table a constraint's collation (modernc's
+// IndexInfo has no sqlite3_vtab_collation), but the compiled program
+// does: every constraint a table is given is re-checked by a comparison
+// opcode that names its collation. When the listing cannot be had, the
+// answer is yes: never an error for what may be a match.
+func (e *Engine) mayFold(ctx context.Context, query string, args []any) bool {
+	rows, err := e.db.QueryContext(ctx, "EXPLAIN "+query, args...)
+	if err != nil {
+		return true
+	}
+	defer rows.Close()
+	// EXPLAIN lists addr, opcode, p1, p2, p3, p4, p5, comment.
+	var opcode string
+	var p4 sql.NullString
+	var skip any
+	for rows.Next() {
+		if err := rows.Scan(&skip, &opcode, &skip, &skip, &skip, &p4, &skip, &skip); err != nil {
+			return true
+		}
+		if strings.HasPrefix(opcode, "String") {
+			continue // a literal, not a collation
+		}
+		if foldingCollation.MatchString(p4.String) {
+			return true
+		}
+	}
+	return rows.Err() != nil
 }
 
 // Close releases the database.

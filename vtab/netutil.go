@@ -199,3 +199,7 @@ func netmask4(family, bits int) any {
 
 // afName names an rtnetlink family as the sockets table does.
 func afName(f int) string { return familyName(uint8(f)) }
+
+// inetFamilies is the closed set of the family column of the tables that
+// hold IPv4 and IPv6 rows only.
+var inetFamilies = closedSet([]int{unix.AF_INET, unix.AF_INET6}, afName)
