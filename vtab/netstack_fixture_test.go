@@ -364,3 +364,13 @@ func TestRoutePushdown(t *testing.T) {
 		}
 	}
 }
+
+// Two equalities on one pushed column are ANDed: the row comes back once
+// (processes read pid 9058 twice), and two different values match none.
+func TestFixtureRepeatedEqualities(t *testing.T) {
+	eng, _ := openFixture(t)
+	wantRows(t, eng, "SELECT pid FROM processes WHERE pid = 9058 AND pid = '9058'", "9058")
+	wantRows(t, eng, "SELECT pid FROM processes WHERE pid = 9058 AND pid = 9058.0 COLLATE NOCASE", "9058")
+	wantRows(t, eng, "SELECT count(*) FROM processes WHERE pid = 9058 AND pid = 1", "0")
+	wantRows(t, eng, "SELECT count(*) FROM routes WHERE table_id = 254 AND table_id = '254'", "2")
+}
