@@ -80,9 +80,18 @@ func openFake(t *testing.T) (*Engine, *fakeSockets) {
 // query runs SQL and returns its rows as text, one "a|b|c" line per row.
 func query(t *testing.T, eng *Engine, q string, args ...any) []string {
 	t.Helper()
-	rows, err := eng.QueryContext(context.Background(), q, args...)
+	out, err := tryQuery(eng, q, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
+	}
+	return out
+}
+
+// tryQuery is query returning the error instead of failing the test.
+func tryQuery(eng *Engine, q string, args ...any) ([]string, error) {
+	rows, err := eng.QueryContext(context.Background(), q, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
@@ -94,7 +103,7 @@ func query(t *testing.T, eng *Engine, q string, args ...any) []string {
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		parts := make([]string, len(vals))
 		for i, v := range vals {
@@ -106,10 +115,7 @@ func query(t *testing.T, eng *Engine, q string, args ...any) []string {
 		}
 		out = append(out, strings.Join(parts, "|"))
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return out
+	return out, rows.Err()
 }
 
 func fmtAny(v any) string {
