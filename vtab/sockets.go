@@ -331,7 +331,7 @@ func stateHelp() string {
 		}
 		groups = append(groups, p+": "+strings.Join(words, ", "))
 	}
-	return strings.Join(groups, "; ")
+	return strings.Join(groups, "; ") + "; UNKNOWN for a state netsql has no name for"
 }
 
 func mapKeys[V any](m map[string]V) []string {
