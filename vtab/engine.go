@@ -126,8 +126,13 @@ var foldingCollation = regexp.MustCompile(`(^|[(,-])(NOCASE|RTRIM)(-\d+$|[,)])`)
 // IndexInfo has no sqlite3_vtab_collation), but the compiled program
 // does: every constraint a table is given is re-checked by a comparison
 // opcode that names its collation. When the listing cannot be had, the
-// answer is yes: never an error for what may be a match.
+// answer is yes: never an error for what may be a match. Only a single
+// statement is explained: the driver would run the statements after the
+// first one, and they would then run twice.
 func (e *Engine) mayFold(ctx context.Context, query string, args []any) bool {
+	if !singleStatement(query) {
+		return true
+	}
 	rows, err := e.db.QueryContext(ctx, "EXPLAIN "+query, args...)
 	if err != nil {
 		return true
@@ -248,6 +253,52 @@ func (e *Engine) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, db, _
 		}
 	}
 	return sqlite.AuthorizerOK
+}
+
+// singleStatement reports whether query holds one SQL statement: no ';'
+// outside literals, quoted names and comments is followed by anything but
+// blanks and comments. When unsure it says no.
+func singleStatement(query string) bool {
+	ended := false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			continue
+		case c == '-' && strings.HasPrefix(query[i:], "--"):
+			j := strings.IndexByte(query[i:], '\n')
+			if j < 0 {
+				return true
+			}
+			i += j
+			continue
+		case c == '/' && strings.HasPrefix(query[i:], "/*"):
+			j := strings.Index(query[i+2:], "*/")
+			if j < 0 {
+				return false
+			}
+			i += j + 3
+			continue
+		}
+		if ended {
+			return false // text after a ';'
+		}
+		switch c {
+		case ';':
+			ended = true
+		case '\'', '"', '`', '[':
+			end := c
+			if c == '[' {
+				end = ']'
+			}
+			j := strings.IndexByte(query[i+1:], end)
+			if j < 0 {
+				return false
+			}
+			i += j + 1 // a doubled quote reopens at the next byte
+		}
+	}
+	return true
 }
 
 // explain turns SQLite's bare "not authorized" for a refused write into

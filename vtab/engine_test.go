@@ -444,3 +444,78 @@ func TestExtrasOnlyWhenUsed(t *testing.T) {
 		t.Errorf("extras without data = %v", got)
 	}
 }
+
+func TestSingleStatement(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT 1":              true,
+		"SELECT 1;":             true,
+		"SELECT 1; -- done\n":   true,
+		"SELECT 1; /* done */ ": true,
+		"SELECT ';' AS x":       true,
+		`SELECT "a;b" FROM [c;d] WHERE 'it''s;' = x`:             true,
+		"SELECT 1 -- ; SELECT 2\n":                               true,
+		"SELECT 1; SELECT 2":                                     false,
+		"SELECT 1;SELECT 2;":                                     false,
+		"SELECT 'unterminated; SELECT 2":                         false,
+		"CREATE TRIGGER t AFTER INSERT ON x BEGIN SELECT 1; END": false,
+	} {
+		if got := singleStatement(q); got != want {
+			t.Errorf("singleStatement(%q) = %v, want %v", q, got, want)
+		}
+	}
+}
+
+// The engine explains a statement to learn its collations: the statements
+// of a multi-statement string must still run once each.
+func TestStatementsRunOnce(t *testing.T) {
+	eng, _ := openFake(t)
+	ctx := context.Background()
+	if _, err := eng.ExecContext(ctx, "CREATE TEMP TABLE z(x)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.ExecContext(ctx, "SELECT 1; INSERT INTO z VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	if got := query(t, eng, "SELECT count(*) FROM z"); got[0] != "1" {
+		t.Errorf("the INSERT ran %s times", got[0])
+	}
+}
+
+// A case slip in a closed-set word is an error under BINARY only: where
+// the statement compares under NOCASE or RTRIM, however it got there
+// (COLLATE, a view's column, a table's declared collation), it matches.
+func TestClosedSetFollowsCollation(t *testing.T) {
+	eng, _ := openFake(t)
+	ctx := context.Background()
+	for _, q := range []string{
+		"CREATE TEMP VIEW v AS SELECT state COLLATE NOCASE AS s FROM sockets",
+		"CREATE TEMP TABLE w(s TEXT COLLATE NOCASE)",
+		"INSERT INTO w VALUES ('listen')",
+	} {
+		if _, err := eng.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for q, want := range map[string]string{
+		"SELECT count(*) FROM sockets WHERE state = 'listen' COLLATE NOCASE":      "2",
+		"SELECT count(*) FROM sockets WHERE state COLLATE NOCASE IN ('listen')":   "2",
+		"SELECT count(*) FROM sockets WHERE state = 'LISTEN ' COLLATE RTRIM":      "2",
+		"SELECT count(*) FROM v WHERE s = 'listen'":                               "2",
+		"SELECT count(*) FROM w JOIN sockets ON w.s = sockets.state":              "2",
+		"SELECT count(*) FROM sockets WHERE proto = 'TCP6' COLLATE NOCASE":        "1",
+		"SELECT count(*) FROM sockets WHERE local_address = '::1' COLLATE NOCASE": "1",
+	} {
+		if got, err := tryQuery(eng, q); err != nil || got[0] != want {
+			t.Errorf("%s = %v, %v; want %s", q, got, err, want)
+		}
+	}
+	for _, q := range []string{
+		"SELECT count(*) FROM sockets WHERE state = 'listen'",
+		"SELECT count(*) FROM sockets WHERE state = 'listen' COLLATE BINARY",
+		"SELECT count(*) FROM sockets WHERE state IN ('LISTEN', 'listen')",
+	} {
+		if err := queryErr(eng, q); err == nil || !strings.Contains(err.Error(), "did you mean 'LISTEN'?") {
+			t.Errorf("%s: err = %v, want a hint at LISTEN", q, err)
+		}
+	}
+}
