@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
-
-	sqlvtab "modernc.org/sqlite/vtab"
 
 	"github.com/netsql/netsql/vtab/cgroup"
 	"github.com/netsql/netsql/vtab/netns"
@@ -19,45 +18,19 @@ const (
 	netnsNameColumn = "netns_name"
 )
 
-// produce reads a table for a statement: once, or for a PerNetNS table
-// once per namespace the netns / netns_name constraints select, each with
-// a Source that reads that namespace.
-func (m *module) produce(ctx context.Context, src *Source, q *Query) (rowSet, error) {
-	if !m.schema.PerNetNS {
+// produce reads table m in namespace t: netsql's own with the engine's
+// source, another one with a source reading inside it.
+func (m *module) produce(ctx context.Context, q *Query, t nsTarget) (rowSet, error) {
+	src := m.eng.src
+	if t.own {
 		return m.def.produce(ctx, src, q)
 	}
-	targets, err := selectNamespaces(src, q)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", m.schema.Name, err)
-	}
-	out := &nsRows{nameCol: m.schema.ColumnIndex(netnsNameColumn)}
-	for _, t := range targets {
-		var rows rowSet
-		if t.own {
-			rows, err = m.def.produce(ctx, src, q)
-		} else {
-			rows, err = m.produceIn(ctx, src, q, t.ns)
-		}
-		if err != nil {
-			if t.optional {
-				src.Notice(fmt.Sprintf("netsql: %s: skipped namespace %s: %v", m.schema.Name, t.ns.Name(), err))
-				continue
-			}
-			return nil, err
-		}
-		out.add(rows, t.name(), t.ns.Inode)
-	}
-	return out, nil
-}
-
-// produceIn reads the table inside namespace n.
-func (m *module) produceIn(ctx context.Context, src *Source, q *Query, n netns.Namespace) (rowSet, error) {
-	anchor, err := netns.Enter(n.Path)
+	anchor, err := netns.Enter(t.ns.Path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", m.schema.Name, err)
 	}
 	defer anchor.Close()
-	return m.def.produce(ctx, src.inNamespace(n, anchor), q)
+	return m.def.produce(ctx, src.inNamespace(t.ns, anchor), q)
 }
 
 // nsTarget is one namespace a statement reads.
@@ -74,11 +47,19 @@ func (t nsTarget) name() any {
 	return nil
 }
 
-// selectNamespaces resolves the netns and netns_name constraints. Without
-// them the statement reads netsql's own namespace only.
-func selectNamespaces(src *Source, q *Query) ([]nsTarget, error) {
-	inodes := q.Values(netnsColumn, sqlvtab.OpEQ)
-	names := q.Values(netnsNameColumn, sqlvtab.OpEQ)
+// selectNamespaces resolves the netns and netns_name constraints sel (the
+// values already brought to the columns' affinity). Without any the
+// statement reads netsql's own namespace only. Each namespace is selected
+// at most once, however many selectors name it.
+func selectNamespaces(src *Source, q *Query, sel []Constraint) ([]nsTarget, error) {
+	var inodes, names []any
+	for _, c := range sel {
+		if c.Column == netnsColumn {
+			inodes = append(inodes, c.Value)
+		} else {
+			names = append(names, c.Value)
+		}
+	}
 	own := src.NetNS()
 	if len(inodes) == 0 && len(names) == 0 {
 		t := nsTarget{ns: netns.Namespace{Inode: own}, own: true}
@@ -160,32 +141,25 @@ func intersectTargets(a, b []nsTarget, first bool) []nsTarget {
 	return out
 }
 
-// nsRows joins the reads of several namespaces and answers netns_name.
+// nsRows joins the parts of one snapshot (one per namespace) and answers
+// netns_name.
 type nsRows struct {
-	parts   []nsPart
+	parts   []*part
+	starts  []int
 	total   int
-	nameCol int
+	nameCol int // -1 for a table without namespaces
 }
 
-type nsPart struct {
-	rows  rowSet
-	start int
-	name  any
-	inode uint64
+func (r *nsRows) add(p *part) {
+	r.parts = append(r.parts, p)
+	r.starts = append(r.starts, r.total)
+	r.total += p.rows.Len()
 }
 
-func (r *nsRows) add(rows rowSet, name any, inode uint64) {
-	r.parts = append(r.parts, nsPart{rows: rows, start: r.total, name: name, inode: inode})
-	r.total += rows.Len()
-}
-
-func (r *nsRows) part(row int) (*nsPart, int) {
-	for i := len(r.parts) - 1; i >= 0; i-- {
-		if row >= r.parts[i].start {
-			return &r.parts[i], row - r.parts[i].start
-		}
-	}
-	return &r.parts[0], row
+// part returns the part holding row and the row's number in it.
+func (r *nsRows) part(row int) (*part, int) {
+	i := sort.Search(len(r.starts), func(i int) bool { return r.starts[i] > row }) - 1
+	return r.parts[i], row - r.starts[i]
 }
 
 func (r *nsRows) Len() int { return r.total }
@@ -196,15 +170,6 @@ func (r *nsRows) Value(row, col int) any {
 		return p.name
 	}
 	return p.rows.Value(local, col)
-}
-
-func (r *nsRows) Keyed() bool {
-	return len(r.parts) > 0 && r.parts[0].rows.Keyed()
-}
-
-func (r *nsRows) Key(row int) string {
-	p, local := r.part(row)
-	return p.rows.Key(local) + strconv.FormatUint(p.inode, 10)
 }
 
 // namespaceRecord is one row of the namespaces table.

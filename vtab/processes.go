@@ -9,8 +9,8 @@ import (
 
 	sqlvtab "modernc.org/sqlite/vtab"
 
-	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/cgroup"
+	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/procs"
 )
 
@@ -117,25 +117,33 @@ func readAttribution(src *Source, pid int) cgroup.Attribution {
 	return a
 }
 
-// intValues returns the constraint values that are whole numbers; nil when
-// there are none, so the caller reads everything. A value that is no
-// number gives an empty, non-nil slice: it matches no integer column.
+// intValues reads the pushed `column = N` constraints of one read. They
+// are ANDed (SQLite runs an IN list as one read per value), so the
+// answer is at most one number: nil when there are none (the caller reads
+// everything), empty and non-nil when they match no integer (a fraction,
+// two different numbers), else that number once.
 func intValues(vs []any) []int {
 	if len(vs) == 0 {
 		return nil
 	}
 	out := []int{}
 	for _, v := range vs {
+		var n int
 		switch x := v.(type) {
 		case int64:
-			out = append(out, int(x))
+			n = int(x)
 		case float64:
-			if x == float64(int(x)) {
-				out = append(out, int(x))
+			if x != float64(int(x)) {
+				return []int{}
 			}
+			n = int(x)
 		default:
-			return nil // text such as '42': let SQLite's affinity decide
+			return nil // not a number the adapter vouched for: read everything
 		}
+		if len(out) > 0 && out[0] != n {
+			return []int{}
+		}
+		out = []int{n}
 	}
 	return out
 }

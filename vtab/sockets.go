@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 	sqlvtab "modernc.org/sqlite/vtab"
 
-	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/cgroup"
+	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/procs"
 	"github.com/netsql/netsql/vtab/sock"
 )
@@ -42,11 +43,11 @@ var Sockets = &Table[socketRecord]{
 	Example:  "SELECT program, count(*) FROM sockets WHERE state = 'CLOSE_WAIT' GROUP BY 1 ORDER BY 2 DESC;",
 	Examples: []string{"SELECT proto, local_address, local_port, state, bound_interface, program FROM sockets WHERE bound_interface IS NOT NULL;"},
 	Columns: append([]Column[socketRecord]{
-		{Name: "proto", Type: Text, Push: pushEQ, Values: socketProtoWords(), Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, udpl, udpl6 (UDP-Lite), raw, raw6, unix",
+		{Name: "proto", Type: Text, Push: pushEQ, Values: protoWords, Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, udpl, udpl6 (UDP-Lite), raw, raw6, unix",
 			Value: func(r *socketRecord) any { return protoWord(r.Socket) }},
-		{Name: "family", Type: Text, Push: pushEQ, Values: socketFamilies(), Doc: "address family: inet, inet6, unix",
+		{Name: "family", Type: Text, Push: pushEQ, Values: socketFamilies, Doc: "address family: inet, inet6, unix",
 			Value: func(r *socketRecord) any { return familyName(r.Family) }},
-		{Name: "protocol", Type: Text, Push: pushEQ, Values: socketProtocols(), Doc: "transport: tcp, udp, udplite, raw, unix",
+		{Name: "protocol", Type: Text, Push: pushEQ, Values: transportWords, Doc: "transport: tcp, udp, udplite, raw, unix",
 			Value: func(r *socketRecord) any { return r.Protocol.String() }},
 		{Name: "local_address", Type: Text, Push: pushEQ, Doc: "local IP address, numeric and canonical (NULL for unix)",
 			Value: func(r *socketRecord) any { return addrText(r.Socket, r.Local.Addr()) }},
@@ -56,7 +57,7 @@ var Sockets = &Table[socketRecord]{
 			Value: func(r *socketRecord) any { return addrText(r.Socket, r.Remote.Addr()) }},
 		{Name: "remote_port", Type: Integer, Push: pushRange, Doc: "remote port, 0 when unconnected (NULL for unix)",
 			Value: func(r *socketRecord) any { return portValue(r.Socket, r.Remote.Port()) }},
-		{Name: "state", Type: Text, Push: pushEQ, Doc: "TCP: ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING; udp/udplite/raw: ESTABLISHED or UNCONN; unix: LISTENING, CONNECTED, CONNECTING, DISCONNECTING, UNCONN",
+		{Name: "state", Type: Text, Push: pushEQ, Values: stateWords, ValuesHelp: stateHelp(), Doc: "TCP: ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING; udp/udplite/raw: ESTABLISHED or UNCONN; unix: LISTENING, CONNECTED, CONNECTING, DISCONNECTING, UNCONN",
 			Value: func(r *socketRecord) any { return stateName(r.Socket) }},
 		{Name: "recv_q", Type: Integer, Doc: "bytes received and not yet read (a received FIN counts 1); for LISTEN the connections waiting to be accepted; NULL for unix sockets read from /proc (it has no queues)",
 			Value: queueValue(func(r *socketRecord) uint32 { return r.RecvQ })},
@@ -91,11 +92,11 @@ var Sockets = &Table[socketRecord]{
 			Value: ownerCgroupValue(func(a *cgroup.Attribution) string { return a.ContainerID })},
 		{Name: "path", Type: Text, Doc: "unix socket path; abstract names start with @; NULL when unbound or not unix",
 			Value: func(r *socketRecord) any { return nullIfEmpty(r.Path) }},
-		{Name: "type", Type: Text, Doc: "socket type: STREAM, DGRAM, SEQPACKET, RAW",
+		{Name: "type", Type: Text, Values: typeWords, Doc: "socket type: STREAM, DGRAM, SEQPACKET, RAW",
 			Value: func(r *socketRecord) any { return typeName(r.Socket) }},
 		{Name: "peer_inode", Type: Integer, Doc: "unix: inode of the connected peer socket (NULL when none or unknown)",
 			Value: func(r *socketRecord) any { return nullIfZero(r.PeerInode) }},
-		{Name: "timer", Type: Text, Doc: "pending timer as netstat -o names it: off, on (retransmit), keepalive, timewait, probe (NULL for unix)",
+		{Name: "timer", Type: Text, Values: timerWords, Doc: "pending timer as netstat -o names it: off, on (retransmit), keepalive, timewait, probe (NULL for unix)",
 			Value: notUnix(func(r *socketRecord) any { return timerName(r.Timer) })},
 		{Name: "timer_expires", Type: Real, Doc: "seconds until the timer fires (NULL for unix)",
 			Value: notUnix(func(r *socketRecord) any { return float64(r.TimerExpiresMs) / 1000 })},
@@ -395,6 +396,60 @@ var stateMatches = map[string]stateMatch{
 	"DISCONNECTING": {unixOnly, bit(sock.StateCloseWait)},
 }
 
+// The closed sets of the sockets table's word columns, derived from the
+// tables the words come from: a new protocol or state is added there only.
+var (
+	protoWords     = closedSet(allFamProtos, func(c famProto) string { return protoWordOf(c.family, c.proto) })
+	socketFamilies = closedSet(allFamProtos, func(c famProto) string { return familyName(c.family) })
+	transportWords = closedSet(allFamProtos, func(c famProto) string { return c.proto.String() })
+	stateWords     = append(closedSet(mapKeys(stateMatches), func(w string) string { return w }), "UNKNOWN")
+	typeWords      = closedSet(socketKinds(), typeName)
+	timerWords     = append(closedSet(timerNames[:], func(w string) string { return w }), timerName(255))
+)
+
+// socketKinds is one socket of every protocol and unix type, for typeWords.
+func socketKinds() []*sock.Socket {
+	var out []*sock.Socket
+	for _, c := range allFamProtos {
+		out = append(out, &sock.Socket{Family: c.family, Protocol: c.proto})
+	}
+	for _, t := range []uint8{sock.TypeStream, sock.TypeDgram, sock.TypeSeqPacket, sock.TypeRaw, 0} {
+		out = append(out, &sock.Socket{Family: unix.AF_UNIX, Protocol: sock.UNIX, Type: t})
+	}
+	return out
+}
+
+// stateHelp lists the state words by the transports they apply to.
+func stateHelp() string {
+	var groups []string
+	seen := map[sock.Proto]bool{}
+	for _, c := range allFamProtos {
+		p := c.proto.String()
+		if seen[c.proto] {
+			continue
+		}
+		seen[c.proto] = true
+		var words []string
+		for _, w := range closedSet(mapKeys(stateMatches), func(w string) string { return w }) {
+			for _, q := range stateMatches[w].protos {
+				if q.String() == p {
+					words = append(words, w)
+				}
+			}
+		}
+		groups = append(groups, p+": "+strings.Join(words, ", "))
+	}
+	return strings.Join(groups, "; ") + "; UNKNOWN for a state netsql has no name for"
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
 type famProto struct {
 	family uint8
 	proto  sock.Proto
@@ -414,34 +469,6 @@ var allFamProtos = func() []famProto {
 	}
 	return out
 }()
-
-// socketProtoWords, socketProtocols and socketFamilies are the closed sets
-// of values of the proto, protocol and family columns.
-func socketProtoWords() []string {
-	var out []string
-	for _, c := range allFamProtos {
-		out = append(out, protoWordOf(c.family, c.proto))
-	}
-	return out
-}
-
-func socketProtocols() []string {
-	out := make([]string, len(sock.Protos))
-	for i, p := range sock.Protos {
-		out[i] = p.String()
-	}
-	return out
-}
-
-func socketFamilies() []string {
-	var out []string
-	for _, c := range allFamProtos {
-		if f := familyName(c.family); !slices.Contains(out, f) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
 
 // socketRequest turns the pushed-down constraints into the kernel request.
 // ok is false when they cannot match any socket.
@@ -470,7 +497,7 @@ func socketRequest(q *Query) (req sock.Request, ok bool) {
 		name, _ := v.(string)
 		m, known := stateMatches[name]
 		if !known {
-			return req, false
+			continue // UNKNOWN: no state to ask the kernel for
 		}
 		keep(func(c famProto) bool { return containsProto(m.protos, c.proto) })
 		mask &= m.mask
