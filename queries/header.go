@@ -105,3 +105,26 @@ func isIdent(s string) bool {
 	}
 	return true
 }
+
+// firstFreeText returns the header's first comment line that is not a
+// `key: value` field ("" when there is none): the description of a query
+// file that starts with a plain comment.
+func firstFreeText(text string) string {
+	for _, line := range strings.Split(text, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" {
+			continue
+		}
+		body, ok := strings.CutPrefix(trimmed, "--")
+		if !ok {
+			return ""
+		}
+		if _, _, field := cutField(body); field {
+			continue
+		}
+		if body = strings.TrimSpace(body); body != "" {
+			return body
+		}
+	}
+	return ""
+}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -95,11 +96,14 @@ func TestUserDirLoadMerge(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "listening.sql"), []byte("-- description: mine\nSELECT 1;\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "extra.sql"), []byte("SELECT 2;\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a query"), 0o644)
-	user, err := LoadDir(dir)
-	if err != nil || len(user) != 2 || !user[0].User || user[0].Name != "extra" {
-		t.Fatalf("LoadDir = %+v, %v", user, err)
+	user, skipped, err := LoadDir(dir)
+	if err != nil || len(skipped) != 0 || len(user) != 2 || !user[0].User || user[0].Name != "extra" {
+		t.Fatalf("LoadDir = %+v, %v, %v", user, skipped, err)
 	}
-	all := Merge(Builtin(), user)
+	all, skipped := Merge(Builtin(), user)
+	if len(skipped) != 0 {
+		t.Errorf("Merge skipped %v", skipped)
+	}
 	l, ok := Find(all, "listening")
 	if !ok || !l.User || !l.Shadows || l.Description != "mine" {
 		t.Errorf("user listening does not shadow the built-in: %+v", l)
@@ -110,11 +114,95 @@ func TestUserDirLoadMerge(t *testing.T) {
 	if b, ok := Find(all, "sockets-by-state"); !ok || b.User {
 		t.Errorf("built-in lost: %+v", b)
 	}
-	if qs, err := LoadDir(filepath.Join(dir, "missing")); err != nil || qs != nil {
-		t.Errorf("missing dir: %v %v", qs, err)
+	if qs, skipped, err := LoadDir(filepath.Join(dir, "missing")); err != nil || qs != nil || skipped != nil {
+		t.Errorf("missing dir: %v %v %v", qs, skipped, err)
 	}
-	os.WriteFile(filepath.Join(dir, "bad.sql"), []byte("-- name: a\n-- name: b\nSELECT 1"), 0o644)
-	if _, err := LoadDir(dir); !errors.Is(err, ErrHeader) || !strings.Contains(err.Error(), "bad.sql") {
-		t.Errorf("bad user query: %v", err)
+}
+
+// TestLoadDirSkipsBadFiles: one bad user file is reported by name and
+// skipped; every other query loads.
+func TestLoadDirSkipsBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("good.sql", "-- description: fine\nSELECT 1;\n")
+	write("typo.sql", "-- name: my-metric\n-- metric: my_metric\n-- type: gaug\n-- value: v\nSELECT 1 AS v;\n")
+	write("twice.sql", "-- name: a\n-- name: b\nSELECT 1;\n")
+	write("a-dup.sql", "-- name: dup\nSELECT 'first';\n")
+	write("b-dup.sql", "-- name: dup\nSELECT 'second';\n")
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.sql"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	qs, skipped, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, q := range qs {
+		names = append(names, q.Name)
+	}
+	if strings.Join(names, ",") != "dup,good" {
+		t.Errorf("loaded %v, want dup and good", names)
+	}
+	if d, _ := Find(qs, "dup"); !strings.Contains(d.SQL, "first") {
+		t.Errorf("dup is not the first file's: %q", d.SQL)
+	}
+	want := map[string]string{ // file -> what its error says
+		"typo.sql":  `type "gaug"`,
+		"twice.sql": "name given twice",
+		"b-dup.sql": "query name dup is already taken by " + filepath.Join(dir, "a-dup.sql"),
+		"fifo.sql":  "not a regular file",
+	}
+	for _, e := range skipped {
+		base := filepath.Base(e.File)
+		if w, ok := want[base]; !ok || !strings.Contains(e.Error(), w) || !strings.Contains(e.Error(), e.File) {
+			t.Errorf("skipped %s: %v (want it to name the file and say %q)", base, e, w)
+		}
+		delete(want, base)
+	}
+	for f := range want {
+		t.Errorf("%s was not reported", f)
+	}
+	if e, ok := Skipped(skipped, "my-metric"); !ok || filepath.Base(e.File) != "typo.sql" {
+		t.Errorf("Skipped(my-metric) = %v, %v", e, ok)
+	}
+}
+
+// TestMergeMetricCollisions: a user query that declares a built-in
+// metric's name is reported, not allowed to drop the built-in series,
+// unless it replaces that built-in query by name.
+func TestMergeMetricCollisions(t *testing.T) {
+	user := func(name, metric string) Query {
+		q, err := Parse("user:/q/"+name+".sql", "-- name: "+name+"\n-- metric: "+metric+"\n-- type: gauge\n-- value: v\nSELECT 1 AS v;\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.User = true
+		return q
+	}
+	all, skipped := Merge(Builtin(), []Query{user("mine", "netsql_sockets"), user("other", "my_gauge"), user("zz", "my_gauge")})
+	if len(skipped) != 2 {
+		t.Fatalf("skipped %v, want mine and zz", skipped)
+	}
+	if e := skipped[0]; e.Name != "mine" || e.File != "/q/mine.sql" || !strings.Contains(e.Error(), "metric netsql_sockets is already declared by query metric-sockets") {
+		t.Errorf("mine: %v", e)
+	}
+	if e := skipped[1]; e.Name != "zz" || !strings.Contains(e.Error(), "metric my_gauge is already declared by query other") {
+		t.Errorf("zz: %v", e)
+	}
+	if q, ok := Find(all, "metric-sockets"); !ok || q.User {
+		t.Errorf("built-in metric-sockets lost: %+v", q)
+	}
+	if _, ok := Find(all, "mine"); ok {
+		t.Error("mine is in the catalog")
+	}
+	// Shadowing the built-in query by name replaces its metrics: fine.
+	all, skipped = Merge(Builtin(), []Query{user("metric-sockets", "netsql_sockets")})
+	if q, ok := Find(all, "metric-sockets"); len(skipped) != 0 || !ok || !q.Shadows {
+		t.Errorf("shadowing metric-sockets: %+v %v", q, skipped)
 	}
 }

@@ -32,6 +32,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/netsql/netsql/vtab/fileread"
 )
 
 //go:embed *.sql
@@ -103,11 +105,21 @@ func (q *Query) Bind(params map[string]string) map[string]string {
 }
 
 // Parse reads a query file's text. source names it in errors. A missing
-// name defaults to the file's base name without ".sql".
+// name defaults to the file's base name without ".sql"; a missing
+// description to the header's first line of free text.
 func Parse(source, text string) (Query, error) {
-	fields, err := ParseHeader(text)
+	q, err := parse(source, text)
 	if err != nil {
 		return Query{}, fmt.Errorf("%s: %w", source, err)
+	}
+	return q, nil
+}
+
+// parse is Parse with errors that do not name the source.
+func parse(source, text string) (Query, error) {
+	fields, err := ParseHeader(text)
+	if err != nil {
+		return Query{}, err
 	}
 	q := Query{Fields: fields, SQL: text, Source: source}
 	seen := map[string]bool{}
@@ -115,7 +127,7 @@ func Parse(source, text string) (Query, error) {
 		switch f.Key {
 		case "name", "description", "netstat", "format":
 			if seen[f.Key] {
-				return Query{}, fmt.Errorf("%s: %w: %s given twice", source, ErrHeader, f.Key)
+				return Query{}, fmt.Errorf("%w: %s given twice", ErrHeader, f.Key)
 			}
 			seen[f.Key] = true
 		}
@@ -128,17 +140,17 @@ func Parse(source, text string) (Query, error) {
 			q.Netstat = f.Value
 		case "format":
 			if f.Value != "raw" {
-				return Query{}, fmt.Errorf("%s: %w: format %q (want raw)", source, ErrHeader, f.Value)
+				return Query{}, fmt.Errorf("%w: format %q (want raw)", ErrHeader, f.Value)
 			}
 			q.Format = f.Value
 		case "param":
 			p, err := parseParam(f.Value)
 			if err != nil {
-				return Query{}, fmt.Errorf("%s: %w", source, err)
+				return Query{}, err
 			}
 			for _, old := range q.Params {
 				if old.Name == p.Name {
-					return Query{}, fmt.Errorf("%s: %w: param %s declared twice", source, ErrHeader, p.Name)
+					return Query{}, fmt.Errorf("%w: param %s declared twice", ErrHeader, p.Name)
 				}
 			}
 			q.Params = append(q.Params, p)
@@ -147,8 +159,11 @@ func Parse(source, text string) (Query, error) {
 	if q.Name == "" {
 		q.Name = strings.TrimSuffix(path.Base(source), ".sql")
 	}
+	if q.Description == "" {
+		q.Description = firstFreeText(text)
+	}
 	if q.Metrics, err = parseMetrics(fields, q.Description); err != nil {
-		return Query{}, fmt.Errorf("%s: %w", source, err)
+		return Query{}, err
 	}
 	return q, nil
 }
@@ -189,51 +204,124 @@ func UserDir(getenv func(string) string) string {
 	return filepath.Join(base, "netsql", "queries")
 }
 
+// maxFileSize bounds a user query file: anything larger is not a query
+// someone wrote (a log, /dev/zero behind a symlink) and is skipped.
+const maxFileSize = 1 << 20
+
+// FileError is a user query file that was skipped, and why. One bad file
+// never stops the rest: callers report each FileError once and go on with
+// the queries that loaded.
+type FileError struct {
+	// File is the file's path.
+	File string
+	// Name is the query's name when it was worked out (a parse error
+	// still knows the file's base name), so that asking for the query by
+	// name can say why it is missing.
+	Name string
+	Err  error
+}
+
+// Error names the file and says it was skipped.
+func (e *FileError) Error() string {
+	return fmt.Sprintf("query file %s skipped: %v", e.File, e.Err)
+}
+
+// Unwrap returns why the file was skipped.
+func (e *FileError) Unwrap() error { return e.Err }
+
 // LoadDir reads every *.sql file in dir as a user query, sorted by name.
-// A directory that does not exist holds no queries; a file whose header
-// does not parse is an error naming the file.
-func LoadDir(dir string) ([]Query, error) {
+// A directory that does not exist holds no queries. A file that cannot
+// be read or parsed, or that names a query another file of dir already
+// named (files are taken in name order), is skipped and returned in
+// skipped. err is set only when dir exists but cannot be listed.
+func LoadDir(dir string) (qs []Query, skipped []*FileError, err error) {
 	if dir == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("queries: %w", err)
+		return nil, nil, fmt.Errorf("queries: %w", err)
 	}
-	var out []Query
+	byName := map[string]string{}
 	for _, e := range ents {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
 			continue
 		}
 		file := filepath.Join(dir, e.Name())
-		b, err := os.ReadFile(file)
+		base := strings.TrimSuffix(e.Name(), ".sql")
+		b, err := fileread.ReadFile(file, maxFileSize)
+		text := string(b)
 		if err != nil {
-			return nil, fmt.Errorf("queries: %w", err)
+			skipped = append(skipped, &FileError{File: file, Name: base, Err: err})
+			continue
 		}
-		q, err := Parse("user:"+file, string(b))
+		q, err := parse("user:"+file, text)
 		if err != nil {
-			return nil, fmt.Errorf("queries: %w", err)
+			if name, ok := headerName(text); ok {
+				base = name
+			}
+			skipped = append(skipped, &FileError{File: file, Name: base, Err: err})
+			continue
 		}
+		if other, dup := byName[q.Name]; dup {
+			skipped = append(skipped, &FileError{File: file, Name: q.Name,
+				Err: fmt.Errorf("query name %s is already taken by %s", q.Name, other)})
+			continue
+		}
+		byName[q.Name] = file
 		q.User = true
-		out = append(out, q)
+		qs = append(qs, q)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	sort.Slice(qs, func(i, j int) bool { return qs[i].Name < qs[j].Name })
+	return qs, skipped, nil
+}
+
+// headerName returns the value of a header's name: line, when it has one.
+func headerName(text string) (string, bool) {
+	fields, _ := ParseHeader(text)
+	for _, f := range fields {
+		if f.Key == "name" {
+			return f.Value, true
+		}
+	}
+	return "", false
 }
 
 // Merge returns the built-in and user queries sorted by name; a user query
 // shadows (replaces) the built-in query of the same name and is marked so.
-func Merge(builtin, user []Query) []Query {
+// A user query declaring a metric another query of the result already
+// declares (a built-in one it does not shadow, or a user query earlier in
+// name order) would silently replace or merge that metric's series: it is
+// skipped and returned in skipped.
+func Merge(builtin, user []Query) (qs []Query, skipped []*FileError) {
 	byName := map[string]int{}
 	out := make([]Query, 0, len(builtin)+len(user))
 	for _, q := range builtin {
 		byName[q.Name] = len(out)
 		out = append(out, q)
 	}
+	shadowed := map[string]bool{}
 	for _, q := range user {
+		shadowed[q.Name] = true
+	}
+	// owner is the query declaring each metric name.
+	owner := map[string]string{}
+	for _, q := range builtin {
+		if shadowed[q.Name] {
+			continue
+		}
+		for _, m := range q.Metrics {
+			owner[m.Name] = q.Name
+		}
+	}
+	for _, q := range user {
+		if err := claimMetrics(owner, q); err != nil {
+			skipped = append(skipped, &FileError{File: strings.TrimPrefix(q.Source, "user:"), Name: q.Name, Err: err})
+			continue
+		}
 		if i, ok := byName[q.Name]; ok {
 			q.Shadows = !out[i].User
 			out[i] = q
@@ -242,8 +330,46 @@ func Merge(builtin, user []Query) []Query {
 		byName[q.Name] = len(out)
 		out = append(out, q)
 	}
+	// A shadowed built-in whose user query was skipped stays built-in.
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return out, skipped
+}
+
+// claimMetrics records q as the owner of its metric names, unless one is
+// already owned by another query.
+func claimMetrics(owner map[string]string, q Query) error {
+	for _, m := range q.Metrics {
+		if other, ok := owner[m.Name]; ok && other != q.Name {
+			return fmt.Errorf("metric %s is already declared by query %s (rename the metric, or name this query %s to replace that one)", m.Name, other, other)
+		}
+	}
+	for _, m := range q.Metrics {
+		owner[m.Name] = q.Name
+	}
+	return nil
+}
+
+// Catalog returns the built-in queries merged with the user queries of
+// dir (see LoadDir and Merge) and the user files that were skipped. err
+// is set only when dir exists and cannot be listed.
+func Catalog(dir string) (qs []Query, skipped []*FileError, err error) {
+	user, skipped, err := LoadDir(dir)
+	if err != nil {
+		return Builtin(), nil, err
+	}
+	qs, more := Merge(Builtin(), user)
+	return qs, append(skipped, more...), nil
+}
+
+// Skipped returns the FileError among skipped for the query name, if any:
+// why a query asked for by name is not in the catalog.
+func Skipped(skipped []*FileError, name string) (*FileError, bool) {
+	for _, e := range skipped {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return nil, false
 }
 
 // Find returns the query of qs with the given name.

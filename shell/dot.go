@@ -8,11 +8,14 @@ import (
 	"io"
 	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/netsql/netsql/vtab/fileread"
 )
 
 // dotLine is a parsed dot-command: `.name arg "quoted arg"`.
@@ -569,11 +572,15 @@ func (s *session) dotRun(ctx context.Context, d dotLine) error {
 			params = map[string]string{}
 		}
 		maps.Copy(params, s.params)
+		takes := ParamNames(q.SQL, slices.Sorted(maps.Keys(q.Params)))
 		for _, a := range d.Args[1:] {
 			name, value, ok := strings.Cut(a, "=")
 			name = strings.TrimLeft(name, ":@$")
-			if !ok || name == "" {
+			if !ok || !ValidParamName(name) {
 				return fmt.Errorf(".run %s: want name=value, got %q", q.Name, a)
+			}
+			if err := CheckParamNames(q.Name, []string{name}, takes); err != nil {
+				return fmt.Errorf(".run %s: %w", q.Name, err)
 			}
 			params[name] = value
 		}
@@ -605,7 +612,7 @@ func (s *session) readFile(ctx context.Context, path string) error {
 	if s.depth >= maxReadDepth {
 		return fmt.Errorf(".read %s: files nested more than %d deep", path, maxReadDepth)
 	}
-	b, err := os.ReadFile(path)
+	b, err := fileread.ReadFile(path, fileread.MaxScript)
 	if err != nil {
 		return fmt.Errorf("read: %w", err)
 	}
@@ -757,7 +764,7 @@ func (s *session) dotParam(_ context.Context, d dotLine) error {
 			return usageError("parameter")
 		}
 		name := strings.TrimLeft(d.Args[1], ":@$")
-		if name == "" || strings.IndexFunc(name, func(r rune) bool { return r > 127 || !isIdentByte(byte(r)) }) >= 0 {
+		if !ValidParamName(name) {
 			return fmt.Errorf(".parameter set: %q is not a parameter name", d.Args[1])
 		}
 		s.params[name] = strings.Join(d.Args[2:], " ")

@@ -1,11 +1,10 @@
 package shell
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
+	"errors"
 	"strings"
+
+	"github.com/netsql/netsql/queries"
 )
 
 // CannedQuery is a named query the shell runs with `.run NAME` and lists
@@ -26,73 +25,43 @@ type CannedQuery struct {
 // the shell adds the user's own from $XDG_CONFIG_HOME/netsql/queries.
 type QueryList func() []CannedQuery
 
-// ParseCannedQuery reads a canned query from a .sql file's text. Header
-// comment lines `-- name: NAME` and `-- description: TEXT` name and describe
-// it; without them the name is the file name without .sql and the
-// description the first other header comment line. `-- param: NAME=DEFAULT
-// what it means` lines give parameter defaults, as in the built-in queries.
-func ParseCannedQuery(fileName, text string) CannedQuery {
-	q := CannedQuery{Name: strings.TrimSuffix(filepath.Base(fileName), ".sql"), SQL: strings.TrimSpace(text), Origin: fileName}
-	var firstComment string
-	described := false
-	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		c, ok := strings.CutPrefix(line, "--")
-		if !ok {
-			break // the header ends at the first SQL line
-		}
-		c = strings.TrimSpace(c)
-		key, val, found := strings.Cut(c, ":")
-		val = strings.TrimSpace(val)
-		switch k := strings.ToLower(strings.TrimSpace(key)); {
-		case found && k == "name" && val != "":
-			q.Name = val
-		case found && k == "description" && val != "":
-			q.Description, described = val, true
-		case found && k == "param" && val != "":
-			word, _, _ := strings.Cut(val, " ")
-			if name, def, ok := strings.Cut(word, "="); ok && name != "" {
-				if def == "''" {
-					def = ""
-				}
-				if q.Params == nil {
-					q.Params = map[string]string{}
-				}
-				q.Params[name] = def
-			}
-		case firstComment == "" && !(found && !strings.Contains(k, " ")):
-			firstComment = c
-		}
+// ParseCannedQuery reads a canned query from a .sql file's text with the
+// queries package's parser, the one every netsql mode uses: header lines
+// `-- name: NAME`, `-- description: TEXT` and `-- param: NAME=DEFAULT what
+// it means`; without them the name is the file name without .sql and the
+// description the header's first line of free text. A header that does
+// not parse is an error naming the file.
+func ParseCannedQuery(fileName, text string) (CannedQuery, error) {
+	q, err := queries.Parse(fileName, text)
+	if err != nil {
+		return CannedQuery{}, err
 	}
-	if !described {
-		q.Description = firstComment
-	}
-	return q
+	return fromQuery(q, fileName), nil
+}
+
+// fromQuery turns a catalog query into the shell's form.
+func fromQuery(q queries.Query, origin string) CannedQuery {
+	return CannedQuery{Name: q.Name, Description: q.Description, SQL: strings.TrimSpace(q.SQL), Params: q.Defaults(), Origin: origin}
 }
 
 // LoadQueryDir reads every *.sql file in dir as a canned query, sorted by
-// name. A missing directory holds no queries.
+// name, as queries.LoadDir does. A missing directory holds no queries. A
+// file that does not load is skipped: the error names each one, and the
+// queries that loaded are returned beside it.
 func LoadQueryDir(dir string) ([]CannedQuery, error) {
-	if dir == "" {
-		return nil, nil
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
+	qs, skipped, err := queries.LoadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("list queries in %s: %w", dir, err)
+		return nil, err
 	}
 	var out []CannedQuery
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return out, fmt.Errorf("read query: %w", err)
-		}
-		out = append(out, ParseCannedQuery(f, string(b)))
+	for _, q := range qs {
+		out = append(out, fromQuery(q, strings.TrimPrefix(q.Source, "user:")))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	errs := make([]error, len(skipped))
+	for i, e := range skipped {
+		errs[i] = e
+	}
+	return out, errors.Join(errs...)
 }
 
 // allQueries merges built-in and user queries; a user query replaces a

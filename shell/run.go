@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"modernc.org/sqlite"
 
@@ -92,17 +95,19 @@ func (r *Runner) RunStatement(ctx context.Context, st Statement) (Result, error)
 	return res, w.End()
 }
 
-// bind turns the statement's parameter names into named arguments. A
-// value that reads as an integer or a real binds as a number so that
-// `count(*) > :limit` compares numbers.
 // Bind turns a statement's parameter names into named arguments from
-// params (values as ParamValue converts them). A name params lacks, or a
-// positional ?N, is an error that says how to give it on the command line.
+// params (values as ParamValue converts them). A name params lacks, a
+// positional ? or ?N, or a name database/sql cannot bind (one that does
+// not start with a letter, such as :1) is an error that says how to give
+// a parameter on the command line.
 func Bind(names []string, params map[string]string) ([]any, error) {
 	var args []any
 	for _, name := range names {
-		if _, err := strconv.Atoi(name); err == nil {
-			return nil, fmt.Errorf("positional parameter ?%s is not supported; use :name with -p name=VALUE", name)
+		if strings.HasPrefix(name, "?") {
+			return nil, fmt.Errorf("positional parameter %s is not supported; use :name with -p name=VALUE", name)
+		}
+		if !ValidParamName(name) {
+			return nil, fmt.Errorf("parameter :%s cannot be bound: a parameter name starts with a letter (:name, given with -p name=VALUE)", name)
 		}
 		v, ok := params[name]
 		if !ok {
@@ -113,16 +118,91 @@ func Bind(names []string, params map[string]string) ([]any, error) {
 	return args, nil
 }
 
-// ParamValue converts a parameter's text to the SQL value it binds as.
-func ParamValue(v string) any {
-	if i, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return i
+// ValidParamName reports whether name (without its ':', '@' or '$') is a
+// parameter name netsql can bind: a letter, then letters, digits, '_',
+// '$' or any other non-ASCII character, as SQLite's tokenizer reads a
+// name (database/sql binds only names that start with a letter).
+func ValidParamName(name string) bool {
+	for i, r := range name {
+		switch {
+		case unicode.IsLetter(r):
+		case i == 0 || r == utf8.RuneError:
+			return false
+		case r >= '0' && r <= '9' || r == '_' || r == '$' || r >= 0x80:
+		default:
+			return false
+		}
 	}
-	if f, err := strconv.ParseFloat(v, 64); err == nil && !strings.ContainsAny(v, "xXnN") {
-		return f
-	}
-	return v
+	return name != ""
 }
+
+// ParamNames returns the parameters a script takes: declared (a canned
+// query's declared parameters) first, then each :name its statements use,
+// in order of first use, without repeats.
+func ParamNames(script string, declared []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, n := range declared {
+		add(n)
+	}
+	for _, st := range Statements(script) {
+		for _, n := range st.Params {
+			if !strings.HasPrefix(n, "?") {
+				add(n)
+			}
+		}
+	}
+	return out
+}
+
+// CheckParamNames returns an error naming the first of given that takes
+// does not hold, and the parameters takes holds: a misspelt -p name would
+// otherwise be ignored silently. what names the query in the message.
+func CheckParamNames(what string, given, takes []string) error {
+	for _, g := range given {
+		if slices.Contains(takes, g) {
+			continue
+		}
+		if len(takes) == 0 {
+			return fmt.Errorf("no parameter :%s in %s, which takes none", g, what)
+		}
+		return fmt.Errorf("no parameter :%s in %s, which takes :%s", g, what, strings.Join(takes, ", :"))
+	}
+	return nil
+}
+
+// ParamValue converts a parameter's text to the SQL value it binds as,
+// the way SQLite reads the same text as a numeric literal in SQL: an
+// optionally signed run of decimal digits is an INTEGER (a REAL when it
+// does not fit in 64 bits); digits with a decimal point and/or an
+// exponent (1.5, .5, 2e3) are a REAL; anything else (1_000, 0x10, Inf,
+// " 5", "") is TEXT. So `count(*) > :limit` compares numbers.
+func ParamValue(v string) any {
+	digits := strings.TrimLeft(v, "+-")
+	if len(v)-len(digits) > 1 || !numericLiteral.MatchString(digits) {
+		return v
+	}
+	if !strings.ContainsAny(digits, ".eE") {
+		if i, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return i
+		}
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return v
+	}
+	return f
+}
+
+// numericLiteral is SQLite's grammar for an unsigned decimal numeric
+// literal.
+var numericLiteral = regexp.MustCompile(`^([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
 
 var sqliteCodeSuffix = regexp.MustCompile(`\s*\(\d+\)$`)
 

@@ -57,6 +57,9 @@ type ShellConfig struct {
 	// ConfigDir overrides ConfigDir(Env), where init.sql and queries/ live;
 	// "-" reads neither.
 	ConfigDir string
+	// QueryDir overrides where the user's own queries are read from
+	// (ConfigDir/queries when empty): netsql's --queries DIR.
+	QueryDir string
 	// HistoryLimit bounds the history (DefaultHistoryLimit when 0).
 	HistoryLimit int
 	// Interrupts delivers Ctrl-C while a statement runs (the terminal is
@@ -352,7 +355,9 @@ func (s *session) queries() ([]CannedQuery, error) {
 	}
 	var user []CannedQuery
 	var err error
-	if dir := s.configDir(); dir != "" {
+	if s.cfg.QueryDir != "" {
+		user, err = LoadQueryDir(s.cfg.QueryDir)
+	} else if dir := s.configDir(); dir != "" {
 		user, err = LoadQueryDir(filepath.Join(dir, "queries"))
 	}
 	return allQueries(builtin, user), err
@@ -399,7 +404,7 @@ func (s *session) runSQL(ctx context.Context, script string) error {
 // so an interrupted or failed statement prints nothing.
 func (s *session) runStatement(ctx context.Context, st Statement) error {
 	for _, p := range st.Params {
-		if _, ok := s.params[p]; !ok {
+		if _, ok := s.params[p]; !ok && ValidParamName(p) {
 			return fmt.Errorf("missing parameter :%s (set it with .param set %s VALUE)", p, p)
 		}
 	}

@@ -196,6 +196,14 @@ func cutPoints(script string) []cut {
 			}
 		case c == '$' && sc.i > at+1:
 			addParam(script[at+1 : sc.i])
+		case c == '?':
+			// A positional parameter, kept with its "?" so that Bind can
+			// say it is not supported.
+			j := at + 1
+			for j < len(script) && script[j] >= '0' && script[j] <= '9' {
+				j++
+			}
+			addParam(script[at:j])
 		}
 	}
 }

@@ -40,7 +40,7 @@ var Addresses = &Table[addressRecord]{
 			Value: func(r *addressRecord) any { return r.iface }},
 		{Name: "ifindex", Type: Integer, Push: pushEQ, Doc: "interface index (join to interfaces.index); NULL when unknown (--proc)",
 			Value: func(r *addressRecord) any { return nullIfZero(uint64(r.a.Index)) }},
-		{Name: "family", Type: Text, Push: pushEQ, Doc: "address family: inet, inet6",
+		{Name: "family", Type: Text, Push: pushEQ, Values: inetFamilies, Doc: "address family: inet, inet6",
 			Value: func(r *addressRecord) any { return afName(r.a.Family) }},
 		{Name: "address", Type: Text, Doc: "the interface's own address",
 			Value: func(r *addressRecord) any { return r.a.Address.String() }},
@@ -101,6 +101,9 @@ func readAddresses(ctx context.Context, src *Source, q *Query) ([]addressRecord,
 	addrs, names, err := routeDump(ctx, src, q, "addresses", func(c *rtnl.Client) ([]rtnl.Address, error) {
 		return c.Addresses(ctx, rtnl.AddrFilter{Family: fam, Index: idx})
 	})
+	if set && errors.Is(err, unix.ENODEV) {
+		return nil, nil // a strict kernel refuses a dump filtered by an index no link has
+	}
 	if err != nil {
 		return nil, err
 	}

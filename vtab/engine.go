@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -90,25 +91,69 @@ func (e *Engine) DB() *sql.DB { return e.db }
 // QueryContext runs a statement whose kernel reads obey ctx (cancellation
 // and deadlines reach netlink dumps and /proc walks, not only SQLite).
 func (e *Engine) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	e.setContext(ctx)
+	e.prepare(ctx, query, args)
 	rows, err := e.db.QueryContext(ctx, query, args...)
 	return rows, e.explain(err)
 }
 
 // ExecContext is QueryContext for statements that return no rows.
 func (e *Engine) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	e.setContext(ctx)
+	e.prepare(ctx, query, args)
 	res, err := e.db.ExecContext(ctx, query, args...)
 	return res, e.explain(err)
 }
 
-func (e *Engine) setContext(ctx context.Context) {
+// prepare hands the statement about to run, and its context, to the
+// sessions its cursors will open in.
+func (e *Engine) prepare(ctx context.Context, query string, args []any) {
 	e.funcs.setContext(ctx)
+	st := &statement{ctx: ctx, folded: e.mayFold(ctx, query, args)}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, s := range e.sessions {
-		s.setContext(ctx)
+		s.setStatement(st)
 	}
+}
+
+// foldingCollation finds, in an EXPLAIN listing's P4 column, a comparison
+// or an IN list under a collation for which two different texts can be
+// equal: "NOCASE-8" on a comparison opcode, "k(1,NOCASE)" on an IN list.
+var foldingCollation = regexp.MustCompile(`(^|[(,-])(NOCASE|RTRIM)(-\d+$|[,)])`)
+
+// mayFold reports whether the statement may compare text under NOCASE or
+// RTRIM, where 'close_wait' equals 'CLOSE_WAIT' and is no typo. SQLite
+// does not tell a virtual table a constraint's collation (modernc's
+// IndexInfo has no sqlite3_vtab_collation), but the compiled program
+// does: every constraint a table is given is re-checked by a comparison
+// opcode that names its collation. When the listing cannot be had, the
+// answer is yes: never an error for what may be a match. Only a single
+// statement is explained: the driver would run the statements after the
+// first one, and they would then run twice.
+func (e *Engine) mayFold(ctx context.Context, query string, args []any) bool {
+	if !singleStatement(query) {
+		return true
+	}
+	rows, err := e.db.QueryContext(ctx, "EXPLAIN "+query, args...)
+	if err != nil {
+		return true
+	}
+	defer rows.Close()
+	// EXPLAIN lists addr, opcode, p1, p2, p3, p4, p5, comment.
+	var opcode string
+	var p4 sql.NullString
+	var skip any
+	for rows.Next() {
+		if err := rows.Scan(&skip, &opcode, &skip, &skip, &skip, &p4, &skip, &skip); err != nil {
+			return true
+		}
+		if strings.HasPrefix(opcode, "String") {
+			continue // a literal, not a collation
+		}
+		if foldingCollation.MatchString(p4.String) {
+			return true
+		}
+	}
+	return rows.Err() != nil
 }
 
 // Close releases the database.
@@ -182,13 +227,17 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 }
 
 // authorize refuses, when a statement is prepared, any write to a live
-// table and any DROP of one (SQLite would run a DELETE that matches no
+// table and any DROP or ALTER of one (ALTER TABLE sockets RENAME TO s2
+// would let a temp table named sockets answer in its place) (SQLite would run a DELETE that matches no
 // row without asking the module, and DROP TABLE sockets would remove the
 // table for the rest of the session). The refused table is remembered so
 // the error can name it.
-func (e *Engine) authorize(action sqlite.AuthorizerActionCode, arg1, _, db, _ string) sqlite.AuthorizerReturnCode {
+func (e *Engine) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, db, _ string) sqlite.AuthorizerReturnCode {
 	switch action {
 	case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete, sqlite.AuthDropVTable:
+	case sqlite.AuthAlterTable:
+		// ALTER TABLE names the database first, then the table.
+		arg1, db = arg2, arg1
 	default:
 		return sqlite.AuthorizerOK
 	}
@@ -204,6 +253,52 @@ func (e *Engine) authorize(action sqlite.AuthorizerActionCode, arg1, _, db, _ st
 		}
 	}
 	return sqlite.AuthorizerOK
+}
+
+// singleStatement reports whether query holds one SQL statement: no ';'
+// outside literals, quoted names and comments is followed by anything but
+// blanks and comments. When unsure it says no.
+func singleStatement(query string) bool {
+	ended := false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			continue
+		case c == '-' && strings.HasPrefix(query[i:], "--"):
+			j := strings.IndexByte(query[i:], '\n')
+			if j < 0 {
+				return true
+			}
+			i += j
+			continue
+		case c == '/' && strings.HasPrefix(query[i:], "/*"):
+			j := strings.Index(query[i+2:], "*/")
+			if j < 0 {
+				return false
+			}
+			i += j + 3
+			continue
+		}
+		if ended {
+			return false // text after a ';'
+		}
+		switch c {
+		case ';':
+			ended = true
+		case '\'', '"', '`', '[':
+			end := c
+			if c == '[' {
+				end = ']'
+			}
+			j := strings.IndexByte(query[i+1:], end)
+			if j < 0 {
+				return false
+			}
+			i += j + 1 // a doubled quote reopens at the next byte
+		}
+	}
+	return true
 }
 
 // explain turns SQLite's bare "not authorized" for a refused write into

@@ -80,9 +80,18 @@ func openFake(t *testing.T) (*Engine, *fakeSockets) {
 // query runs SQL and returns its rows as text, one "a|b|c" line per row.
 func query(t *testing.T, eng *Engine, q string, args ...any) []string {
 	t.Helper()
-	rows, err := eng.QueryContext(context.Background(), q, args...)
+	out, err := tryQuery(eng, q, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
+	}
+	return out
+}
+
+// tryQuery is query returning the error instead of failing the test.
+func tryQuery(eng *Engine, q string, args ...any) ([]string, error) {
+	rows, err := eng.QueryContext(context.Background(), q, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
@@ -94,7 +103,7 @@ func query(t *testing.T, eng *Engine, q string, args ...any) []string {
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		parts := make([]string, len(vals))
 		for i, v := range vals {
@@ -106,10 +115,7 @@ func query(t *testing.T, eng *Engine, q string, args ...any) []string {
 		}
 		out = append(out, strings.Join(parts, "|"))
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return out
+	return out, rows.Err()
 }
 
 func fmtAny(v any) string {
@@ -158,13 +164,27 @@ func TestProtoPushdownSkipsOtherDumps(t *testing.T) {
 	}
 }
 
-func TestUnknownStateReadsNothing(t *testing.T) {
+func TestUnknownStateIsAnError(t *testing.T) {
 	eng, fake := openFake(t)
-	if got := query(t, eng, "SELECT * FROM sockets WHERE state = 'close_wait'"); len(got) != 0 {
-		t.Fatalf("lower-case state matched %v; SQL = is case-sensitive", got)
+	for _, q := range []string{
+		"SELECT * FROM sockets WHERE state = 'close_wait'",
+		"SELECT * FROM sockets WHERE state = 'CLOSEWAIT'",
+		"SELECT * FROM sockets WHERE state IN ('LISTEN', 'CLOSEWAIT')",
+	} {
+		rows, err := eng.QueryContext(context.Background(), q)
+		if err == nil {
+			for rows.Next() {
+			}
+			err = rows.Err()
+			rows.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), "sockets.state") || !strings.Contains(err.Error(), "tcp: ") ||
+			!strings.Contains(err.Error(), "unix: ") || !strings.Contains(err.Error(), "CLOSE_WAIT") {
+			t.Errorf("%s: err = %v, want an error listing the states by transport", q, err)
+		}
 	}
 	if n := len(fake.requests()); n != 0 {
-		t.Errorf("an impossible state still made %d kernel requests", n)
+		t.Errorf("an unknown state still made %d kernel requests", n)
 	}
 }
 
@@ -284,6 +304,7 @@ func TestWritesAreRefused(t *testing.T) {
 		"DELETE FROM sockets", "INSERT INTO sockets(proto) VALUES ('tcp')", "UPDATE sockets SET state = 'LISTEN'",
 		"DELETE FROM sockets WHERE inode = -1", // matches nothing: still refused
 		"DROP TABLE sockets",
+		"ALTER TABLE sockets RENAME TO s2", "ALTER TABLE temp.sockets RENAME TO s2",
 	} {
 		_, err := eng.ExecContext(context.Background(), q)
 		if err == nil || err.Error() != "sockets is a read-only view of the kernel" {
@@ -293,8 +314,15 @@ func TestWritesAreRefused(t *testing.T) {
 	if got := query(t, eng, "SELECT count(*) FROM sockets"); got[0] != "7" {
 		t.Errorf("after refused writes the table reads %v", got)
 	}
-	// Ordinary temp objects stay writable.
-	if _, err := eng.ExecContext(context.Background(), "CREATE TEMP TABLE notes(x); INSERT INTO notes VALUES (1); DROP TABLE notes"); err != nil {
+	// After a refused rename no temp table can take the live table's name.
+	if _, err := eng.ExecContext(context.Background(), "CREATE TEMP TABLE sockets(state)"); err == nil {
+		t.Error("a temp table named sockets was created beside the live one")
+	}
+	if got := query(t, eng, "SELECT count(*) FROM sockets"); got[0] != "7" {
+		t.Errorf("after refused writes the table reads %v", got)
+	}
+	// Ordinary temp objects stay writable, and renamable.
+	if _, err := eng.ExecContext(context.Background(), "CREATE TEMP TABLE notes(x); INSERT INTO notes VALUES (1); ALTER TABLE notes RENAME TO n2; DROP TABLE n2"); err != nil {
 		t.Errorf("temp table: %v", err)
 	}
 }
@@ -414,5 +442,80 @@ func TestExtrasOnlyWhenUsed(t *testing.T) {
 	// The canned sockets carry no extras: the columns are NULL, not zero.
 	if got := query(t, eng, "SELECT DISTINCT cwnd, rtt_ms, congestion FROM sockets"); !reflect.DeepEqual(got, []string{"NULL|NULL|NULL"}) {
 		t.Errorf("extras without data = %v", got)
+	}
+}
+
+func TestSingleStatement(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT 1":              true,
+		"SELECT 1;":             true,
+		"SELECT 1; -- done\n":   true,
+		"SELECT 1; /* done */ ": true,
+		"SELECT ';' AS x":       true,
+		`SELECT "a;b" FROM [c;d] WHERE 'it''s;' = x`:             true,
+		"SELECT 1 -- ; SELECT 2\n":                               true,
+		"SELECT 1; SELECT 2":                                     false,
+		"SELECT 1;SELECT 2;":                                     false,
+		"SELECT 'unterminated; SELECT 2":                         false,
+		"CREATE TRIGGER t AFTER INSERT ON x BEGIN SELECT 1; END": false,
+	} {
+		if got := singleStatement(q); got != want {
+			t.Errorf("singleStatement(%q) = %v, want %v", q, got, want)
+		}
+	}
+}
+
+// The engine explains a statement to learn its collations: the statements
+// of a multi-statement string must still run once each.
+func TestStatementsRunOnce(t *testing.T) {
+	eng, _ := openFake(t)
+	ctx := context.Background()
+	if _, err := eng.ExecContext(ctx, "CREATE TEMP TABLE z(x)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.ExecContext(ctx, "SELECT 1; INSERT INTO z VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	if got := query(t, eng, "SELECT count(*) FROM z"); got[0] != "1" {
+		t.Errorf("the INSERT ran %s times", got[0])
+	}
+}
+
+// A case slip in a closed-set word is an error under BINARY only: where
+// the statement compares under NOCASE or RTRIM, however it got there
+// (COLLATE, a view's column, a table's declared collation), it matches.
+func TestClosedSetFollowsCollation(t *testing.T) {
+	eng, _ := openFake(t)
+	ctx := context.Background()
+	for _, q := range []string{
+		"CREATE TEMP VIEW v AS SELECT state COLLATE NOCASE AS s FROM sockets",
+		"CREATE TEMP TABLE w(s TEXT COLLATE NOCASE)",
+		"INSERT INTO w VALUES ('listen')",
+	} {
+		if _, err := eng.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for q, want := range map[string]string{
+		"SELECT count(*) FROM sockets WHERE state = 'listen' COLLATE NOCASE":      "2",
+		"SELECT count(*) FROM sockets WHERE state COLLATE NOCASE IN ('listen')":   "2",
+		"SELECT count(*) FROM sockets WHERE state = 'LISTEN ' COLLATE RTRIM":      "2",
+		"SELECT count(*) FROM v WHERE s = 'listen'":                               "2",
+		"SELECT count(*) FROM w JOIN sockets ON w.s = sockets.state":              "2",
+		"SELECT count(*) FROM sockets WHERE proto = 'TCP6' COLLATE NOCASE":        "1",
+		"SELECT count(*) FROM sockets WHERE local_address = '::1' COLLATE NOCASE": "1",
+	} {
+		if got, err := tryQuery(eng, q); err != nil || got[0] != want {
+			t.Errorf("%s = %v, %v; want %s", q, got, err, want)
+		}
+	}
+	for _, q := range []string{
+		"SELECT count(*) FROM sockets WHERE state = 'listen'",
+		"SELECT count(*) FROM sockets WHERE state = 'listen' COLLATE BINARY",
+		"SELECT count(*) FROM sockets WHERE state IN ('LISTEN', 'listen')",
+	} {
+		if err := queryErr(eng, q); err == nil || !strings.Contains(err.Error(), "did you mean 'LISTEN'?") {
+			t.Errorf("%s: err = %v, want a hint at LISTEN", q, err)
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"modernc.org/sqlite"
 
+	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/procs"
 )
 
@@ -234,7 +234,7 @@ func (f *sqlFuncs) netstatProgram(_ *sqlite.FunctionContext, args []driver.Value
 		return name, nil
 	}
 	name := "-" // netstat skips a process whose cmdline it cannot read
-	if cmdline, err := readCmdline(f.src.ProcRoot, int(pid)); err == nil {
+	if cmdline, err := readCmdline(f.names.context(), f.src.ProcRoot, int(pid)); err == nil {
 		name = procs.NetstatPIDProgram(int(pid), procs.NetstatProgram(cmdline))
 	}
 	if f.programs == nil {
@@ -272,19 +272,22 @@ func (f *sqlFuncs) netstatTimer(_ *sqlite.FunctionContext, args []driver.Value) 
 }
 
 // readCmdline reads what netstat reads of /proc/PID/cmdline: at most 511
-// bytes.
-func readCmdline(procRoot string, pid int) ([]byte, error) {
-	f, err := os.Open(filepath.Join(procRoot, strconv.Itoa(pid), "cmdline"))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	buf := make([]byte, 511)
-	n, err := io.ReadFull(f, buf)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return nil, err
-	}
-	return buf[:n], nil
+// bytes. The read waits for the process's mmap lock (where ps hangs), so
+// it gives up when the statement's ctx ends.
+func readCmdline(ctx context.Context, procRoot string, pid int) ([]byte, error) {
+	return fileread.ReadContext(ctx, func() ([]byte, error) {
+		f, err := fileread.Open(filepath.Join(procRoot, strconv.Itoa(pid), "cmdline"))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		buf := make([]byte, 511)
+		n, err := io.ReadFull(f, buf)
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return nil, err
+		}
+		return buf[:n], nil
+	})
 }
 
 // intArg reads an integer argument; integral reals and numeric text pass.

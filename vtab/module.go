@@ -3,6 +3,7 @@ package vtab
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -97,10 +98,23 @@ func decodePlan(s string) (*plan, error) {
 // Planning costs: a kernel read is expensive; a constraint the producer
 // narrows helps; an equality the adapter answers from its index makes the
 // table cheap as the inner side of a join.
+//
+// A plan that selects namespaces (netns_name) is costed apart. It must
+// win over every plan without the selector, which SQLite would otherwise
+// answer from netsql's own namespace and then compare '*' or pid:N with
+// the rows' names (the selector is omitted from SQLite's re-check). And
+// SQLite must never answer an OR by merging sub-scans (a MULTI-INDEX OR),
+// whose rows would be checked against the selector the same way. So a
+// selecting plan costs at most selectorCost, below any other plan
+// (minCost), and each further term lowers it only a little: two or more
+// sub-scans always cost more than the single scan with the selector.
 const (
-	fullScanCost  = 1e6
-	pushedFactor  = 4
-	indexedFactor = 1000
+	fullScanCost   = 1e6
+	pushedFactor   = 4
+	indexedFactor  = 1000
+	minCost        = 10
+	selectorCost   = 1
+	selectorFactor = 0.97
 )
 
 func (t *table) BestIndex(info *sqlvtab.IndexInfo) error {
@@ -113,6 +127,7 @@ func (t *table) BestIndex(info *sqlvtab.IndexInfo) error {
 	// no fd scan, no name lookup, no tcp_info.
 	p := &plan{used: used}
 	cost, rows := fullScanCost, float64(100000)
+	selector, narrowed := false, 0
 	for i := range info.Constraints {
 		c := &info.Constraints[i]
 		if !c.Usable || c.Column < 0 || c.Column >= len(cols) {
@@ -136,6 +151,17 @@ func (t *table) BestIndex(info *sqlvtab.IndexInfo) error {
 		// return a superset, never miss a row. netns_name is the exception:
 		// it selects namespaces ('*', 'pid:N'), rows show their own name.
 		c.Omit = col.Name == netnsNameColumn
+		if c.Omit {
+			selector = true
+		} else {
+			narrowed++
+		}
+	}
+	if selector {
+		cost = selectorCost * math.Pow(selectorFactor, float64(narrowed))
+		rows = 1000 * math.Pow(selectorFactor, float64(narrowed))
+	} else {
+		cost = math.Max(cost, minCost)
 	}
 	info.IdxStr = p.encode()
 	info.EstimatedCost = cost
@@ -170,7 +196,17 @@ type cursor struct {
 	rows  []int32 // selected row numbers; nil with all=true means every row
 	all   bool
 	pos   int
-	open  bool
+	// served remembers, per namespace and other constraint values, the
+	// namespace selector that already returned those rows in this cursor:
+	// SQLite runs Filter once per value of `netns_name IN ('A', 'pid:N')`
+	// and would otherwise return a namespace two values name twice.
+	served map[string]string
+}
+
+// lookupTerm is an equality the adapter answers from its index.
+type lookupTerm struct {
+	col int
+	key any
 }
 
 func (c *cursor) Filter(_ int, idxStr string, vals []sqlvtab.Value) error {
@@ -179,38 +215,123 @@ func (c *cursor) Filter(_ int, idxStr string, vals []sqlvtab.Value) error {
 		return err
 	}
 	schema := &c.table.mod.schema
+	sess := c.table.sess
 	q := &Query{schema: schema, used: p.used}
-	var lookups []planTerm
-	var lookupVals []any
+	var sel []Constraint
+	var lookups []lookupTerm
+	var ident []string // the values that are not namespace selectors
 	for i, term := range p.terms {
 		if i >= len(vals) {
 			break
 		}
-		if term.pushed {
-			q.Constraints = append(q.Constraints, Constraint{Column: schema.Columns[term.col].Name, Op: term.op, Value: vals[i]})
+		col := schema.Columns[term.col]
+		v := vals[i]
+		if schema.PerNetNS && (col.Name == netnsColumn || col.Name == netnsNameColumn) {
+			sel = append(sel, Constraint{Column: col.Name, Op: sqlvtab.OpEQ, Value: affinity(col.Type, v)})
 			continue
 		}
-		lookups = append(lookups, term)
-		lookupVals = append(lookupVals, vals[i])
+		ident = append(ident, fmt.Sprintf("%d\x00%d\x00%T\x00%v", term.col, term.op, v, v))
+		if term.op == sqlvtab.OpEQ {
+			if err := checkClosedSet(schema, col, v, sess.folded()); err != nil {
+				return err
+			}
+			if matchesNoNumber(col.Type, v) {
+				c.snap, c.pos, c.all, c.rows = nil, 0, false, nil
+				return nil // no kernel read for `port = 'http'`
+			}
+		}
+		if term.pushed {
+			if pv, ok := pushable(col, term.op, v, sess.folded()); ok {
+				q.Constraints = append(q.Constraints, Constraint{Column: col.Name, Op: term.op, Value: pv})
+				continue
+			}
+		}
+		if term.op == sqlvtab.OpEQ {
+			if key, ok := indexKey(col.Type, v); ok {
+				lookups = append(lookups, lookupTerm{col: term.col, key: key})
+			}
+		}
 	}
-	snap, err := c.table.sess.snapshot(c.table.mod, q)
+	snap, dropped, err := sess.snapshot(c.table.mod, q, sel)
 	if err != nil {
 		return err
 	}
-	c.snap, c.pos, c.all, c.rows = snap, 0, true, nil
-	for i, term := range lookups {
-		key, ok := indexKey(schema.Columns[term.col].Type, lookupVals[i])
-		if !ok {
-			continue // SQLite will compare this one itself
+	for _, d := range dropped {
+		if d.Op != sqlvtab.OpEQ {
+			continue // SQLite re-checks ranges itself
 		}
-		hits := snap.lookup(term.col, key)
+		ci := schema.ColumnIndex(d.Column)
+		if key, ok := indexKey(schema.Columns[ci].Type, d.Value); ok {
+			lookups = append(lookups, lookupTerm{col: ci, key: key})
+		}
+	}
+	c.snap, c.pos, c.all, c.rows = snap, 0, true, nil
+	for _, l := range lookups {
+		hits := snap.lookup(l.col, l.key)
 		if c.all {
 			c.rows, c.all = hits, false
 		} else {
 			c.rows = intersect(c.rows, hits)
 		}
 	}
+	c.dedupe(sel, strings.Join(ident, "\x01"))
 	return nil
+}
+
+// dedupe drops from the cursor's rows the namespaces an earlier Filter of
+// this cursor already returned for the same other values under a
+// different selector value. A repeated selector value is a join's outer
+// row coming back, whose rows must repeat.
+func (c *cursor) dedupe(sel []Constraint, ident string) {
+	if len(sel) == 0 {
+		return
+	}
+	if c.served == nil {
+		c.served = map[string]string{}
+	}
+	selKey := constraintKey(sel)
+	parts := c.snap.rows.parts
+	var skip map[int]bool
+	for i, p := range parts {
+		k := strconv.FormatUint(p.inode, 10) + "\x02" + ident
+		prev, seen := c.served[k]
+		if !seen {
+			c.served[k] = selKey
+			continue
+		}
+		if prev != selKey {
+			if skip == nil {
+				skip = map[int]bool{}
+			}
+			skip[i] = true
+		}
+	}
+	if skip == nil {
+		return
+	}
+	starts := c.snap.rows.starts
+	keep := func(r int32) bool {
+		i := sort.Search(len(starts), func(i int) bool { return starts[i] > int(r) }) - 1
+		return !skip[i]
+	}
+	var out []int32
+	if c.all {
+		for r := 0; r < c.snap.rows.Len(); r++ {
+			if keep(int32(r)) {
+				out = append(out, int32(r))
+			}
+		}
+	} else {
+		for _, r := range c.rows {
+			if keep(r) {
+				out = append(out, r)
+			}
+		}
+	}
+	c.rows, c.all = out, false
+	if c.rows == nil {
+		c.rows = []int32{}
+	}
 }
 
 func (c *cursor) Next() error { c.pos++; return nil }
@@ -244,33 +365,196 @@ func (c *cursor) Close() error {
 	return nil
 }
 
-// indexKey normalises a constraint value the way SQLite's comparison with
-// the column's type affinity would, so the index finds what `=` matches.
-// ok is false when the value cannot be normalised with certainty; the
-// adapter then leaves that constraint to SQLite.
+// indexKey normalises an equality's value as SQLite's comparison with a
+// column of type colType would see it (the column's affinity applied) and
+// then folds it as valueKey does, so the index finds every row `=`
+// matches under any collation netsql knows. ok is false when the value
+// cannot be normalised with certainty; the adapter then leaves that
+// constraint to SQLite.
 func indexKey(colType string, v any) (any, bool) {
+	switch x := affinity(colType, v).(type) {
+	case int64, float64:
+		return valueKey(x)
+	case string:
+		if colType != Text {
+			return x, true // text that is no number equals no number
+		}
+		return valueKey(x)
+	}
+	return nil, false
+}
+
+// valueKey is the index key of a column value: numbers as float64 (an
+// INTEGER equals a REAL of the same value), text folded as foldText does.
+// Keys may join values that differ (large integers, case): SQLite
+// re-checks every row the index returns, so a key must never part values
+// that compare equal.
+func valueKey(v any) (any, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	case string:
+		return foldText(x), true
+	}
+	return nil, false
+}
+
+// foldText maps a text to what it equals under every collation netsql
+// offers: BINARY, NOCASE (ASCII case), RTRIM (trailing spaces) and
+// netstat_if (equal only when BINARY is).
+func foldText(s string) string {
+	s = strings.TrimRight(s, " ")
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.Map(func(r rune) rune {
+				if r >= 'A' && r <= 'Z' {
+					return r + 'a' - 'A'
+				}
+				return r
+			}, s)
+		}
+	}
+	return s
+}
+
+// foldInvariant reports whether every collation compares s as BINARY does
+// against the values a producer matches it with: no ASCII letter, no
+// trailing space.
+func foldInvariant(s string) bool {
+	return foldText(s) == s && strings.IndexFunc(s, func(r rune) bool { return r >= 'a' && r <= 'z' }) < 0
+}
+
+// affinity applies a column's type affinity to a constraint value, as
+// SQLite does before comparing them: numeric text becomes a number for an
+// INTEGER or REAL column (by SQLite's rules, not Go's: no '1_000', 'inf'
+// or hex), a number becomes text for a TEXT column; NaN is NULL.
+func affinity(colType string, v any) any {
 	switch colType {
 	case Integer, Real:
 		switch x := v.(type) {
-		case int64:
-			return float64(x), true
-		case float64:
-			return x, true
 		case string:
-			if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
-				return f, true
+			if n, ok := sqliteNumber(x); ok {
+				return n
 			}
-			return x, true // a non-numeric string equals no number
+		case float64:
+			if math.IsNaN(x) {
+				return nil
+			}
+			if x == math.Trunc(x) && math.Abs(x) < 1<<63 {
+				return int64(x)
+			}
 		}
 	case Text:
-		switch x := v.(type) {
-		case string:
-			return x, true
-		case int64:
-			return strconv.FormatInt(x, 10), true
+		if x, ok := v.(int64); ok {
+			return strconv.FormatInt(x, 10)
 		}
 	}
+	return v
+}
+
+// matchesNoNumber reports whether `col = v` is false for every value a
+// numeric column holds (numbers and NULL): v stays text or a blob after
+// the column's affinity.
+func matchesNoNumber(colType string, v any) bool {
+	if colType != Integer && colType != Real {
+		return false
+	}
+	switch affinity(colType, v).(type) {
+	case string, []byte:
+		return true
+	}
+	return false
+}
+
+// pushable returns the value a producer may apply for `col op v`, or ok
+// false when the producer must not see it (SQLite then checks it alone):
+// the value after the column's affinity must be one the producer compares
+// exactly as SQLite would: a number within float64's exact integers for a
+// numeric column; for a TEXT column one of its closed-set words (the value
+// brought to that word: checkClosedSet let it through), or any string
+// when the statement compares under BINARY only (folded false), else only
+// a string no collation folds.
+func pushable(col ColumnSchema, op sqlvtab.ConstraintOp, v any, folded bool) (any, bool) {
+	v = affinity(col.Type, v)
+	const exact = 1 << 53
+	switch col.Type {
+	case Integer, Real:
+		switch x := v.(type) {
+		case int64:
+			return x, x >= -exact && x <= exact
+		case float64:
+			return x, !math.IsInf(x, 0) && math.Abs(x) <= exact
+		}
+	case Text:
+		s, ok := v.(string)
+		if !ok || op != sqlvtab.OpEQ {
+			return nil, false
+		}
+		if w, ok := closedWord(col, s); ok {
+			return w, true
+		}
+		return s, len(col.Values) == 0 && (!folded || foldInvariant(s))
+	}
 	return nil, false
+}
+
+// sqliteNumber reads text as SQLite's numeric affinity does: optional
+// whitespace, sign, digits with an optional fraction and exponent (at
+// least one digit), nothing else. An integer that fits int64 stays
+// INTEGER; any other number is REAL, then INTEGER when it is a whole
+// number int64 holds.
+func sqliteNumber(s string) (any, bool) {
+	t := strings.Trim(s, " \t\n\r\f\v")
+	i := 0
+	if i < len(t) && (t[i] == '+' || t[i] == '-') {
+		i++
+	}
+	digits, real := 0, false
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i, digits = i+1, digits+1
+	}
+	if i < len(t) && t[i] == '.' {
+		real = true
+		i++
+		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+			i, digits = i+1, digits+1
+		}
+	}
+	if digits == 0 {
+		return nil, false
+	}
+	if i < len(t) && (t[i] == 'e' || t[i] == 'E') {
+		real = true
+		i++
+		if i < len(t) && (t[i] == '+' || t[i] == '-') {
+			i++
+		}
+		exp := 0
+		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+			i, exp = i+1, exp+1
+		}
+		if exp == 0 {
+			return nil, false
+		}
+	}
+	if i != len(t) {
+		return nil, false
+	}
+	if !real {
+		if n, err := strconv.ParseInt(t, 10, 64); err == nil {
+			return n, true
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil && !math.IsInf(f, 0) {
+		return nil, false
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+		return int64(f), true
+	}
+	return f, true
 }
 
 func intersect(a, b []int32) []int32 {

@@ -27,7 +27,7 @@ var MulticastGroups = &Table[groupRecord]{
 			Value: func(r *groupRecord) any { return int64(r.RefCount) }},
 		{Name: "group", Type: Text, Doc: "the multicast group address (quote it: \"group\" is an SQL keyword)",
 			Value: func(r *groupRecord) any { return r.Group.Group.String() }},
-		{Name: "family", Type: Text, Doc: "address family: inet, inet6",
+		{Name: "family", Type: Text, Values: inetFamilies, Doc: "address family: inet, inet6",
 			Value: func(r *groupRecord) any { return r.Family }},
 		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the membership belongs to",
 			Value: func(r *groupRecord) any { return nullIfZero(r.netns) }},

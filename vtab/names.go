@@ -6,12 +6,13 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/netsql/netsql/vtab/fileread"
 )
 
 // dnsTimeout bounds one reverse DNS lookup. After the first lookup that
@@ -142,7 +143,7 @@ func (r *resolver) load() {
 // forFields calls fn with the fields of every line of a files-database
 // (comments stripped) that has at least two.
 func forFields(path string, fn func([]string)) {
-	f, err := os.Open(path)
+	f, err := fileread.Open(path)
 	if err != nil {
 		return
 	}

@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
-	sqlvtab "modernc.org/sqlite/vtab"
-
+	"github.com/netsql/netsql/vtab/cgroup"
 	"github.com/netsql/netsql/vtab/netns"
 )
 
@@ -21,45 +18,19 @@ const (
 	netnsNameColumn = "netns_name"
 )
 
-// produce reads a table for a statement: once, or for a PerNetNS table
-// once per namespace the netns / netns_name constraints select, each with
-// a Source that reads that namespace.
-func (m *module) produce(ctx context.Context, src *Source, q *Query) (rowSet, error) {
-	if !m.schema.PerNetNS {
+// produce reads table m in namespace t: netsql's own with the engine's
+// source, another one with a source reading inside it.
+func (m *module) produce(ctx context.Context, q *Query, t nsTarget) (rowSet, error) {
+	src := m.eng.src
+	if t.own {
 		return m.def.produce(ctx, src, q)
 	}
-	targets, err := selectNamespaces(src, q)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", m.schema.Name, err)
-	}
-	out := &nsRows{nameCol: m.schema.ColumnIndex(netnsNameColumn)}
-	for _, t := range targets {
-		var rows rowSet
-		if t.own {
-			rows, err = m.def.produce(ctx, src, q)
-		} else {
-			rows, err = m.produceIn(ctx, src, q, t.ns)
-		}
-		if err != nil {
-			if t.optional {
-				src.Notice(fmt.Sprintf("netsql: %s: skipped namespace %s: %v", m.schema.Name, t.ns.Name(), err))
-				continue
-			}
-			return nil, err
-		}
-		out.add(rows, t.name(), t.ns.Inode)
-	}
-	return out, nil
-}
-
-// produceIn reads the table inside namespace n.
-func (m *module) produceIn(ctx context.Context, src *Source, q *Query, n netns.Namespace) (rowSet, error) {
-	anchor, err := netns.Enter(n.Path)
+	anchor, err := netns.Enter(t.ns.Path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", m.schema.Name, err)
 	}
 	defer anchor.Close()
-	return m.def.produce(ctx, src.inNamespace(n, anchor), q)
+	return m.def.produce(ctx, src.inNamespace(t.ns, anchor), q)
 }
 
 // nsTarget is one namespace a statement reads.
@@ -76,11 +47,19 @@ func (t nsTarget) name() any {
 	return nil
 }
 
-// selectNamespaces resolves the netns and netns_name constraints. Without
-// them the statement reads netsql's own namespace only.
-func selectNamespaces(src *Source, q *Query) ([]nsTarget, error) {
-	inodes := q.Values(netnsColumn, sqlvtab.OpEQ)
-	names := q.Values(netnsNameColumn, sqlvtab.OpEQ)
+// selectNamespaces resolves the netns and netns_name constraints sel (the
+// values already brought to the columns' affinity). Without any the
+// statement reads netsql's own namespace only. Each namespace is selected
+// at most once, however many selectors name it.
+func selectNamespaces(src *Source, q *Query, sel []Constraint) ([]nsTarget, error) {
+	var inodes, names []any
+	for _, c := range sel {
+		if c.Column == netnsColumn {
+			inodes = append(inodes, c.Value)
+		} else {
+			names = append(names, c.Value)
+		}
+	}
 	own := src.NetNS()
 	if len(inodes) == 0 && len(names) == 0 {
 		t := nsTarget{ns: netns.Namespace{Inode: own}, own: true}
@@ -162,32 +141,25 @@ func intersectTargets(a, b []nsTarget, first bool) []nsTarget {
 	return out
 }
 
-// nsRows joins the reads of several namespaces and answers netns_name.
+// nsRows joins the parts of one snapshot (one per namespace) and answers
+// netns_name.
 type nsRows struct {
-	parts   []nsPart
+	parts   []*part
+	starts  []int
 	total   int
-	nameCol int
+	nameCol int // -1 for a table without namespaces
 }
 
-type nsPart struct {
-	rows  rowSet
-	start int
-	name  any
-	inode uint64
+func (r *nsRows) add(p *part) {
+	r.parts = append(r.parts, p)
+	r.starts = append(r.starts, r.total)
+	r.total += p.rows.Len()
 }
 
-func (r *nsRows) add(rows rowSet, name any, inode uint64) {
-	r.parts = append(r.parts, nsPart{rows: rows, start: r.total, name: name, inode: inode})
-	r.total += rows.Len()
-}
-
-func (r *nsRows) part(row int) (*nsPart, int) {
-	for i := len(r.parts) - 1; i >= 0; i-- {
-		if row >= r.parts[i].start {
-			return &r.parts[i], row - r.parts[i].start
-		}
-	}
-	return &r.parts[0], row
+// part returns the part holding row and the row's number in it.
+func (r *nsRows) part(row int) (*part, int) {
+	i := sort.Search(len(r.starts), func(i int) bool { return r.starts[i] > row }) - 1
+	return r.parts[i], row - r.starts[i]
 }
 
 func (r *nsRows) Len() int { return r.total }
@@ -200,21 +172,11 @@ func (r *nsRows) Value(row, col int) any {
 	return p.rows.Value(local, col)
 }
 
-func (r *nsRows) Keyed() bool {
-	return len(r.parts) > 0 && r.parts[0].rows.Keyed()
-}
-
-func (r *nsRows) Key(row int) string {
-	p, local := r.part(row)
-	return p.rows.Key(local) + strconv.FormatUint(p.inode, 10)
-}
-
 // namespaceRecord is one row of the namespaces table.
 type namespaceRecord struct {
 	netns.Namespace
-	current     bool
-	cgroup      string
-	containerID string
+	current bool
+	cg      cgroup.Attribution // of its lowest pid, when a cgroup column is used
 }
 
 // Namespaces lists the network namespaces reachable from this host.
@@ -245,10 +207,10 @@ var Namespaces = &Table[namespaceRecord]{
 			Value: func(r *namespaceRecord) any { return int64(len(r.PIDs)) }},
 		{Name: "current", Type: Integer, Doc: "1 for the namespace netsql runs in",
 			Value: func(r *namespaceRecord) any { return boolInt(r.current) }},
-		{Name: "cgroup", Type: Text, Doc: "the cgroup (v2 path, else the first v1 line) of its lowest pid",
-			Value: func(r *namespaceRecord) any { return nullIfEmpty(r.cgroup) }},
-		{Name: "container_id", Type: Text, Doc: "a container runtime's 64-hex id found in that cgroup (docker, containerd, cri-o, podman); NULL when none",
-			Value: func(r *namespaceRecord) any { return nullIfEmpty(r.containerID) }},
+		{Name: "cgroup", Type: Text, Doc: "the cgroup of its lowest pid, as processes.cgroup shows it",
+			Value: func(r *namespaceRecord) any { return nullIfEmpty(r.cg.Path) }},
+		{Name: "container_id", Type: Text, Doc: "the container of its lowest pid, as processes.container_id shows it (Docker, containerd, CRI-O, Podman); NULL when none",
+			Value: func(r *namespaceRecord) any { return nullIfEmpty(r.cg.ContainerID) }},
 	},
 	Key:  func(r *namespaceRecord) string { return strconv.FormatUint(r.Inode, 10) },
 	Rows: readNamespaces,
@@ -267,47 +229,10 @@ func readNamespaces(_ context.Context, src *Source, q *Query) ([]namespaceRecord
 	for i, n := range all {
 		recs[i] = namespaceRecord{Namespace: n, current: n.Inode == own}
 		if len(n.PIDs) > 0 && q.Uses("cgroup", "container_id") {
-			recs[i].cgroup = readCgroup(src.ProcRoot, n.PIDs[0])
-			recs[i].containerID = containerID(recs[i].cgroup)
+			recs[i].cg = readAttribution(src, n.PIDs[0])
 		}
 	}
 	return recs, nil
-}
-
-// readCgroup returns a process's cgroup v2 path ("0::/..."), else its
-// first cgroup v1 line's path.
-func readCgroup(procRoot string, pid int) string {
-	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "cgroup"))
-	if err != nil {
-		return ""
-	}
-	first := ""
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		if parts[0] == "0" && parts[1] == "" {
-			return parts[2]
-		}
-		if first == "" {
-			first = parts[2]
-		}
-	}
-	return first
-}
-
-var containerIDPattern = regexp.MustCompile(`[0-9a-f]{64}`)
-
-// containerID finds the runtime's container id in a cgroup path:
-// docker-ID.scope, /docker/ID, cri-containerd-ID.scope, crio-ID.scope,
-// libpod-ID.scope, kubepods paths: the last 64-hex word.
-func containerID(cgroup string) string {
-	ids := containerIDPattern.FindAllString(cgroup, -1)
-	if len(ids) == 0 {
-		return ""
-	}
-	return ids[len(ids)-1]
 }
 
 func boolInt(b bool) int64 {

@@ -23,9 +23,12 @@ type testNamespace struct {
 	veth  string
 }
 
-func buildNamespace(t *testing.T, tag string) *testNamespace {
+// addTestNamespace creates a namespace named prefix-RANDOM with lo up,
+// deleted when the test ends, and returns its name and a runner of ip(8)
+// that fails the test on error.
+func addTestNamespace(t *testing.T, prefix string) (string, func(args ...string)) {
 	t.Helper()
-	name := fmt.Sprintf("netsql-t7%s-%d", tag, rand.Intn(1<<24))
+	name := fmt.Sprintf("%s-%d", prefix, rand.Intn(1<<24))
 	run := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
@@ -34,8 +37,14 @@ func buildNamespace(t *testing.T, tag string) *testNamespace {
 	}
 	run("netns", "add", name)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
-	veth := "nsv" + tag
 	run("-n", name, "link", "set", "lo", "up")
+	return name, run
+}
+
+func buildNamespace(t *testing.T, tag string) *testNamespace {
+	t.Helper()
+	name, run := addTestNamespace(t, "netsql-t7"+tag)
+	veth := "nsv" + tag
 	run("-n", name, "link", "add", veth+"a", "type", "veth", "peer", "name", veth+"b")
 	run("-n", name, "addr", "add", "10.77.0.1/24", "dev", veth+"a")
 	run("-n", name, "link", "set", veth+"a", "up")

@@ -29,7 +29,7 @@ var Neighbors = &Table[neighborRecord]{
 	Columns: []Column[neighborRecord]{
 		{Name: "address", Type: Text, Doc: "the neighbour's IP address",
 			Value: func(r *neighborRecord) any { return r.n.Address.String() }},
-		{Name: "family", Type: Text, Push: pushEQ, Doc: "address family: inet (ARP), inet6 (NDP)",
+		{Name: "family", Type: Text, Push: pushEQ, Values: inetFamilies, Doc: "address family: inet (ARP), inet6 (NDP)",
 			Value: func(r *neighborRecord) any { return afName(r.n.Family) }},
 		{Name: "mac", Type: Text, Doc: "link-layer address; NULL while unresolved",
 			Value: func(r *neighborRecord) any { return macText(r.n.MAC) }},

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 	sqlvtab "modernc.org/sqlite/vtab"
 
+	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/procstat"
 	"github.com/netsql/netsql/vtab/rtnl"
 )
@@ -45,21 +45,14 @@ func familyFilter(q *Query) (family int, ok bool) {
 }
 
 // intFilter turns pushed-down `column = N` constraints into one integer:
-// set is false when there are none (or a text value SQLite's affinity
-// must judge), ok is false when they match no row.
+// set is false when there are none, ok is false when they match no row.
 func intFilter(q *Query, column string) (v int, set, ok bool) {
-	vals := q.Values(column, sqlvtab.OpEQ)
-	ints := intValues(vals)
-	if ints == nil {
+	ints := intValues(q.Values(column, sqlvtab.OpEQ))
+	switch {
+	case ints == nil:
 		return 0, false, true
-	}
-	if len(ints) != len(vals) {
-		return 0, false, false // a fractional number equals no integer
-	}
-	for i, x := range ints {
-		if i > 0 && x != ints[0] {
-			return 0, false, false
-		}
+	case len(ints) == 0:
+		return 0, false, false // a fraction, or two numbers, equal no integer
 	}
 	return ints[0], true, true
 }
@@ -167,7 +160,7 @@ func readSys(src *Source, iface, attr string) (string, bool) {
 	if root == "" || iface == "" || strings.ContainsAny(iface, "/\x00") || iface == "." || iface == ".." {
 		return "", false
 	}
-	b, err := os.ReadFile(filepath.Join(root, "class", "net", iface, attr))
+	b, err := fileread.ReadFile(filepath.Join(root, "class", "net", iface, attr), fileread.MaxProcFile)
 	if err != nil {
 		return "", false
 	}
@@ -216,3 +209,7 @@ func netmask4(family, bits int) any {
 
 // afName names an rtnetlink family as the sockets table does.
 func afName(f int) string { return familyName(uint8(f)) }
+
+// inetFamilies is the closed set of the family column of the tables that
+// hold IPv4 and IPv6 rows only.
+var inetFamilies = closedSet([]int{unix.AF_INET, unix.AF_INET6}, afName)

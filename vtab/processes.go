@@ -9,6 +9,8 @@ import (
 
 	sqlvtab "modernc.org/sqlite/vtab"
 
+	"github.com/netsql/netsql/vtab/cgroup"
+	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/procs"
 )
 
@@ -16,6 +18,7 @@ import (
 type processRecord struct {
 	procs.Process
 	user string
+	cg   cgroup.Attribution // read only when a cgroup column is used
 }
 
 // Processes is the processes table, for joins with sockets on pid.
@@ -40,6 +43,14 @@ var Processes = &Table[processRecord]{
 			Value: func(r *processRecord) any { return r.user }},
 		{Name: "netns", Type: Integer, Doc: "inode of the process's network namespace; NULL when it cannot be read",
 			Value: func(r *processRecord) any { return nullIfZero(r.NetNS) }},
+		{Name: "cgroup", Type: Text, Doc: cgroupDoc,
+			Value: func(r *processRecord) any { return nullIfEmpty(r.cg.Path) }},
+		{Name: "unit", Type: Text, Doc: unitDoc,
+			Value: func(r *processRecord) any { return nullIfEmpty(r.cg.Unit) }},
+		{Name: "container_id", Type: Text, Doc: containerIDDoc,
+			Value: func(r *processRecord) any { return nullIfEmpty(r.cg.ContainerID) }},
+		{Name: "pod_uid", Type: Text, Doc: "the Kubernetes pod's uid, from a kubepods-*-pod<uid>.slice (underscores read as dashes) or /kubepods/QOS/pod<uid> cgroup; NULL outside a pod",
+			Value: func(r *processRecord) any { return nullIfEmpty(r.cg.PodUID) }},
 	},
 	Rows: readProcesses,
 	Key:  func(r *processRecord) string { return strconv.Itoa(r.PID) },
@@ -49,7 +60,12 @@ func readProcesses(ctx context.Context, src *Source, q *Query) ([]processRecord,
 	var list []procs.Process
 	if pids := intValues(q.Values("pid", sqlvtab.OpEQ)); pids != nil {
 		for _, pid := range pids {
-			p, err := procs.ReadProcess(src.ProcRoot, pid)
+			// Bounded by ctx: a cmdline read waits for the process's
+			// mmap lock.
+			p, err := fileread.ReadContext(ctx, func() (procs.Process, error) { return procs.ReadProcess(src.ProcRoot, pid) })
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
@@ -65,34 +81,69 @@ func readProcesses(ctx context.Context, src *Source, q *Query) ([]processRecord,
 		}
 	}
 	recs := make([]processRecord, len(list))
+	withCgroup := q.Uses(cgroupColumns...)
 	for i, p := range list {
 		recs[i].Process = p
 		if q.Uses("user") {
 			recs[i].user = src.UserName(p.UID)
 		}
+		if withCgroup {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("processes: %w", err)
+			}
+			recs[i].cg = readAttribution(src, p.PID)
+		}
 	}
 	return recs, nil
 }
 
-// intValues returns the constraint values that are whole numbers; nil when
-// there are none, so the caller reads everything. A value that is no
-// number gives an empty, non-nil slice: it matches no integer column.
+// cgroupColumns are the processes columns read from /proc/PID/cgroup.
+var cgroupColumns = []string{"cgroup", "unit", "container_id", "pod_uid"}
+
+// The docs of the columns every table derives from a cgroup path.
+const (
+	cgroupDoc      = "the process's cgroup path: the v2 one; where v1 hierarchies are mounted, the first that names a container, else a unit, else any but / (v2 first, then name=systemd, then the v1 controllers); NULL when unreadable"
+	unitDoc        = "the systemd unit of that cgroup, as ps -o unit names it: the first name after the slices (nginx.service, session-3.scope, user@1000.service, docker-ID.scope); NULL when none"
+	containerIDDoc = "the 64-hex container id in that cgroup, by the layouts of Docker, containerd (Kubernetes, nerdctl), CRI-O and Podman, systemd or cgroupfs driver; NULL for other layouts and for conmon"
+)
+
+// readAttribution reads pid's cgroup; a process that exited, or a tree
+// without cgroup files, gives the zero Attribution (NULL columns).
+func readAttribution(src *Source, pid int) cgroup.Attribution {
+	a, err := cgroup.Read(src.ProcRoot, pid)
+	if err != nil {
+		return cgroup.Attribution{}
+	}
+	return a
+}
+
+// intValues reads the pushed `column = N` constraints of one read. They
+// are ANDed (SQLite runs an IN list as one read per value), so the
+// answer is at most one number: nil when there are none (the caller reads
+// everything), empty and non-nil when they match no integer (a fraction,
+// two different numbers), else that number once.
 func intValues(vs []any) []int {
 	if len(vs) == 0 {
 		return nil
 	}
 	out := []int{}
 	for _, v := range vs {
+		var n int
 		switch x := v.(type) {
 		case int64:
-			out = append(out, int(x))
+			n = int(x)
 		case float64:
-			if x == float64(int(x)) {
-				out = append(out, int(x))
+			if x != float64(int(x)) {
+				return []int{}
 			}
+			n = int(x)
 		default:
-			return nil // text such as '42': let SQLite's affinity decide
+			return nil // not a number the adapter vouched for: read everything
 		}
+		if len(out) > 0 && out[0] != n {
+			return []int{}
+		}
+		out = []int{n}
 	}
 	return out
 }
@@ -140,7 +191,9 @@ func readOwners(ctx context.Context, src *Source, q *Query) ([]ownerRecord, erro
 	for i, o := range res.Owners {
 		recs[i].Owner = o
 		if q.Uses("program") {
-			recs[i].program = names.get(o.PID)
+			if recs[i].program, err = names.get(ctx, o.PID); err != nil {
+				return nil, fmt.Errorf("socket_owners: %w", err)
+			}
 		}
 	}
 	return recs, nil

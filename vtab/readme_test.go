@@ -84,6 +84,9 @@ func TestTableExamplesRun(t *testing.T) {
 			continue
 		}
 		query(t, eng, s.Example)
+		for _, ex := range s.Examples {
+			query(t, eng, ex)
+		}
 	}
 }
 

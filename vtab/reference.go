@@ -13,8 +13,10 @@ func Reference(schemas []Schema) string {
 	var b strings.Builder
 	for _, s := range schemas {
 		fmt.Fprintf(&b, "### %s\n\n%s\n\n", s.Name, s.Doc)
-		if s.Example != "" {
-			fmt.Fprintf(&b, "```sql\n%s\n```\n\n", s.Example)
+		for _, ex := range append([]string{s.Example}, s.Examples...) {
+			if ex != "" {
+				fmt.Fprintf(&b, "```sql\n%s\n```\n\n", ex)
+			}
 		}
 		b.WriteString("| column | type | description |\n|---|---|---|\n")
 		for _, c := range s.Columns {

@@ -186,7 +186,7 @@ var Routes = &Table[routeRecord]{
 		"A query using refcnt or use and no column net/ipv6_route lacks (table, protocol, scope, source, metrics, weight, pref, expires) reads its IPv6 routes from net/ipv6_route live too, as netstat does.",
 	Example: "SELECT \"table\", count(*) FROM routes GROUP BY 1 ORDER BY 2 DESC;",
 	Columns: []Column[routeRecord]{
-		{Name: "family", Type: Text, Push: pushEQ, Doc: "address family: inet, inet6",
+		{Name: "family", Type: Text, Push: pushEQ, Values: inetFamilies, Doc: "address family: inet, inet6",
 			Value: func(r *routeRecord) any { return afName(r.family) }},
 		{Name: "destination", Type: Text, Doc: "destination network address: 0.0.0.0 or :: (with prefix_len 0) for a default route",
 			Value: func(r *routeRecord) any { return r.dst.Addr().String() }},

@@ -4,13 +4,15 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
 
 // maxReadsPerStatement bounds how many differently-filtered kernel reads
 // one table makes in one statement (an IN list, or a join feeding pushed
-// values). Past it the table reads everything once and filters in Go.
+// values). Past it the table reads each selected namespace once, unfiltered,
+// and the adapter's equality index answers the remaining lookups.
 const maxReadsPerStatement = 4
 
 // session is one connection's state: the context of the running statement
@@ -21,86 +23,100 @@ type session struct {
 	eng *Engine
 
 	mu sync.Mutex
-	// pending is the context of the statement Engine.QueryContext is about
-	// to run; the statement's first cursor claims it as ctx, and the last
-	// cursor to close drops it, so a later statement run through DB()
-	// directly never inherits a stale, cancelled context.
-	pending context.Context
-	ctx     context.Context
+	// pending is the statement Engine.QueryContext is about to run; the
+	// statement's first cursor claims it as stmt, and the last cursor to
+	// close drops it, so a later statement run through DB() directly never
+	// inherits a stale, cancelled context.
+	pending *statement
+	stmt    *statement
 	open    int
-	snaps   map[string][]*snapshot // by table name + pushed constraints
-	reads   map[string]int         // kernel reads per table this statement
-	ids     map[string]*rowIDs     // rowid assignment per table this statement
+	// The statement's reads, dropped when its last cursor closes.
+	parts   map[string][]*part     // one namespace's read, by table, inode and pushed constraints
+	snaps   map[string][]*snapshot // what a Filter sees, by table, namespaces and pushed constraints
+	targets map[string][]nsTarget  // resolved namespace selectors, by table and selector values
+	reads   map[string]map[string]bool
+	ids     map[string]*rowIDs // rowid assignment per table
 }
 
-// snapshot is one read of one table plus the indexes built over it.
-type snapshot struct {
-	rows rowSet
-	used uint64
-	// rowids maps row numbers to the rowids SQLite sees; nil means the
-	// row number is the rowid (the statement's first read of the table).
+// statement is what the engine knows about the statement it runs.
+type statement struct {
+	ctx context.Context
+	// folded is true when the statement may compare text under a
+	// collation other than BINARY (NOCASE, RTRIM), or when the engine
+	// could not tell: a value differing from a closed-set word only in
+	// case or trailing spaces then matches it instead of being an error.
+	folded bool
+}
+
+// part is one read of one table in one namespace.
+type part struct {
+	rows  rowSet
+	used  uint64
+	inode uint64
+	name  any // the namespace's name, what netns_name shows
+	// rowids maps row numbers to the rowids SQLite sees, the same in every
+	// snapshot that holds this part.
 	rowids []int64
-	index  map[int]map[any][]int32
-	mu     sync.Mutex
+}
+
+// snapshot is what one Filter reads: the parts of the selected namespaces,
+// plus the equality indexes built over them.
+type snapshot struct {
+	rows  *nsRows
+	used  uint64
+	index map[int]map[any][]int32
+	mu    sync.Mutex
 }
 
 // rowid returns the rowid of row number r.
 func (s *snapshot) rowid(r int) int64 {
-	if s.rowids == nil {
-		return int64(r)
-	}
-	return s.rowids[r]
+	p, local := s.rows.part(r)
+	return p.rowids[local]
 }
 
 // rowIDs gives one table's rows the same rowid in every read of a
-// statement, by identity (Table.Key). The first read's row numbers are its
-// rowids; later reads look rows up by key and number new ones onwards.
+// statement: by identity (Table.Key plus namespace) when the table has
+// one, else by the part they come from, which the session shares between
+// every Filter that selects the same namespace with the same constraints.
 type rowIDs struct {
-	first *snapshot
 	byKey map[string]int64
 	next  int64
-	reads int
+	parts int64
 }
 
-// assign sets snap's rowids; snap is the table's reads-th read.
-func (ids *rowIDs) assign(snap *snapshot) {
-	ids.reads++
-	if ids.first == nil {
-		ids.first, ids.next = snap, int64(snap.rows.Len())
-		return
-	}
-	if !snap.rows.Keyed() {
-		// No identity: keep reads apart so rowids never collide.
-		snap.rowids = make([]int64, snap.rows.Len())
-		base := int64(ids.reads-1) << 32
-		for r := range snap.rowids {
-			snap.rowids[r] = base + int64(r)
+// assign sets p's rowids.
+func (ids *rowIDs) assign(p *part) {
+	n := p.rows.Len()
+	p.rowids = make([]int64, n)
+	if !p.rows.Keyed() {
+		// No identity: keep parts apart so rowids never collide.
+		base := ids.parts << 32
+		ids.parts++
+		for r := range p.rowids {
+			p.rowids[r] = base + int64(r)
 		}
 		return
 	}
 	if ids.byKey == nil {
-		ids.byKey = make(map[string]int64, ids.first.rows.Len())
-		for r := 0; r < ids.first.rows.Len(); r++ {
-			ids.byKey[ids.first.rows.Key(r)] = int64(r)
-		}
+		ids.byKey = make(map[string]int64, n)
 	}
-	snap.rowids = make([]int64, snap.rows.Len())
-	for r := range snap.rowids {
-		k := snap.rows.Key(r)
+	ino := strconv.FormatUint(p.inode, 10)
+	for r := range p.rowids {
+		k := p.rows.Key(r) + ino
 		id, seen := ids.byKey[k]
 		if !seen {
 			id = ids.next
 			ids.next++
 			ids.byKey[k] = id
 		}
-		snap.rowids[r] = id
+		p.rowids[r] = id
 	}
 }
 
 func (s *session) acquire() {
 	s.mu.Lock()
 	if s.open == 0 {
-		s.ctx, s.pending = s.pending, nil
+		s.stmt, s.pending = s.pending, nil
 	}
 	s.open++
 	s.mu.Unlock()
@@ -111,10 +127,8 @@ func (s *session) release() {
 	s.open--
 	if s.open <= 0 {
 		s.open = 0
-		s.snaps = nil
-		s.reads = nil
-		s.ids = nil
-		s.ctx = nil
+		s.parts, s.snaps, s.targets, s.reads, s.ids = nil, nil, nil, nil, nil
+		s.stmt = nil
 	}
 	s.mu.Unlock()
 }
@@ -122,15 +136,24 @@ func (s *session) release() {
 func (s *session) context() context.Context {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ctx == nil {
+	if s.stmt == nil || s.stmt.ctx == nil {
 		return context.Background()
 	}
-	return s.ctx
+	return s.stmt.ctx
 }
 
-func (s *session) setContext(ctx context.Context) {
+// folded reports whether closed-set words may match case-insensitively
+// in the running statement (see statement.folded). A statement the
+// engine did not see being prepared may.
+func (s *session) folded() bool {
 	s.mu.Lock()
-	s.pending = ctx
+	defer s.mu.Unlock()
+	return s.stmt == nil || s.stmt.folded
+}
+
+func (s *session) setStatement(st *statement) {
+	s.mu.Lock()
+	s.pending = st
 	s.mu.Unlock()
 }
 
@@ -143,62 +166,158 @@ func constraintKey(cs []Constraint) string {
 	return strings.Join(parts, "\x01")
 }
 
-// snapshot returns the rows for q, reading the kernel only when no
-// snapshot of this statement already covers q's columns and constraints.
-func (s *session) snapshot(m *module, q *Query) (*snapshot, error) {
+// snapshot returns the rows for q in the namespaces sel selects, reading
+// the kernel only for what no read of this statement already covers.
+// Past maxReadsPerStatement distinct filtered reads of a table, the
+// namespaces are read unfiltered instead, and dropped returns the pushed
+// constraints the read did not apply, for the caller to answer from the
+// snapshot's index (SQLite re-checks them all in any case).
+func (s *session) snapshot(m *module, q *Query, sel []Constraint) (snap *snapshot, dropped []Constraint, err error) {
 	ctx := s.context()
 	name := m.schema.Name
-	key := name + "\x02" + constraintKey(q.Constraints)
-
 	s.mu.Lock()
 	if s.snaps == nil {
+		s.parts = map[string][]*part{}
 		s.snaps = map[string][]*snapshot{}
-		s.reads = map[string]int{}
+		s.targets = map[string][]nsTarget{}
+		s.reads = map[string]map[string]bool{}
 		s.ids = map[string]*rowIDs{}
 	}
-	for _, snap := range s.snaps[key] {
-		if snap.used&q.used == q.used {
-			s.mu.Unlock()
-			return snap, nil
+	s.mu.Unlock()
+
+	targets, err := s.resolve(m, q, sel)
+	if err != nil {
+		return nil, nil, err
+	}
+	ckey := constraintKey(q.Constraints)
+	s.mu.Lock()
+	if len(q.Constraints) > 0 && !s.reads[name][ckey] {
+		if len(s.reads[name]) >= maxReadsPerStatement {
+			// Too many distinct filtered reads: serve every later
+			// lookup from one unfiltered read per namespace.
+			dropped = q.Constraints
+			q = &Query{schema: q.schema, used: q.used}
+			ckey = ""
+		} else {
+			if s.reads[name] == nil {
+				s.reads[name] = map[string]bool{}
+			}
+			s.reads[name][ckey] = true
 		}
 	}
-	if len(q.Constraints) > 0 && s.reads[name] >= maxReadsPerStatement {
-		// Too many distinct pushed reads: serve from one unfiltered read.
-		s.mu.Unlock()
-		return s.snapshot(m, &Query{schema: q.schema, used: q.used})
+	inodes := make([]string, len(targets))
+	for i, t := range targets {
+		inodes[i] = strconv.FormatUint(t.ns.Inode, 10)
 	}
-	// Read with every column any earlier snapshot of this key needed, so
+	skey := name + "\x02" + strings.Join(inodes, ",") + "\x02" + ckey
+	for _, snap := range s.snaps[skey] {
+		if snap.used&q.used == q.used {
+			s.mu.Unlock()
+			return snap, dropped, nil
+		}
+	}
+	// Read with every column an earlier snapshot of this key needed, so
 	// the cursors of a self-join end up sharing one read.
-	for _, snap := range s.snaps[key] {
+	for _, snap := range s.snaps[skey] {
 		q.used |= snap.used
 	}
-	s.reads[name]++
+	s.mu.Unlock()
+
+	rows := &nsRows{nameCol: -1}
+	if m.schema.PerNetNS {
+		rows.nameCol = m.schema.ColumnIndex(netnsNameColumn)
+	}
+	for _, t := range targets {
+		p, err := s.part(ctx, m, q, ckey, t)
+		if err != nil {
+			return nil, nil, err
+		}
+		if p != nil {
+			rows.add(p)
+		}
+	}
+	snap = &snapshot{rows: rows, used: q.used}
+	s.mu.Lock()
+	if s.snaps != nil {
+		s.snaps[skey] = append(s.snaps[skey], snap)
+	}
+	s.mu.Unlock()
+	return snap, dropped, nil
+}
+
+// resolve returns the namespaces sel selects for table m, once per
+// statement for each distinct selector.
+func (s *session) resolve(m *module, q *Query, sel []Constraint) ([]nsTarget, error) {
+	if !m.schema.PerNetNS {
+		return []nsTarget{{own: true}}, nil
+	}
+	key := m.schema.Name + "\x02" + constraintKey(sel)
+	if len(sel) == 0 && q.Uses(netnsNameColumn) {
+		key += "\x02named"
+	}
+	s.mu.Lock()
+	t, ok := s.targets[key]
+	s.mu.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := selectNamespaces(m.eng.src, q, sel)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", m.schema.Name, err)
+	}
+	s.mu.Lock()
+	if s.targets != nil {
+		s.targets[key] = t
+	}
+	s.mu.Unlock()
+	return t, nil
+}
+
+// part returns table m's rows in namespace t under q's pushed constraints
+// (whose key is ckey), reading them unless this statement already has. It
+// returns nil for a namespace '*' chose that could not be read (noticed).
+func (s *session) part(ctx context.Context, m *module, q *Query, ckey string, t nsTarget) (*part, error) {
+	name := m.schema.Name
+	pkey := name + "\x02" + strconv.FormatUint(t.ns.Inode, 10) + "\x02" + ckey
+	s.mu.Lock()
+	for _, p := range s.parts[pkey] {
+		if p.used&q.used == q.used {
+			s.mu.Unlock()
+			return p, nil
+		}
+	}
 	s.mu.Unlock()
 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	rows, err := m.produce(ctx, m.eng.src, q)
+	rows, err := m.produce(ctx, q, t)
 	if err != nil {
+		if t.optional {
+			m.eng.src.Notice(fmt.Sprintf("netsql: %s: skipped namespace %s: %v", name, t.ns.Name(), err))
+			return nil, nil
+		}
 		return nil, err
 	}
-	snap := &snapshot{rows: rows, used: q.used}
+	p := &part{rows: rows, used: q.used, inode: t.ns.Inode, name: t.name()}
 	s.mu.Lock()
-	if s.snaps != nil {
-		s.snaps[key] = append(s.snaps[key], snap)
-		ids := s.ids[name]
-		if ids == nil {
-			ids = &rowIDs{}
-			s.ids[name] = ids
-		}
-		ids.assign(snap)
+	defer s.mu.Unlock()
+	if s.parts == nil { // the statement ended meanwhile
+		(&rowIDs{}).assign(p)
+		return p, nil
 	}
-	s.mu.Unlock()
-	return snap, nil
+	ids := s.ids[name]
+	if ids == nil {
+		ids = &rowIDs{}
+		s.ids[name] = ids
+	}
+	ids.assign(p)
+	s.parts[pkey] = append(s.parts[pkey], p)
+	return p, nil
 }
 
-// lookup returns the ascending row numbers whose column col equals key,
-// building that column's index on first use.
+// lookup returns the ascending row numbers whose column col equals key
+// (a key made by indexKey), building that column's index on first use.
 func (s *snapshot) lookup(col int, key any) []int32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -210,17 +329,9 @@ func (s *snapshot) lookup(col int, key any) []int32 {
 		idx = map[any][]int32{}
 		n := s.rows.Len()
 		for r := 0; r < n; r++ {
-			v := s.rows.Value(r, col)
-			var k any
-			switch x := v.(type) {
-			case int64:
-				k = float64(x)
-			case float64:
-				k = x
-			case string:
-				k = x
-			default:
-				continue // NULL and blobs never equal a normalised key
+			k, ok := valueKey(s.rows.Value(r, col))
+			if !ok {
+				continue // NULL and blobs never equal a key
 			}
 			idx[k] = append(idx[k], int32(r))
 		}

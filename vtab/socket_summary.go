@@ -19,7 +19,7 @@ var SocketSummary = &Table[sockstatRecord]{
 	Doc:      "The socket counts ss -s summarises, one row per number, from net/sockstat and net/sockstat6.",
 	Example:  "SELECT family, protocol, name, value FROM socket_summary WHERE protocol = 'TCP';",
 	Columns: []Column[sockstatRecord]{
-		{Name: "family", Type: Text, Doc: "inet (net/sockstat) or inet6 (net/sockstat6); NULL for the total of sockets of every family",
+		{Name: "family", Type: Text, Values: inetFamilies, Doc: "inet (net/sockstat) or inet6 (net/sockstat6); NULL for the total of sockets of every family",
 			Value: func(r *sockstatRecord) any { return nullIfEmpty(r.Family) }},
 		{Name: "protocol", Type: Text, Doc: "as the kernel labels it, without sockstat6's 6: sockets, TCP, UDP, UDPLITE, RAW, FRAG",
 			Value: func(r *sockstatRecord) any { return r.Protocol }},

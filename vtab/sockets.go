@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 	sqlvtab "modernc.org/sqlite/vtab"
 
+	"github.com/netsql/netsql/vtab/cgroup"
+	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/procs"
 	"github.com/netsql/netsql/vtab/sock"
 )
@@ -19,12 +22,14 @@ type socketRecord struct {
 	netns        uint64
 	owner        *ownerInfo // nil when not asked for or not visible
 	user         string
+	ifnames      map[int]string // the namespace's interface names, when bound_interface is used
 }
 
 // ownerInfo is the process a socket is attributed to.
 type ownerInfo struct {
 	pid, fd int
-	program any // string, or nil when the process exited before it was read
+	program any                 // string, or nil when the process exited before it was read
+	cg      *cgroup.Attribution // nil unless asked for; shared by the pid's sockets
 }
 
 var pushEQ = []sqlvtab.ConstraintOp{sqlvtab.OpEQ}
@@ -36,12 +41,13 @@ var Sockets = &Table[socketRecord]{
 	PerNetNS: true,
 	Doc:      "Every TCP, UDP, UDP-Lite, raw and unix socket of the network namespace, read through netlink sock_diag (or /proc/net).",
 	Example:  "SELECT program, count(*) FROM sockets WHERE state = 'CLOSE_WAIT' GROUP BY 1 ORDER BY 2 DESC;",
+	Examples: []string{"SELECT proto, local_address, local_port, state, bound_interface, program FROM sockets WHERE bound_interface IS NOT NULL;"},
 	Columns: append([]Column[socketRecord]{
-		{Name: "proto", Type: Text, Push: pushEQ, Values: socketProtoWords(), Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, udpl, udpl6 (UDP-Lite), raw, raw6, unix",
+		{Name: "proto", Type: Text, Push: pushEQ, Values: protoWords, Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, udpl, udpl6 (UDP-Lite), raw, raw6, unix",
 			Value: func(r *socketRecord) any { return protoWord(r.Socket) }},
-		{Name: "family", Type: Text, Push: pushEQ, Values: socketFamilies(), Doc: "address family: inet, inet6, unix",
+		{Name: "family", Type: Text, Push: pushEQ, Values: socketFamilies, Doc: "address family: inet, inet6, unix",
 			Value: func(r *socketRecord) any { return familyName(r.Family) }},
-		{Name: "protocol", Type: Text, Push: pushEQ, Values: socketProtocols(), Doc: "transport: tcp, udp, udplite, raw, unix",
+		{Name: "protocol", Type: Text, Push: pushEQ, Values: transportWords, Doc: "transport: tcp, udp, udplite, raw, unix",
 			Value: func(r *socketRecord) any { return r.Protocol.String() }},
 		{Name: "local_address", Type: Text, Push: pushEQ, Doc: "local IP address, numeric and canonical (NULL for unix)",
 			Value: func(r *socketRecord) any { return addrText(r.Socket, r.Local.Addr()) }},
@@ -51,7 +57,7 @@ var Sockets = &Table[socketRecord]{
 			Value: func(r *socketRecord) any { return addrText(r.Socket, r.Remote.Addr()) }},
 		{Name: "remote_port", Type: Integer, Push: pushRange, Doc: "remote port, 0 when unconnected (NULL for unix)",
 			Value: func(r *socketRecord) any { return portValue(r.Socket, r.Remote.Port()) }},
-		{Name: "state", Type: Text, Push: pushEQ, Doc: "TCP: ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING; udp/udplite/raw: ESTABLISHED or UNCONN; unix: LISTENING, CONNECTED, CONNECTING, DISCONNECTING, UNCONN",
+		{Name: "state", Type: Text, Push: pushEQ, Values: stateWords, ValuesHelp: stateHelp(), Doc: "TCP: ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING; udp/udplite/raw: ESTABLISHED or UNCONN; unix: LISTENING, CONNECTED, CONNECTING, DISCONNECTING, UNCONN",
 			Value: func(r *socketRecord) any { return stateName(r.Socket) }},
 		{Name: "recv_q", Type: Integer, Doc: "bytes received and not yet read (a received FIN counts 1); for LISTEN the connections waiting to be accepted; NULL for unix sockets read from /proc (it has no queues)",
 			Value: queueValue(func(r *socketRecord) uint32 { return r.RecvQ })},
@@ -73,13 +79,24 @@ var Sockets = &Table[socketRecord]{
 			Value: ownerValue(func(o *ownerInfo) any { return o.program })},
 		{Name: "fd", Type: Integer, Doc: "that process's lowest file descriptor for the socket",
 			Value: ownerValue(func(o *ownerInfo) any { return int64(o.fd) })},
+		{Name: "bound_interface", Type: Text, Doc: "device the socket is bound to (SO_BINDTODEVICE, or the interface of the link-local IPv6 address it uses), as ss prints it after % in addr%dev:port; NULL when unbound, for unix sockets, and when read from /proc/net (--proc), which does not show it. Its ifindex as text if the device is gone",
+			Value: func(r *socketRecord) any {
+				if r.BoundIf == 0 {
+					return nil
+				}
+				return nameOr(r.ifnames, int(r.BoundIf))
+			}},
+		{Name: "unit", Type: Text, Doc: "the systemd unit of that process (processes.unit): nginx.service, session-3.scope, docker-ID.scope; NULL when none or no visible process holds the socket",
+			Value: ownerCgroupValue(func(a *cgroup.Attribution) string { return a.Unit })},
+		{Name: "container_id", Type: Text, Doc: "the container that process runs in (processes.container_id): Docker, containerd, CRI-O or Podman's 64-hex id; NULL when none or no visible process holds the socket",
+			Value: ownerCgroupValue(func(a *cgroup.Attribution) string { return a.ContainerID })},
 		{Name: "path", Type: Text, Doc: "unix socket path; abstract names start with @; NULL when unbound or not unix",
 			Value: func(r *socketRecord) any { return nullIfEmpty(r.Path) }},
-		{Name: "type", Type: Text, Doc: "socket type: STREAM, DGRAM, SEQPACKET, RAW",
+		{Name: "type", Type: Text, Values: typeWords, Doc: "socket type: STREAM, DGRAM, SEQPACKET, RAW",
 			Value: func(r *socketRecord) any { return typeName(r.Socket) }},
 		{Name: "peer_inode", Type: Integer, Doc: "unix: inode of the connected peer socket (NULL when none or unknown)",
 			Value: func(r *socketRecord) any { return nullIfZero(r.PeerInode) }},
-		{Name: "timer", Type: Text, Doc: "pending timer as netstat -o names it: off, on (retransmit), keepalive, timewait, probe (NULL for unix)",
+		{Name: "timer", Type: Text, Values: timerWords, Doc: "pending timer as netstat -o names it: off, on (retransmit), keepalive, timewait, probe (NULL for unix)",
 			Value: notUnix(func(r *socketRecord) any { return timerName(r.Timer) })},
 		{Name: "timer_expires", Type: Real, Doc: "seconds until the timer fires (NULL for unix)",
 			Value: notUnix(func(r *socketRecord) any { return float64(r.TimerExpiresMs) / 1000 })},
@@ -119,12 +136,40 @@ func readSockets(ctx context.Context, src *Source, q *Query) ([]socketRecord, er
 			recs[i].user = src.UserName(recs[i].UID)
 		}
 	}
-	if q.Uses("pid", "program", "fd") {
-		if err := attachOwners(ctx, src, recs); err != nil {
+	if q.Uses(ownerColumns...) {
+		if err := attachOwners(ctx, src, recs, q.Uses(socketCgroupColumns...)); err != nil {
+			return nil, err
+		}
+	}
+	if q.Uses("bound_interface") {
+		if err := attachBoundInterfaces(ctx, src, recs); err != nil {
 			return nil, err
 		}
 	}
 	return recs, nil
+}
+
+// attachBoundInterfaces gives the records the interface names of the
+// socket's namespace, read with one rtnetlink link dump there, when some
+// socket is bound to a device.
+func attachBoundInterfaces(ctx context.Context, src *Source, recs []socketRecord) error {
+	bound := slices.ContainsFunc(recs, func(r socketRecord) bool { return r.BoundIf != 0 })
+	if !bound {
+		return nil
+	}
+	c, err := dialRoute(src, "sockets: bound_interface")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	names, err := linkNames(ctx, c)
+	if err != nil {
+		return fmt.Errorf("sockets: bound_interface: %w", err)
+	}
+	for i := range recs {
+		recs[i].ifnames = names
+	}
+	return nil
 }
 
 // notUnix, onlyUnix and onlyTCP make a column NULL for the sockets it
@@ -188,15 +233,34 @@ func ownerValue(get func(*ownerInfo) any) func(*socketRecord) any {
 	}
 }
 
+// ownerCgroupValue reads a column of the owner's cgroup: NULL when no
+// visible process holds the socket or the field is unknown.
+func ownerCgroupValue(get func(*cgroup.Attribution) string) func(*socketRecord) any {
+	return ownerValue(func(o *ownerInfo) any {
+		if o.cg == nil {
+			return nil
+		}
+		return nullIfEmpty(get(o.cg))
+	})
+}
+
 // socketKey identifies a socket across reads: the inode for sockets a
 // file holds, the address pair for the rest (TIME_WAIT has inode 0).
 func socketKey(r *socketRecord) string {
 	return rowKey(r.Family, uint8(r.Protocol), r.Local, r.Remote, r.Inode)
 }
 
+// ownerColumns are the sockets columns that need the fd scan;
+// socketCgroupColumns those that also read the owner's cgroup.
+var (
+	socketCgroupColumns = []string{"unit", "container_id"}
+	ownerColumns        = append([]string{"pid", "program", "fd"}, socketCgroupColumns...)
+)
+
 // attachOwners finds, for every socket with an inode, the process netstat
-// -p would name: the lowest pid holding it, and in it the lowest fd.
-func attachOwners(ctx context.Context, src *Source, recs []socketRecord) error {
+// -p would name: the lowest pid holding it, and in it the lowest fd. With
+// withCgroup it also reads each such process's cgroup, once per process.
+func attachOwners(ctx context.Context, src *Source, recs []socketRecord, withCgroup bool) error {
 	want := make(map[uint64]struct{}, len(recs))
 	for i := range recs {
 		if recs[i].Inode != 0 {
@@ -220,8 +284,22 @@ func attachOwners(ctx context.Context, src *Source, recs []socketRecord) error {
 		}
 		best[o.Inode] = &ownerInfo{pid: o.PID, fd: o.FD}
 	}
+	cgroups := map[int]*cgroup.Attribution{}
 	for _, oi := range best {
-		oi.program = names.get(oi.pid)
+		if oi.program, err = names.get(ctx, oi.pid); err != nil {
+			return fmt.Errorf("sockets: find owners: %w", err)
+		}
+		if !withCgroup {
+			continue
+		}
+		if oi.cg = cgroups[oi.pid]; oi.cg == nil {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("sockets: %w", err)
+			}
+			a := readAttribution(src, oi.pid)
+			oi.cg = &a
+			cgroups[oi.pid] = oi.cg
+		}
 	}
 	unowned := false
 	for i := range recs {
@@ -259,17 +337,22 @@ const programDoc = "the process's name as netstat -p prints it after PID/: argv[
 
 // get returns pid's program as netstat -p prints it (procs.Process.Program,
 // never comm: netstat prints "PID/" for an empty argv[0]), or nil when the
-// process could not be read.
-func (p *programNames) get(pid int) any {
+// process could not be read. Reading its cmdline can block on the
+// process's mmap lock: err is set when ctx ends first.
+func (p *programNames) get(ctx context.Context, pid int) (any, error) {
 	if n, ok := p.names[pid]; ok {
-		return n
+		return n, nil
 	}
 	var n any
-	if pr, err := procs.ReadProcess(p.src.ProcRoot, pid); err == nil {
+	pr, err := fileread.ReadContext(ctx, func() (procs.Process, error) { return procs.ReadProcess(p.src.ProcRoot, pid) })
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err == nil {
 		n = pr.Program
 	}
 	p.names[pid] = n
-	return n
+	return n, nil
 }
 
 // stateMatch says which protocols a state name applies to and which kernel
@@ -313,6 +396,60 @@ var stateMatches = map[string]stateMatch{
 	"DISCONNECTING": {unixOnly, bit(sock.StateCloseWait)},
 }
 
+// The closed sets of the sockets table's word columns, derived from the
+// tables the words come from: a new protocol or state is added there only.
+var (
+	protoWords     = closedSet(allFamProtos, func(c famProto) string { return protoWordOf(c.family, c.proto) })
+	socketFamilies = closedSet(allFamProtos, func(c famProto) string { return familyName(c.family) })
+	transportWords = closedSet(allFamProtos, func(c famProto) string { return c.proto.String() })
+	stateWords     = append(closedSet(mapKeys(stateMatches), func(w string) string { return w }), "UNKNOWN")
+	typeWords      = closedSet(socketKinds(), typeName)
+	timerWords     = append(closedSet(timerNames[:], func(w string) string { return w }), timerName(255))
+)
+
+// socketKinds is one socket of every protocol and unix type, for typeWords.
+func socketKinds() []*sock.Socket {
+	var out []*sock.Socket
+	for _, c := range allFamProtos {
+		out = append(out, &sock.Socket{Family: c.family, Protocol: c.proto})
+	}
+	for _, t := range []uint8{sock.TypeStream, sock.TypeDgram, sock.TypeSeqPacket, sock.TypeRaw, 0} {
+		out = append(out, &sock.Socket{Family: unix.AF_UNIX, Protocol: sock.UNIX, Type: t})
+	}
+	return out
+}
+
+// stateHelp lists the state words by the transports they apply to.
+func stateHelp() string {
+	var groups []string
+	seen := map[sock.Proto]bool{}
+	for _, c := range allFamProtos {
+		p := c.proto.String()
+		if seen[c.proto] {
+			continue
+		}
+		seen[c.proto] = true
+		var words []string
+		for _, w := range closedSet(mapKeys(stateMatches), func(w string) string { return w }) {
+			for _, q := range stateMatches[w].protos {
+				if q.String() == p {
+					words = append(words, w)
+				}
+			}
+		}
+		groups = append(groups, p+": "+strings.Join(words, ", "))
+	}
+	return strings.Join(groups, "; ") + "; UNKNOWN for a state netsql has no name for"
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
 type famProto struct {
 	family uint8
 	proto  sock.Proto
@@ -332,34 +469,6 @@ var allFamProtos = func() []famProto {
 	}
 	return out
 }()
-
-// socketProtoWords, socketProtocols and socketFamilies are the closed sets
-// of values of the proto, protocol and family columns.
-func socketProtoWords() []string {
-	var out []string
-	for _, c := range allFamProtos {
-		out = append(out, protoWordOf(c.family, c.proto))
-	}
-	return out
-}
-
-func socketProtocols() []string {
-	out := make([]string, len(sock.Protos))
-	for i, p := range sock.Protos {
-		out[i] = p.String()
-	}
-	return out
-}
-
-func socketFamilies() []string {
-	var out []string
-	for _, c := range allFamProtos {
-		if f := familyName(c.family); !slices.Contains(out, f) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
 
 // socketRequest turns the pushed-down constraints into the kernel request.
 // ok is false when they cannot match any socket.
@@ -388,7 +497,7 @@ func socketRequest(q *Query) (req sock.Request, ok bool) {
 		name, _ := v.(string)
 		m, known := stateMatches[name]
 		if !known {
-			return req, false
+			continue // UNKNOWN: no state to ask the kernel for
 		}
 		keep(func(c famProto) bool { return containsProto(m.protos, c.proto) })
 		mask &= m.mask

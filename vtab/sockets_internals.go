@@ -3,7 +3,6 @@ package vtab
 import (
 	"math"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	sqlvtab "modernc.org/sqlite/vtab"
@@ -214,17 +213,15 @@ func socketFilter(q *Query) (f sock.Filter, ok bool) {
 	return f, true
 }
 
-// portAsNumber reads a constraint value as SQLite compares it with an
-// INTEGER column: numbers as they are, numeric text as its number.
+// portAsNumber reads a pushed constraint value: the adapter passes
+// numbers only, brought to the column's affinity and within float64's
+// exact integers.
 func portAsNumber(v any) (float64, bool) {
 	switch x := v.(type) {
 	case int64:
 		return float64(x), true
 	case float64:
 		return x, !math.IsNaN(x)
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return f, err == nil
 	}
 	return 0, false
 }

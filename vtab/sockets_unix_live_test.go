@@ -3,6 +3,7 @@ package vtab
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -189,10 +190,14 @@ func TestLiveTCPRowsIndependentOfProbes(t *testing.T) {
 // netlink take names from netlink and join /proc/net/unix by inode.
 func TestLiveUnixNameWithNewline(t *testing.T) {
 	dir := t.TempDir()
+	// Unique across concurrent test binaries (t.TempDir's last element is
+	// always "001"), and short: the forged name below nearly fills
+	// sun_path's 108 bytes.
+	tag := fmt.Sprintf("%x", os.Getpid())
 	names := []string{
-		"@netsql-test-" + filepath.Base(dir) + "\nx\n\n0000000000000000: 00000002 y",
+		"@netsql-test-" + tag + "\nx\n\n0000000000000000: 00000002 y",
 		filepath.Join(dir, "a\nb"),
-		"@netsql-test-" + filepath.Base(dir) + "\n0000000000000000: 00000002 00000000 00010000 0001 01 1 /forged",
+		"@netsql-test-" + tag + "\n0000000000000000: 00000002 00000000 00010000 0001 01 1 /forged",
 	}
 	var inodes []uint64
 	for _, name := range names {

@@ -13,6 +13,7 @@ package vtab
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	sqlvtab "modernc.org/sqlite/vtab"
@@ -41,6 +42,10 @@ type Column[T any] struct {
 	// protocol words); empty means any value. The adapter rejects an
 	// equality against a word outside it, and the shell completes from it.
 	Values []string
+	// ValuesHelp, when set, says which of Values apply where (unix and
+	// TCP states differ); the error for a word outside Values shows it
+	// instead of the bare list.
+	ValuesHelp string
 	// Value returns the column's value for one record: nil, int64,
 	// float64, string or []byte. It runs only for columns SQLite reads.
 	Value func(*T) any
@@ -52,6 +57,9 @@ type Table[T any] struct {
 	Doc  string
 	// Example is a query worth showing in the README; tests run it.
 	Example string
+	// Examples are further queries, each shown after Example (one per
+	// column worth its own example) and run by the tests like it.
+	Examples []string
 	// PerNetNS tables describe one network namespace and have a netns
 	// column. The adapter adds the hidden netns_name column and answers
 	// `netns = INODE` and `netns_name = 'NAME' | 'pid:N' | '*'` by calling
@@ -82,6 +90,7 @@ type Schema struct {
 	Name     string
 	Doc      string
 	Example  string
+	Examples []string
 	PerNetNS bool
 	Columns  []ColumnSchema
 	// Keyed reports whether rows have an identity (Table.Key).
@@ -97,13 +106,15 @@ type ColumnSchema struct {
 	Push   []sqlvtab.ConstraintOp
 	// Values is the column's closed set of values; empty means any.
 	Values []string
+	// ValuesHelp says which of Values apply where; empty for a plain list.
+	ValuesHelp string
 }
 
 // Schema implements Def.
 func (t *Table[T]) Schema() Schema {
-	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example, Keyed: t.Key != nil, PerNetNS: t.PerNetNS}
+	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example, Examples: t.Examples, Keyed: t.Key != nil, PerNetNS: t.PerNetNS}
 	for _, c := range t.Columns {
-		cs := ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push, Values: c.Values}
+		cs := ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push, Values: c.Values, ValuesHelp: c.ValuesHelp}
 		if t.PerNetNS && c.Name == netnsColumn {
 			cs.Push = pushEQ // the adapter picks the namespaces
 		}
@@ -266,4 +277,70 @@ func rowKey(parts ...any) string {
 		b.WriteByte(0)
 	}
 	return b.String()
+}
+
+// closedWord returns the word of col's closed set that s equals under
+// some collation (see foldText): s itself when it is one, else the one
+// word differing only in ASCII case or trailing spaces. ok is false when
+// the column has no closed set or no word matches.
+func closedWord(col ColumnSchema, s string) (string, bool) {
+	if len(col.Values) == 0 {
+		return "", false
+	}
+	f := foldText(s)
+	word, n := "", 0
+	for _, w := range col.Values {
+		if w == s {
+			return w, true
+		}
+		if foldText(w) == f {
+			word, n = w, n+1
+		}
+	}
+	return word, n == 1
+}
+
+// checkClosedSet rejects `col = v` when col has a closed set of values
+// and v, as text, is none of them: a typo must not read as "no rows". A
+// word equal to one of them but for ASCII case or trailing spaces is
+// accepted when folded is true (the statement compares under NOCASE or
+// RTRIM, or the engine could not tell) and is an error otherwise. NULL,
+// REAL and BLOB values are left to SQLite.
+func checkClosedSet(s *Schema, col ColumnSchema, v any, folded bool) error {
+	if len(col.Values) == 0 {
+		return nil
+	}
+	text, ok := affinity(Text, v).(string)
+	if !ok {
+		return nil
+	}
+	w, ok := closedWord(col, text)
+	if ok && (w == text || folded) {
+		return nil
+	}
+	hint := ""
+	if ok {
+		hint = fmt.Sprintf(" (did you mean '%s'?)", w)
+	}
+	valid := col.ValuesHelp
+	if valid == "" {
+		valid = strings.Join(col.Values, ", ")
+	}
+	return fmt.Errorf("%s.%s: no such value '%s'%s; valid values: %s", s.Name, col.Name, text, hint, valid)
+}
+
+// closedSet returns the distinct words f gives for each element of
+// domain, sorted: a column's Values derived from the same table its
+// values come from, so the two cannot drift.
+func closedSet[D any](domain []D, f func(D) string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range domain {
+		if w := f(d); !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

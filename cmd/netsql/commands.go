@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"strconv"
@@ -15,24 +16,70 @@ import (
 	"github.com/netsql/netsql/queries"
 	"github.com/netsql/netsql/queries/metrics"
 	"github.com/netsql/netsql/queries/record"
+	"github.com/netsql/netsql/shell"
 	"github.com/netsql/netsql/vtab"
 )
 
 // catalog returns the built-in queries merged with the user's: those in
-// dir (--queries), else in queries.UserDir. An explicit dir must exist.
-func catalog(dir string) ([]queries.Query, error) {
-	if dir != "" {
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("--queries %s: no such directory", dir)
-		}
-	} else {
+// dir (--queries), else in queries.UserDir. Each user file that was
+// skipped is reported once, by name, on stderr and returned in skipped;
+// the rest of the catalog is usable. An explicit dir that does not exist
+// is a usage error (exit 2); an unreadable default directory (root's HOME
+// seen by another user) is a notice and leaves the built-in queries.
+func catalog(cfg *config, stderr io.Writer) (qs []queries.Query, skipped []*queries.FileError, code int) {
+	if code := checkQueriesDir(cfg, stderr); code != exitOK {
+		return nil, nil, code
+	}
+	dir := cfg.queriesDir
+	if dir == "" {
 		dir = queries.UserDir(os.Getenv)
 	}
-	user, err := queries.LoadDir(dir)
-	if err != nil {
-		return nil, err
+	qs, skipped, err := queries.Catalog(dir)
+	switch {
+	case err != nil && cfg.queriesDir != "":
+		fmt.Fprintf(stderr, "netsql: --queries %s: %v\n", dir, err)
+		return nil, nil, exitError
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		if notify := cfg.notifier(stderr); notify != nil {
+			notify(fmt.Sprintf("netsql: user queries in %s not read: %v", dir, err))
+		}
 	}
-	return queries.Merge(queries.Builtin(), user), nil
+	for _, e := range skipped {
+		fmt.Fprintf(stderr, "netsql: %v\n", e)
+	}
+	return qs, skipped, exitOK
+}
+
+// checkQueriesDir says on stderr when --queries names no directory: a
+// usage error, in every mode.
+func checkQueriesDir(cfg *config, stderr io.Writer) int {
+	if cfg.queriesDir == "" {
+		return exitOK
+	}
+	if fi, err := os.Stat(cfg.queriesDir); err != nil || !fi.IsDir() {
+		fmt.Fprintf(stderr, "netsql: --queries %s: no such directory\n", cfg.queriesDir)
+		return exitUsage
+	}
+	return exitOK
+}
+
+// findQuery returns the query called name, or says on stderr why there is
+// none: a user file of that name that was skipped (exit 1), or no such
+// query (exit 2).
+func findQuery(qs []queries.Query, skipped []*queries.FileError, name string, stderr io.Writer) (queries.Query, int) {
+	if q, ok := queries.Find(qs, name); ok {
+		return q, exitOK
+	}
+	if e, ok := queries.Skipped(skipped, name); ok {
+		fmt.Fprintf(stderr, "netsql: query %s: its file %s was skipped (see above)\n", name, e.File)
+		return queries.Query{}, exitError
+	}
+	fmt.Fprintf(stderr, "netsql: no canned query %q (netsql -q lists them)\n", name)
+	return queries.Query{}, exitUsage
 }
 
 // nameList is a repeatable -q NAME flag.
@@ -86,7 +133,7 @@ func (k *keepFlag) Set(s string) error {
 
 // parseCommand parses a sub-command's flags (its own plus -q, -p,
 // --proc, --queries and --timeout, which may also come before it).
-func parseCommand(cfg *config, stderr io.Writer) (*subConfig, error) {
+func parseCommand(cfg *config, stdout io.Writer) (*subConfig, error) {
 	sc := &subConfig{}
 	fs := flag.NewFlagSet("netsql "+cfg.command, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -114,8 +161,8 @@ func parseCommand(cfg *config, stderr io.Writer) (*subConfig, error) {
 	}
 	if err := fs.Parse(cfg.args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "usage: netsql [flags] %s\n\nflags:\n", what)
-			fs.SetOutput(stderr)
+			fmt.Fprintf(stdout, "usage: netsql [flags] %s\n\nflags:\n", what)
+			fs.SetOutput(stdout)
 			fs.PrintDefaults()
 		}
 		return nil, err
@@ -128,31 +175,36 @@ func parseCommand(cfg *config, stderr io.Writer) (*subConfig, error) {
 		return nil, errors.New("export: give --textfile FILE")
 	case cfg.command == "record" && sc.db == "":
 		return nil, errors.New("record: give --db FILE")
-	case sc.every < 0 || sc.scrape < 0:
+	case sc.every < 0 || sc.scrape < 0 || cfg.timeout < 0:
 		return nil, fmt.Errorf("%s: durations must be positive", cfg.command)
 	}
 	return sc, nil
 }
 
-// pick returns the named queries of qs, or def when names is empty.
-func pick(qs []queries.Query, names []string, def func() []queries.Query) ([]queries.Query, error) {
+// pick returns the named queries of qs, or def when names is empty. A
+// name whose user file was skipped (already reported) is left out and
+// counted in missing; an unknown name is an error.
+func pick(qs []queries.Query, skipped []*queries.FileError, names []string, def func() []queries.Query) (out []queries.Query, missing int, err error) {
 	if len(names) == 0 {
-		return def(), nil
+		return def(), 0, nil
 	}
-	var out []queries.Query
 	for _, n := range names {
 		q, ok := queries.Find(qs, n)
 		if !ok {
-			return nil, fmt.Errorf("no canned query %q (netsql -q lists them)", n)
+			if _, ok := queries.Skipped(skipped, n); ok {
+				missing++
+				continue
+			}
+			return nil, 0, fmt.Errorf("no canned query %q (netsql -q lists them)", n)
 		}
 		out = append(out, q)
 	}
-	return out, nil
+	return out, missing, nil
 }
 
 // runCommand runs export, serve or record.
 func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
-	sc, err := parseCommand(cfg, stderr)
+	sc, err := parseCommand(cfg, stdout)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -161,24 +213,42 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "usage: netsql %s ...   (netsql %s -h for help)\n", cfg.command, cfg.command)
 		return exitUsage
 	}
-	all, err := catalog(cfg.queriesDir)
-	if err != nil {
-		fmt.Fprintf(stderr, "netsql: %v\n", err)
-		return exitError
+	all, skipped, code := catalog(cfg, stderr)
+	if code != exitOK {
+		return code
 	}
 	var qs []queries.Query
+	var missing int
 	if cfg.command == "record" {
-		qs, err = pick(all, sc.names, func() []queries.Query {
-			out, _ := pick(all, record.Defaults(), nil)
+		qs, missing, err = pick(all, skipped, sc.names, func() []queries.Query {
+			out, _, _ := pick(all, nil, record.Defaults(), nil)
 			return out
 		})
 	} else {
-		qs, err = pick(all, sc.names, func() []queries.Query { return metrics.MetricQueries(all) })
+		qs, missing, err = pick(all, skipped, sc.names, func() []queries.Query { return metrics.MetricQueries(all) })
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %s: %v\n", cfg.command, err)
 		return exitUsage
 	}
+	if len(qs) == 0 && missing > 0 {
+		fmt.Fprintf(stderr, "netsql: %s: no query left to run\n", cfg.command)
+		return exitError
+	}
+	var takes []string
+	for _, q := range qs {
+		var declared []string
+		for _, p := range q.Params {
+			declared = append(declared, p.Name)
+		}
+		takes = shell.ParamNames(q.SQL, append(takes, declared...))
+	}
+	if code := checkParams(cfg.params, "the queries run", takes, stderr); code != exitOK {
+		return code
+	}
+	// A run that left out a query the user named ends with status 1 once
+	// the rest has run; so does an export missing a skipped file's metrics.
+	incomplete := missing > 0 || cfg.command == "export" && len(skipped) > 0
 	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
@@ -187,18 +257,23 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 	defer eng.Close()
 
 	if cfg.command == "record" {
-		return runRecord(ctx, cfg, sc, eng, qs, stderr)
+		return worst(runRecord(ctx, cfg, sc, eng, qs, stderr), incomplete)
 	}
 	set, err := metrics.NewSet(eng, qs, cfg.params)
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %s: %v\n", cfg.command, err)
 		return exitUsage
 	}
+	set.FileErrors = len(skipped)
 	if cfg.command == "serve" {
-		srv := &metrics.Server{
-			Set: set, Addr: sc.listen, ScrapeTimeout: sc.scrape,
-			Log: func(msg string) { fmt.Fprintf(stderr, "netsql: %s\n", msg) },
+		logf := func(msg string) { fmt.Fprintf(stderr, "netsql: %s\n", msg) }
+		// A scrape stuck in the kernel past its deadline leaves its
+		// engine behind; later scrapes go on with a fresh one.
+		set.Reopen = func() (*vtab.Engine, error) {
+			return vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
 		}
+		set.Log = logf
+		srv := &metrics.Server{Set: set, Addr: sc.listen, ScrapeTimeout: sc.scrape, Log: logf}
 		if !cfg.quiet {
 			srv.Ready = func(a net.Addr) { fmt.Fprintf(stderr, "netsql: serving http://%s%s\n", a, metrics.MetricsPath) }
 		}
@@ -208,16 +283,37 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 		}
 		return exitOK
 	}
-	return runExport(ctx, cfg, sc, set, stderr)
+	return worst(runExport(ctx, cfg, sc, set, stderr), incomplete)
+}
+
+// worst is code, or exitError when code is exitOK but the run was
+// incomplete.
+func worst(code int, incomplete bool) int {
+	if code == exitOK && incomplete {
+		return exitError
+	}
+	return code
 }
 
 func runExport(ctx context.Context, cfg *config, sc *subConfig, set *metrics.Set, stderr io.Writer) int {
+	// Refuse /dev/null, a FIFO or a device before running anything.
+	if _, err := metrics.CheckTextfile(sc.textfile); err != nil {
+		fmt.Fprintf(stderr, "netsql: export: %v\n", err)
+		return exitError
+	}
+	stopped := ctx
 	if cfg.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.timeout)
 		defer cancel()
 	}
 	mfs, failed, err := set.Gather(ctx)
+	if stopped.Err() != nil {
+		// Interrupted (SIGINT, SIGTERM): the queries it cut short would
+		// read success 0; the previous file is the better answer.
+		fmt.Fprintf(stderr, "netsql: export: interrupted; %s left as it was\n", sc.textfile)
+		return exitError
+	}
 	if werr := metrics.WriteTextfile(sc.textfile, mfs); werr != nil {
 		fmt.Fprintf(stderr, "netsql: export: %v\n", werr)
 		return exitError

@@ -37,7 +37,7 @@ func shellConfig(eng *vtab.Engine, cfg *config, opts shell.Options, stdout, stde
 	return shell.ShellConfig{
 		Engine: eng, Out: stdout, Err: stderr,
 		Format: cfg.format, Opts: opts, Params: cfg.params,
-		Queries: func() []shell.CannedQuery { return cannedQueries(cfg.queriesDir, stderr) },
+		Queries: cannedQueries, QueryDir: cfg.queriesDir,
 		Netstat: func(ctx context.Context, args []string, out io.Writer) error {
 			if netstat.Command(ctx, eng, args, out, stderr) != exitOK {
 				return errors.New("netstat failed")
@@ -47,25 +47,13 @@ func shellConfig(eng *vtab.Engine, cfg *config, opts shell.Options, stdout, stde
 	}
 }
 
-// cannedQueries lists the built-in and user queries (--queries DIR or the
-// XDG directory) for .queries and .run.
-func cannedQueries(dir string, stderr io.Writer) []shell.CannedQuery {
-	all, err := catalog(dir)
-	if err != nil {
-		fmt.Fprintf(stderr, "netsql: %v\n", err)
-		all = queries.Builtin()
-	}
+// cannedQueries lists the built-in queries for .queries and .run; the
+// shell adds the user's own from --queries DIR (ShellConfig.QueryDir) or
+// the XDG directory, with the same loader.
+func cannedQueries() []shell.CannedQuery {
 	var out []shell.CannedQuery
-	for _, q := range all {
-		params := map[string]string{}
-		for _, p := range q.Params {
-			params[p.Name] = p.Default
-		}
-		origin := "built-in"
-		if q.User {
-			origin = "user"
-		}
-		out = append(out, shell.CannedQuery{Name: q.Name, Description: q.Description, SQL: q.SQL, Params: params, Origin: origin})
+	for _, q := range queries.Builtin() {
+		out = append(out, shell.CannedQuery{Name: q.Name, Description: q.Description, SQL: q.SQL, Params: q.Defaults(), Origin: "built-in"})
 	}
 	return out
 }

@@ -16,9 +16,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +33,7 @@ import (
 	"github.com/netsql/netsql/queries/record"
 	"github.com/netsql/netsql/shell"
 	"github.com/netsql/netsql/vtab"
+	"github.com/netsql/netsql/vtab/fileread"
 )
 
 // Exit codes, documented in README.md.
@@ -48,9 +52,13 @@ func main() {
 		// such a query by a third, for a few MB more.
 		debug.SetGCPercent(200)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	h := &signalHandler{cancel: cancel, exit: os.Exit, stderr: os.Stderr}
+	go h.watch(sigs)
+	code := run(withSignals(ctx, h), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	cancel(nil)
 	os.Exit(code)
 }
 
@@ -66,9 +74,12 @@ type config struct {
 	// query is -q NAME; listQueries is -q without a name.
 	query       string
 	listQueries bool
-	// formatSet is true when --format was given (a raw canned query
-	// then prints as a table instead of its own layout).
+	// formatSet is true when --format was given.
 	formatSet bool
+	// layoutFlags are the flags given that shape rows (--format,
+	// --header, --fail-on-rows) or add tables (--db): none applies to
+	// netstat's text layout.
+	layoutFlags []string
 	// netstat holds the arguments after the netstat sub-command; nil
 	// when it was not given.
 	netstat []string
@@ -86,6 +97,8 @@ type config struct {
 	db string
 	// hostField and timeField name the fields ndjson output adds.
 	hostField, timeField string
+	// version is --version.
+	version bool
 }
 
 // quietUsage describes --quiet, which every mode and sub-command takes.
@@ -110,11 +123,28 @@ func (p paramFlag) String() string { return "" }
 func (p paramFlag) Set(s string) error {
 	name, value, ok := strings.Cut(s, "=")
 	name = strings.TrimLeft(name, ":@$")
-	if !ok || name == "" {
+	if !ok {
 		return fmt.Errorf("want name=value, got %q", s)
+	}
+	if !shell.ValidParamName(name) {
+		return fmt.Errorf("%q is not a parameter name (a letter, then letters, digits or _)", name)
 	}
 	p[name] = value
 	return nil
+}
+
+// names returns the parameters' names, sorted.
+func (p paramFlag) names() []string { return slices.Sorted(maps.Keys(p)) }
+
+// checkParams says on stderr when a -p name is not one of the parameters
+// takes (those of what, the query or SQL being run): a usage error.
+func checkParams(params map[string]string, what string, takes []string, stderr io.Writer) int {
+	given := paramFlag(params).names()
+	if err := shell.CheckParamNames(what, given, takes); err != nil {
+		fmt.Fprintf(stderr, "netsql: -p: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
 }
 
 func usage(w io.Writer, fs *flag.FlagSet) {
@@ -126,7 +156,9 @@ func usage(w io.Writer, fs *flag.FlagSet) {
        netsql [flags] record --db FILE [-q NAME ...] [--every DURATION] [--keep AGE]
 
 Runs SQL against the live network stack and prints each result. Without
-SQL, reads statements from standard input. netsql COMMAND -h describes a
+SQL on a terminal, opens the interactive shell (.help lists its commands,
+.tables and .schema the tables); without SQL otherwise, runs the
+statements read from standard input. netsql COMMAND -h describes a
 sub-command's flags.
 
 Exit status: 0 ok, 1 query or runtime error, 2 usage error, 3 rows with
@@ -139,8 +171,8 @@ flags:
 }
 
 // parseArgs parses flags anywhere on the command line; the remaining
-// words are SQL.
-func parseArgs(args []string, stderr io.Writer) (*config, error) {
+// words are SQL. -h writes the usage to stdout.
+func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	cfg := &config{params: map[string]string{}}
 	fs := flag.NewFlagSet("netsql", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -148,7 +180,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.proc, "proc", "", "read a /proc tree on disk instead of the live kernel")
 	fs.StringVar(&cfg.file, "f", "", "run the SQL in `FILE`")
 	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "cancel a statement that runs longer (0: never)")
-	fs.BoolVar(&cfg.headers, "header", true, "print column names (table, csv, markdown)")
+	fs.BoolVar(&cfg.headers, "header", true, "print column names (table, csv; a markdown table always has them)")
 	fs.Var(paramFlag(cfg.params), "p", "bind `name=value` to :name (repeatable)")
 	fs.StringVar(&cfg.query, "q", "", "run the canned or user query `NAME` (-q alone lists them)")
 	fs.StringVar(&cfg.queriesDir, "queries", "", "read user queries from `DIR` (default $XDG_CONFIG_HOME/netsql/queries)")
@@ -157,6 +189,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.db, "db", "", "query the history database `FILE` (from netsql record) beside the live tables")
 	fs.StringVar(&cfg.hostField, "host-field", "", "ndjson: add the host name to every object as field `NAME`")
 	fs.StringVar(&cfg.timeField, "timestamp-field", "", "ndjson: add the run's time (RFC 3339, UTC) to every object as field `NAME`")
+	fs.BoolVar(&cfg.version, "version", false, "print netsql's version, VCS revision and Go version, and exit")
 	var sub string
 	var subArgs []string
 	args, sub, subArgs = splitCommand(args)
@@ -175,7 +208,9 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 		// A word with spaces is SQL even when it starts with "-" (a
 		// leading "-- comment"): flag parsing stops before it.
 		if looksLikeSQL(args[0]) {
-			cfg.sql = append(cfg.sql, args[0])
+			if err := cfg.addSQL(args[0]); err != nil {
+				return nil, err
+			}
 			args = args[1:]
 			continue
 		}
@@ -185,23 +220,48 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 		}
 		if err := fs.Parse(args[:n]); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				usage(stderr, fs)
+				usage(stdout, fs)
 			}
 			return nil, err
 		}
 		rest := fs.Args()
 		if len(rest) > 0 {
-			cfg.sql = append(cfg.sql, rest[0])
+			if err := cfg.addSQL(rest[0]); err != nil {
+				return nil, err
+			}
 			rest = rest[1:]
 		}
 		args = append(append([]string(nil), rest...), args[n:]...)
 	}
-	fs.Visit(func(f *flag.Flag) { cfg.formatSet = cfg.formatSet || f.Name == "format" })
+	if cfg.version {
+		return cfg, nil
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "format", "header", "fail-on-rows", "db":
+			if f.Name == "format" {
+				cfg.formatSet = true
+			}
+			cfg.layoutFlags = append(cfg.layoutFlags, "--"+f.Name)
+		}
+	})
+	if cfg.netstat != nil && len(cfg.layoutFlags) > 0 {
+		return nil, fmt.Errorf("%s does not apply to netstat, which prints netstat's own text layout; for rows as csv or json, query the tables (netsql -q lists the netstat-* queries behind each view)", cfg.layoutFlags[0])
+	}
 	if _, err := shell.NewWriter(cfg.format, io.Discard, shell.DefaultOptions); err != nil {
 		return nil, err
 	}
 	if (cfg.hostField != "" || cfg.timeField != "") && cfg.format != "ndjson" {
 		return nil, errors.New("--host-field and --timestamp-field need --format ndjson")
+	}
+	if cfg.timeout < 0 {
+		return nil, fmt.Errorf("--timeout %v: want a positive duration (0: never)", cfg.timeout)
+	}
+	if cfg.listQueries && len(cfg.params) > 0 {
+		return nil, errors.New("-p needs a query to bind: give -q NAME")
+	}
+	if cfg.netstat != nil && len(cfg.params) > 0 {
+		return nil, errors.New("-p does not apply to netstat (give netstat's own flags)")
 	}
 	if cfg.command != "" {
 		if cfg.file != "" || len(cfg.sql) > 0 || cfg.query != "" || cfg.listQueries || cfg.failOnRows || cfg.db != "" {
@@ -250,12 +310,99 @@ func splitCommand(args []string) (own []string, command string, rest []string) {
 	return args, "", nil
 }
 
+// addSQL appends a word of SQL; the first must be able to start a
+// statement (see notSQL), checked before the flags after it are parsed.
+func (c *config) addSQL(word string) error {
+	if len(c.sql) == 0 {
+		if err := notSQL(word); err != nil {
+			return err
+		}
+	}
+	c.sql = append(c.sql, word)
+	return nil
+}
+
+// sqlStarts are the words an SQLite statement can start with.
+var sqlStarts = map[string]bool{
+	"ALTER": true, "ANALYZE": true, "ATTACH": true, "BEGIN": true, "COMMIT": true,
+	"CREATE": true, "DELETE": true, "DETACH": true, "DROP": true, "END": true,
+	"EXPLAIN": true, "INSERT": true, "PRAGMA": true, "REINDEX": true, "RELEASE": true,
+	"REPLACE": true, "ROLLBACK": true, "SAVEPOINT": true, "SELECT": true, "UPDATE": true,
+	"VACUUM": true, "VALUES": true, "WITH": true,
+}
+
+// notSQL returns a usage error when first, the first word of the SQL
+// arguments, cannot start a statement: a mistyped sub-command such as
+// "netsat" would otherwise reach SQLite or the flag parser and get a
+// confusing message.
+func notSQL(first string) error {
+	text := strings.TrimSpace(first)
+	word := text
+	if i := strings.IndexFunc(text, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}); i >= 0 {
+		word = text[:i]
+	}
+	if word == "" || sqlStarts[strings.ToUpper(word)] {
+		return nil // starts with a comment, '(' or ';', or a statement
+	}
+	if strings.ContainsAny(text, " \t\n") {
+		return nil // SQL with a typo: SQLite says where
+	}
+	msg := fmt.Sprintf("unknown command %s", first)
+	if c := closestCommand(first); c != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", c)
+	} else {
+		msg += " (commands: netstat, export, serve, record; or give SQL)"
+	}
+	return errors.New(msg)
+}
+
+// closestCommand returns the sub-command nearest to word when it is close
+// enough to be a typo of it (at most 2 edits), else "".
+func closestCommand(word string) string {
+	best, bestDist := "", 3
+	for _, c := range slices.Sorted(maps.Keys(commands)) {
+		if d := editDistance(strings.ToLower(word), c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Damerau-Levenshtein distance (optimal string
+// alignment) between a and b: "netsat" is one edit from "netstat".
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}
+
 func looksLikeSQL(arg string) bool {
 	return strings.HasPrefix(arg, "-") && strings.ContainsAny(arg, " \t\n")
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cfg, err := parseArgs(args, stderr)
+	cfg, err := parseArgs(args, stdout)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -264,32 +411,38 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "usage: netsql [flags] [SQL]   (netsql -h for help)")
 		return exitUsage
 	}
+	if cfg.version {
+		info, _ := debug.ReadBuildInfo()
+		printVersion(stdout, info)
+		return exitOK
+	}
 	if cfg.command != "" {
 		return runCommand(ctx, cfg, stdout, stderr)
 	}
+	if code := checkQueriesDir(cfg, stderr); code != exitOK {
+		return code
+	}
 	if cfg.listQueries {
-		qs, err := catalog(cfg.queriesDir)
-		if err != nil {
-			fmt.Fprintf(stderr, "netsql: %v\n", err)
-			return exitError
+		qs, _, code := catalog(cfg, stderr)
+		if code != exitOK {
+			return code
 		}
 		listQueries(stdout, qs)
 		return exitOK
 	}
 	var canned *queries.Query
 	if cfg.query != "" {
-		qs, err := catalog(cfg.queriesDir)
-		if err != nil {
-			fmt.Fprintf(stderr, "netsql: %v\n", err)
-			return exitError
+		qs, skipped, code := catalog(cfg, stderr)
+		if code != exitOK {
+			return code
 		}
-		q, ok := queries.Find(qs, cfg.query)
-		if !ok {
-			fmt.Fprintf(stderr, "netsql: no canned query %q (netsql -q lists them)\n", cfg.query)
-			return exitUsage
+		q, code := findQuery(qs, skipped, cfg.query, stderr)
+		if code != exitOK {
+			return code
 		}
-		if cfg.failOnRows && q.Format == "raw" && !cfg.formatSet {
-			fmt.Fprintf(stderr, "netsql: --fail-on-rows needs rows: %s prints its own layout; add --format table\n", q.Name)
+		if q.Format == "raw" && len(cfg.layoutFlags) > 0 {
+			fmt.Fprintf(stderr, "netsql: %s does not apply to %s, which prints netstat's own text layout; %s\n",
+				cfg.layoutFlags[0], q.Name, rawAlternative(q.Name))
 			return exitUsage
 		}
 		canned = &q
@@ -301,7 +454,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case cfg.netstat != nil || canned != nil:
 		script = ""
 	case cfg.file != "":
-		b, err := os.ReadFile(cfg.file)
+		b, err := fileread.ReadFile(cfg.file, fileread.MaxScript)
+		if fi, serr := os.Stat(cfg.file); errors.Is(err, fileread.ErrNotRegular) && serr == nil && fi.Mode()&os.ModeNamedPipe != 0 {
+			err = fmt.Errorf("%w; pipe SQL to standard input instead", err) // -f <(cmd)
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "netsql: %v\n", err)
 			return exitError
@@ -310,7 +466,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case script == "" && isTerminal(stdin):
 		interactive = true
 	case script == "":
-		b, err := io.ReadAll(stdin)
+		// A pipe whose writer never finishes must not outlast SIGINT.
+		b, err := fileread.ReadContext(ctx, func() ([]byte, error) {
+			return fileread.ReadAll(stdin, "standard input", fileread.MaxScript)
+		})
+		if ctx.Err() != nil {
+			err = errors.New("interrupted")
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "netsql: read standard input: %v\n", err)
 			return exitError
@@ -331,20 +493,31 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	if interactive {
+		if h := signalsFrom(ctx); h != nil {
+			h.leaveSIGINTToShell()
+		}
 		return runInteractive(eng, cfg, stdin, stdout, stderr)
 	}
 
+	if cfg.netstat != nil {
+		// --timeout bounds each listing: netstat -c runs until stopped.
+		return netstat.CommandTimeout(ctx, eng, cfg.netstat, cfg.timeout, stdout, stderr)
+	}
 	if cfg.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.timeout)
 		defer cancel()
 	}
-	if cfg.netstat != nil {
-		return netstat.Command(ctx, eng, cfg.netstat, stdout, stderr)
-	}
 	if canned != nil {
+		var declared []string
+		for _, p := range canned.Params {
+			declared = append(declared, p.Name)
+		}
+		if code := checkParams(cfg.params, canned.Name, shell.ParamNames(canned.SQL, declared), stderr); code != exitOK {
+			return code
+		}
 		params := canned.Bind(cfg.params)
-		if canned.Format == "raw" && !cfg.formatSet {
+		if canned.Format == "raw" {
 			if err := netstat.RunRaw(ctx, eng, canned, params, stdout); err != nil {
 				fmt.Fprintf(stderr, "netsql: %s: %v\n", canned.Name, err)
 				return exitError
@@ -352,6 +525,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitOK
 		}
 		cfg.params, script = params, canned.SQL
+	}
+	if canned == nil {
+		if code := checkParams(cfg.params, "the SQL", shell.ParamNames(script, nil), stderr); code != exitOK {
+			return code
+		}
 	}
 	opts := shell.DefaultOptions
 	opts.Headers = cfg.headers
@@ -385,6 +563,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exitOK
 }
 
+// viewTables names, for each built-in netstat view, the table whose rows
+// it lays out as text.
+var viewTables = map[string]string{
+	"netstat-inet": "sockets", "netstat-unix": "sockets",
+	"netstat-route": "routes", "netstat-route6": "routes",
+	"netstat-interfaces": "interfaces", "netstat-interfaces-long": "interfaces",
+	"netstat-groups": "multicast_groups", "netstat-statistics": "protocol_stats",
+}
+
+// rawAlternative says where the rows behind a raw view are.
+func rawAlternative(query string) string {
+	if t, ok := viewTables[query]; ok {
+		return fmt.Sprintf("for its rows as data, query the %s table (netsql --format csv 'SELECT * FROM %s')", t, t)
+	}
+	return "for rows, write the query without format: raw"
+}
+
 // listQueries prints every query's name and description; a user query's
 // description starts with [user] ([user, shadows built-in] when it
 // replaces a built-in query of the same name).
@@ -412,4 +607,36 @@ func isTerminal(r io.Reader) bool {
 	}
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// printVersion writes what --version prints: the module version (a tag
+// for `go install ...@v1.2.3`, "(devel)" for a local build), the VCS
+// revision the binary was built from and the Go toolchain, from the build
+// information Go embeds in every binary.
+func printVersion(w io.Writer, info *debug.BuildInfo) {
+	version, goVersion := "(unknown)", runtime.Version()
+	settings := map[string]string{}
+	if info != nil {
+		version, goVersion = info.Main.Version, info.GoVersion
+		if version == "" {
+			version = "(unknown)"
+		}
+		for _, s := range info.Settings {
+			settings[s.Key] = s.Value
+		}
+	}
+	fmt.Fprintf(w, "netsql %s\n", version)
+	if rev := settings["vcs.revision"]; rev != "" {
+		extra := settings["vcs.time"]
+		if settings["vcs.modified"] == "true" {
+			extra = strings.TrimPrefix(extra+", modified", ", ")
+		}
+		if extra != "" {
+			rev += " (" + extra + ")"
+		}
+		fmt.Fprintf(w, "revision %s\n", rev)
+	} else {
+		fmt.Fprintln(w, "revision unknown (built without VCS information)")
+	}
+	fmt.Fprintf(w, "%s %s/%s\n", goVersion, runtime.GOOS, runtime.GOARCH)
 }

@@ -11,7 +11,10 @@
 //	netsql_query_duration_seconds{query="NAME"}  how long it ran
 //
 // so a query that fails (a syntax error in a user's file, a timeout) shows
-// up as a metric instead of failing the whole scrape or export.
+// up as a metric instead of failing the whole scrape or export. A user
+// query file that could not be loaded at all (a header typo) is counted in
+//
+//	netsql_query_file_errors  user query files skipped (0 when none)
 package metrics
 
 import (
@@ -38,6 +41,8 @@ import (
 const (
 	SuccessMetric  = "netsql_query_success"
 	DurationMetric = "netsql_query_duration_seconds"
+	// FileErrorsMetric counts the user query files that were skipped.
+	FileErrorsMetric = "netsql_query_file_errors"
 )
 
 var (
@@ -47,6 +52,9 @@ var (
 	durationDesc = prometheus.NewDesc(DurationMetric,
 		"How long the netsql metric query took to run, in seconds.",
 		[]string{"query"}, nil)
+	fileErrorsDesc = prometheus.NewDesc(FileErrorsMetric,
+		"How many user query files netsql skipped because they could not be read or parsed (netsql logs which and why).",
+		nil, nil)
 )
 
 // QueryError is a metric query that failed.
@@ -64,12 +72,37 @@ func (e *QueryError) Unwrap() error { return e.Err }
 // Set is the metric queries an export or a server evaluates on one engine.
 // It is safe for concurrent use: evaluations take turns on the engine.
 type Set struct {
-	eng     *vtab.Engine
 	queries []queries.Query
 	params  map[string]string
-	// turn holds a token while an evaluation uses the engine.
+	// FileErrors is how many user query files were skipped when the
+	// catalog was loaded; exported as netsql_query_file_errors.
+	FileErrors int
+
+	// Reopen, when set, opens a fresh engine. An evaluation that is still
+	// running StuckAfter past its own deadline is stuck where its context
+	// does not reach (a read the kernel keeps blocked); the next
+	// evaluation then abandons the engine to it and goes on with a fresh
+	// one instead of failing every scrape from then on. Nil: wait for it.
+	Reopen func() (*vtab.Engine, error)
+	// Log receives a line when an engine is abandoned.
+	Log func(msg string)
+
+	// run runs a query (result.Run; tests replace it).
+	run func(ctx context.Context, eng *vtab.Engine, sql string, params map[string]string) (*result.Set, error)
+
+	mu  sync.Mutex
+	eng *vtab.Engine
+	// turn holds a token while an evaluation uses eng; a fresh engine
+	// comes with a fresh turn.
 	turn chan struct{}
+	// held is when the holder of turn must be done (its deadline plus
+	// StuckAfter); zero when the turn is free or has no deadline.
+	held time.Time
 }
+
+// StuckAfter is how long past its deadline an evaluation may still run
+// before the engine is given up to it (see Set.Reopen).
+const StuckAfter = 2 * time.Second
 
 // NewSet returns a Set evaluating qs on eng. params override the queries'
 // declared defaults (-p). Every query must declare at least one metric.
@@ -82,7 +115,7 @@ func NewSet(eng *vtab.Engine, qs []queries.Query, params map[string]string) (*Se
 			return nil, fmt.Errorf("query %s declares no metric (a metric query has -- metric:, -- type: and -- value: header lines)", q.Name)
 		}
 	}
-	return &Set{eng: eng, queries: qs, params: params, turn: make(chan struct{}, 1)}, nil
+	return &Set{eng: eng, queries: qs, params: params, turn: make(chan struct{}, 1), run: result.Run}, nil
 }
 
 // MetricQueries returns the queries of qs that declare metrics.
@@ -142,16 +175,22 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	c.failed = nil
 	c.mu.Unlock()
-	release, lockErr := c.set.acquire(c.ctx)
-	if lockErr == nil {
-		defer release()
-	}
+	eng, release, lockErr := c.set.acquire(c.ctx)
+	handedOff := false
+	defer func() {
+		if lockErr == nil && !handedOff {
+			release()
+		}
+	}()
 	for _, q := range c.set.queries {
 		start := time.Now()
 		var samples []prometheus.Metric
 		err := lockErr
-		if err == nil {
-			samples, err = c.set.evaluate(c.ctx, q)
+		switch {
+		case err == nil && handedOff:
+			err = c.ctx.Err()
+		case err == nil:
+			samples, handedOff, err = c.set.evaluate(c.ctx, eng, q, release)
 		}
 		took := time.Since(start).Seconds()
 		ok := 1.0
@@ -168,6 +207,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, ok, q.Name)
 		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, took, q.Name)
 	}
+	ch <- prometheus.MustNewConstMetric(fileErrorsDesc, prometheus.GaugeValue, float64(c.set.FileErrors))
 }
 
 // Failed returns the queries that failed during the last Collect.
@@ -177,37 +217,128 @@ func (c *Collector) Failed() []*QueryError {
 	return append([]*QueryError(nil), c.failed...)
 }
 
-// acquire waits for the engine's turn, or for ctx to end.
-func (s *Set) acquire(ctx context.Context) (release func(), err error) {
-	select {
-	case s.turn <- struct{}{}:
-		return func() { <-s.turn }, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for another evaluation: %w", ctx.Err())
+// acquire waits for the engine's turn, or for ctx to end, and returns the
+// engine to use. A holder stuck past its deadline (see Reopen) is left
+// the old engine, which it closes when it returns.
+func (s *Set) acquire(ctx context.Context) (eng *vtab.Engine, release func(), err error) {
+	for {
+		s.mu.Lock()
+		turn, eng, held := s.turn, s.eng, s.held
+		s.mu.Unlock()
+		var stuck <-chan time.Time
+		var timer *time.Timer
+		if s.Reopen != nil && !held.IsZero() {
+			timer = time.NewTimer(time.Until(held))
+			stuck = timer.C
+		}
+		stop := func() {
+			if timer != nil {
+				timer.Stop()
+			}
+		}
+		select {
+		case turn <- struct{}{}:
+			stop()
+			s.mu.Lock()
+			current := s.turn == turn
+			if current {
+				s.held = time.Time{}
+				if dl, ok := ctx.Deadline(); ok {
+					s.held = dl.Add(StuckAfter)
+				}
+			}
+			s.mu.Unlock()
+			if !current { // replaced meanwhile: it was the abandoned one
+				<-turn
+				continue
+			}
+			return eng, func() { s.release(turn, eng) }, nil
+		case <-ctx.Done():
+			stop()
+			return nil, nil, fmt.Errorf("waiting for another evaluation: %w", ctx.Err())
+		case <-stuck:
+			if err := s.replace(turn); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 }
 
-// evaluate runs one query and turns its rows into samples.
-func (s *Set) evaluate(ctx context.Context, q queries.Query) ([]prometheus.Metric, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
+// release ends a turn; an engine abandoned meanwhile is closed.
+func (s *Set) release(turn chan struct{}, eng *vtab.Engine) {
+	s.mu.Lock()
+	abandoned := s.turn != turn
+	if !abandoned {
+		s.held = time.Time{}
 	}
-	set, err := result.Run(ctx, s.eng, q.SQL, q.Bind(s.params))
+	s.mu.Unlock()
+	<-turn
+	if abandoned {
+		eng.Close()
+	}
+}
+
+// replace gives the engine whose turn is turn up to its stuck holder and
+// opens a fresh one, unless that happened already.
+func (s *Set) replace(turn chan struct{}) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.turn != turn {
+		return nil
+	}
+	eng, err := s.Reopen()
 	if err != nil {
+		return fmt.Errorf("an evaluation is stuck and a fresh engine failed: %w", err)
+	}
+	if s.Log != nil {
+		s.Log("metrics: an evaluation is stuck past its deadline (a read the kernel keeps blocked); going on with a fresh engine")
+	}
+	s.eng, s.turn, s.held = eng, make(chan struct{}, 1), time.Time{}
+	return nil
+}
+
+// evaluate runs one query on eng and turns its rows into samples. The
+// query runs aside: when ctx ends first, evaluate returns at once with
+// handedOff set, and the running query keeps the engine's turn and calls
+// release when it returns (if ever; see Reopen).
+func (s *Set) evaluate(ctx context.Context, eng *vtab.Engine, q queries.Query, release func()) (_ []prometheus.Metric, handedOff bool, _ error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	type ran struct {
+		set *result.Set
+		err error
+	}
+	done := make(chan ran, 1)
+	go func() {
+		set, err := s.run(ctx, eng, q.SQL, q.Bind(s.params))
+		done <- ran{set, err}
+	}()
+	var r ran
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		go func() {
+			<-done
+			release()
+		}()
+		return nil, true, ctx.Err()
+	}
+	if r.err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, false, ctx.Err()
 		}
-		return nil, err
+		return nil, false, r.err
 	}
 	var out []prometheus.Metric
 	for _, m := range q.Metrics {
-		ms, err := samples(m, set)
+		ms, err := samples(m, r.set)
 		if err != nil {
-			return nil, fmt.Errorf("metric %s: %w", m.Name, err)
+			return nil, false, fmt.Errorf("metric %s: %w", m.Name, err)
 		}
 		out = append(out, ms...)
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // samples turns a result into one metric's samples.
@@ -295,7 +426,7 @@ func parseNumber(s string) (float64, error) {
 }
 
 // labelValue is a column value's label text: NULL is "" (no label);
-// invalid UTF-8 (a process name is bytes) is replaced.
+// text is escaped by LabelText.
 func labelValue(v any) string {
 	var s string
 	switch x := v.(type) {
@@ -314,8 +445,34 @@ func labelValue(v any) string {
 	default:
 		s = fmt.Sprint(x)
 	}
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
+	return LabelText(s)
+}
+
+// LabelText makes text (a process name is bytes, not UTF-8) a valid label
+// value without merging two texts into one. Valid UTF-8 without the two
+// characters `\x` is kept as it is, which is every ordinary value.
+// Anything else is escaped: each byte that is not part of valid UTF-8
+// becomes \xHH (two lower-case hex digits) and each backslash \\, so
+// "\xff" and "\xfe" (one byte each) stay two labels, `\xff` and `\xfe`,
+// and the literal four characters \xff become `\\xff`. A text kept as it
+// is never contains `\x`, and every escaped one does, so the mapping is
+// reversible.
+func LabelText(s string) string {
+	if utf8.ValidString(s) && !strings.Contains(s, `\x`) {
+		return s
 	}
-	return s
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }

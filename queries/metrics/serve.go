@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,13 +89,7 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	timeout := s.scrapeTimeout()
-	if v, err := strconv.ParseFloat(r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), 64); err == nil && v > 0 {
-		// Leave Prometheus a tenth of its timeout to receive the answer.
-		if d := time.Duration(v * 0.9 * float64(time.Second)); d < timeout {
-			timeout = d
-		}
-	}
+	timeout := headerTimeout(r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), s.scrapeTimeout())
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	c := s.Set.Collector(ctx)
@@ -107,6 +103,33 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		ErrorLog:      logFunc(s.log),
 	}).ServeHTTP(w, r)
 	s.reportFailures(c.Failed())
+}
+
+// Loopback reports whether addr is reachable only from this host: a
+// loopback IP. The unspecified address (0.0.0.0, ::, what ":9464" listens
+// on) is every interface's.
+func Loopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// headerTimeout is the evaluation time left for a scrape whose
+// X-Prometheus-Scrape-Timeout-Seconds header is header: nine tenths of it
+// (Prometheus needs the rest to receive the answer), clamped to max. A
+// header that is not a positive finite number of seconds (Inf, NaN, 0,
+// junk) is ignored; one too large for a time.Duration (1e300) is max.
+func headerTimeout(header string, max time.Duration) time.Duration {
+	v, err := strconv.ParseFloat(strings.TrimSpace(header), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+		return max
+	}
+	if secs := v * 0.9; secs < max.Seconds() {
+		if d := time.Duration(secs * float64(time.Second)); d > 0 {
+			return d
+		}
+		return time.Nanosecond
+	}
+	return max
 }
 
 // reportFailures logs each failing query once until its error changes,
@@ -154,6 +177,9 @@ func (s *Server) Run(ctx context.Context) error {
 		MaxHeaderBytes:    16 << 10,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          log.New(logWriter(s.log), "", 0),
+	}
+	if !Loopback(ln.Addr()) {
+		s.log(fmt.Sprintf("warning: listening on %s, not only on loopback: anyone who can reach it reads process names, ports and addresses (there is no authentication)", ln.Addr()))
 	}
 	if s.Ready != nil {
 		s.Ready(ln.Addr())

@@ -376,6 +376,9 @@ var liveViews = []string{
 	"-i", "-ia", "-ie",
 	"-s", "-s -6", "-st", "-su",
 	"-g",
+	"-S", "-tS", "-ulS", "-xS", "-S -A inet6",
+	"-C", "-rC", "-rCe", "-rCee", "-rCn", "-rC6", "-rCF", "-rCA inet,inet6",
+	"-h",
 }
 
 // knownLiveGaps are views whose live output cannot match yet, and why.

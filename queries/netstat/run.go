@@ -23,10 +23,14 @@ const (
 	ExitUsage = 2
 )
 
-// Step is one canned query to run with its parameters.
+// Step is one canned query to run with its parameters, or fixed Text.
 type Step struct {
 	Query  string
 	Params map[string]string
+	// Text, when set, is printed as is instead of running a query (the
+	// routing cache's headings: the kernel has kept no IPv4 routing cache
+	// since 3.6, so netstat -rC prints only them).
+	Text string
 }
 
 // Plan is what a netstat command line runs: Steps in order, repeated
@@ -44,12 +48,17 @@ type Plan struct {
 	Passes int
 	// Interval is the pause between passes; 0 means Interval.
 	Interval time.Duration
+	// Timeout bounds each pass (0: no bound); -c repeats until ctx ends.
+	Timeout time.Duration
 }
 
 // PlanFor turns parsed flags into the canned queries netstat would run.
 func PlanFor(f *Flags) (*Plan, error) {
 	if f.Help {
-		return &Plan{Stdout: Usage}, nil
+		// netstat -h writes its usage to stdout but the address family
+		// list at its end to stderr.
+		i := strings.Index(Usage, afList)
+		return &Plan{Stdout: Usage[:i], Stderr: Usage[i:]}, nil
 	}
 	if f.Version {
 		return &Plan{Stdout: Version}, nil
@@ -87,7 +96,7 @@ func PlanFor(f *Flags) (*Plan, error) {
 		}
 		switch af {
 		case "inet", "inet6":
-			return &Plan{Steps: []Step{{"netstat-statistics", map[string]string{
+			return &Plan{Steps: []Step{{Query: "netstat-statistics", Params: map[string]string{
 				"family": af, "tcp": b(tcp), "udp": b(udp), "raw": b(raw),
 			}}}}, nil
 		}
@@ -108,6 +117,8 @@ func PlanFor(f *Flags) (*Plan, error) {
 			af = "inet"
 		}
 		plan := &Plan{Repeat: f.Continuous > 0}
+		// -F (the FIB) is the default; -C alone prints only the cache.
+		fib := f.FIB || !f.Cache
 		for _, name := range strings.Split(af, ",") {
 			if name == "" {
 				continue
@@ -115,9 +126,19 @@ func PlanFor(f *Flags) (*Plan, error) {
 			params := map[string]string{"numeric": b(f.NumericHosts), "extend": strconv.Itoa(min(ext, 3))}
 			switch name {
 			case "inet":
-				plan.Steps = append(plan.Steps, Step{"netstat-route", params})
+				if fib {
+					plan.Steps = append(plan.Steps, Step{Query: "netstat-route", Params: params})
+				}
+				if f.Cache {
+					plan.Steps = append(plan.Steps, Step{Text: cacheHeadings[min(ext, 3)]})
+				}
 			case "inet6":
-				plan.Steps = append(plan.Steps, Step{"netstat-route6", params})
+				if fib {
+					plan.Steps = append(plan.Steps, Step{Query: "netstat-route6", Params: params})
+				}
+				if f.Cache {
+					plan.Steps = append(plan.Steps, Step{Text: cache6Headings})
+				}
 			case "unix", "ash", "bluetooth":
 				// These families exist but route nothing.
 				plan.Stderr = fmt.Sprintf("No routing for address family `%s'.\n", name)
@@ -138,17 +159,32 @@ func PlanFor(f *Flags) (*Plan, error) {
 			// flags, which the interfaces table does not have yet.
 			view = "netstat-interfaces-long"
 		}
-		return &Plan{Repeat: f.Continuous > 0, Steps: []Step{{view, map[string]string{
+		return &Plan{Repeat: f.Continuous > 0, Steps: []Step{{Query: view, Params: map[string]string{
 			"all": b(f.All > 0),
 		}}}}, nil
 	}
 
 	plan := &Plan{Repeat: f.Continuous > 0}
+	if f.SCTP > 0 && inet {
+		// No SCTP here (netsql reads no /proc/net/sctp): netstat prints
+		// the TCP sockets asked for, then fails on SCTP before the rest.
+		// (When -4/-6/-A chose every protocol, netstat stays quiet.)
+		plan.Steps = append(plan.Steps, Step{Query: "netstat-inet", Params: map[string]string{
+			"tcp": b(tcp), "udp": "0", "udplite": "0", "raw": "0",
+			"inet": b(inet), "inet6": b(inet6),
+			"all": b(f.All > 0), "listening": b(f.Listening > 0),
+			"numeric": numeric, "wide": b(f.Wide > 0), "extend": b(f.Extend > 1),
+			"programs": b(f.Programs > 0), "timers": b(f.Timers > 0),
+		}})
+		plan.Stderr = "netstat: no support for `AF INET (sctp)' on this system.\n"
+		plan.Exit, plan.Repeat = ExitError, false
+		return plan, nil
+	}
 	if !arg || tcp || udp || raw || sctp || udplite {
 		if !arg {
 			tcp, udp, udplite, raw = true, true, true, true
 		}
-		plan.Steps = append(plan.Steps, Step{"netstat-inet", map[string]string{
+		plan.Steps = append(plan.Steps, Step{Query: "netstat-inet", Params: map[string]string{
 			"tcp": b(tcp), "udp": b(udp), "udplite": b(udplite), "raw": b(raw),
 			"inet": b(!arg || inet), "inet6": b(!arg || inet6),
 			"all": b(f.All > 0), "listening": b(f.Listening > 0),
@@ -157,12 +193,12 @@ func PlanFor(f *Flags) (*Plan, error) {
 		}})
 	}
 	if f.Groups > 0 {
-		plan.Steps = append(plan.Steps, Step{"netstat-groups", map[string]string{
+		plan.Steps = append(plan.Steps, Step{Query: "netstat-groups", Params: map[string]string{
 			"inet": b(inet), "inet6": b(inet6), "numeric": b(f.NumericHosts),
 		}})
 	}
 	if !arg || unix {
-		plan.Steps = append(plan.Steps, Step{"netstat-unix", map[string]string{
+		plan.Steps = append(plan.Steps, Step{Query: "netstat-unix", Params: map[string]string{
 			"all": b(f.All > 0), "listening": b(f.Listening > 0), "programs": b(f.Programs > 0),
 		}})
 	}
@@ -213,6 +249,13 @@ const Interval = time.Second
 
 // Command runs `netsql netstat ARGS` on eng and returns the exit status.
 func Command(ctx context.Context, eng *vtab.Engine, args []string, stdout, stderr io.Writer) int {
+	return CommandTimeout(ctx, eng, args, 0, stdout, stderr)
+}
+
+// CommandTimeout is Command with each listing bounded by timeout (0: no
+// bound): netsql's --timeout, which must not end a -c listing that is
+// meant to run until interrupted.
+func CommandTimeout(ctx context.Context, eng *vtab.Engine, args []string, timeout time.Duration, stdout, stderr io.Writer) int {
 	f, err := Parse(args)
 	var fe *FamilyError
 	var ue *UsageError
@@ -231,15 +274,21 @@ func Command(ctx context.Context, eng *vtab.Engine, args []string, stdout, stder
 		io.WriteString(stderr, Usage)
 		return ExitUsage
 	}
+	plan.Timeout = timeout
 	return Execute(ctx, eng, plan, stdout, stderr)
 }
 
 // Execute runs a plan: every step once, or with Repeat every Interval
-// until ctx ends (an interrupted -c exits 0).
+// until ctx ends (a -c ended by a signal exits 128+N, as netstat dies of
+// it; see interruptedStatus).
 func Execute(ctx context.Context, eng *vtab.Engine, plan *Plan, stdout, stderr io.Writer) int {
 	io.WriteString(stdout, plan.Stdout)
 	for pass := 0; ; pass++ {
 		for _, st := range plan.Steps {
+			if st.Text != "" {
+				io.WriteString(stdout, st.Text)
+				continue
+			}
 			q, ok := queries.Lookup(st.Query)
 			if !ok {
 				fmt.Fprintf(stderr, "netsql: netstat: this view (%s) is not available yet\n", st.Query)
@@ -247,9 +296,9 @@ func Execute(ctx context.Context, eng *vtab.Engine, plan *Plan, stdout, stderr i
 			}
 			params := q.Bind(st.Params)
 			params["iteration"] = strconv.Itoa(pass)
-			if err := RunRaw(ctx, eng, &q, params, stdout); err != nil {
+			if err := runPass(ctx, plan.Timeout, eng, &q, params, stdout); err != nil {
 				if ctx.Err() != nil && pass > 0 {
-					return ExitOK
+					return interruptedStatus(ctx)
 				}
 				fmt.Fprintf(stderr, "netsql: %s: %v\n", q.Name, err)
 				return ExitError
@@ -266,11 +315,53 @@ func Execute(ctx context.Context, eng *vtab.Engine, plan *Plan, stdout, stderr i
 		}
 		select {
 		case <-ctx.Done():
-			return ExitOK
+			return interruptedStatus(ctx)
 		case <-time.After(wait):
 		}
 	}
 }
+
+// runPass runs one step of a pass, bounded by timeout when it is set.
+func runPass(ctx context.Context, timeout time.Duration, eng *vtab.Engine, q *queries.Query, params map[string]string, w io.Writer) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	err := RunRaw(ctx, eng, q, params, w)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("cancelled after --timeout %v", timeout)
+	}
+	return err
+}
+
+// interruptedStatus is the exit status of a -c listing that ctx ended:
+// netstat dies of the signal, which its shell reports as 128+N (130 for
+// Ctrl-C, 143 for SIGTERM); any other end (--timeout) is 0. A signal's
+// cause says its status through an ExitCode method.
+func interruptedStatus(ctx context.Context) int {
+	var sig interface{ ExitCode() int }
+	if errors.As(context.Cause(ctx), &sig) {
+		return sig.ExitCode()
+	}
+	return ExitOK
+}
+
+// afList is the end of netstat's usage text that -h writes to stderr.
+const afList = "    inet (DARPA Internet)"
+
+// cacheHeadings are what netstat -rC prints for the IPv4 routing cache,
+// by route layout (1 -rCe, 2 -rC, 3 -rCee); the kernel's rt_cache has
+// held no entry since Linux 3.6.
+var cacheHeadings = map[int]string{
+	1: "Kernel IP routing cache\nSource          Destination     Gateway         Flags Metric Ref    Use Iface\n",
+	2: "Kernel IP routing cache\nSource          Destination     Gateway         Flags   MSS Window  irtt Iface\n",
+	3: "Kernel IP routing cache\nSource          Destination     Gateway         Flags Metric Ref    Use Iface    MSS   Window irtt  TOS HHRef HHUptod     SpecDst\n",
+}
+
+// cache6Headings is what netstat -rC -6 prints: current kernels list no
+// cached IPv6 routes in /proc/net/ipv6_route.
+const cache6Headings = "Kernel IPv6 routing cache\nDestination                    Next Hop                   Flag Met Ref  Use If\n"
 
 // RunRaw runs every statement of q with params and writes each row as one
 // line: its columns' text joined by spaces, NULL as nothing. It is how

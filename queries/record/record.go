@@ -4,11 +4,13 @@
 // Each snapshot runs every query on the live engine, then appends all
 // their rows in one transaction, each row stamped with the snapshot's
 // captured_at (UTC, "YYYY-MM-DD HH:MM:SS.ffffff", which SQLite's date
-// functions read). A query's rows go to a table named after the query with
-// "-" made "_" (sockets-by-state -> sockets_by_state), created on first
-// use and given new columns when the query grows. The file is in WAL mode
-// with synchronous=FULL: a process killed mid-snapshot leaves the file
-// with every earlier snapshot whole and none of the interrupted one.
+// functions read). A query's rows go to a table named after the query (see
+// TableName: sockets-by-state -> sockets_by_state), created on first use
+// and given new columns when the query grows. While recording, the file is
+// in WAL mode with synchronous=FULL: a process killed mid-snapshot leaves
+// the file with every earlier snapshot whole and none of the interrupted
+// one. A finished record leaves it in rollback-journal mode, so that users
+// who may not write it can read it.
 //
 // The netsql_snapshots table lists every snapshot: one row per query with
 // its table, how many rows it stored, or the error that kept it from
@@ -21,11 +23,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"modernc.org/sqlite" // the plain "sqlite" driver: no netsql tables on it
 
 	"github.com/netsql/netsql/queries"
@@ -46,9 +50,58 @@ func Defaults() []string {
 	return []string{"sockets-by-state", "sockets-by-program", "listening", "interface-counters"}
 }
 
-// TableName is the table a query's rows are stored in.
+// TableName is the table a query's rows are stored in. Two queries never
+// share a table, and no query writes into record's own tables:
+//
+//   - a name of lower-case letters and digits in words joined by single
+//     "-" (every built-in query) keeps the table it always had, with "_"
+//     for "-": sockets-by-state -> sockets_by_state;
+//   - any other name, and one whose table would be netsql_snapshots, start
+//     with sqlite_ or end with _captured_at (record's index on a table),
+//     is escaped: "_" followed by the name with every byte but a-z and 0-9
+//     written as "_" and two hex digits: a_b -> _a_5fb,
+//     netsql-snapshots -> _netsql_2dsnapshots.
+//
+// A plain table name never starts with "_" and an escaped one always
+// does; SQLite's case-insensitive names cannot merge two of them (both
+// kinds are lower-case).
 func TableName(query string) string {
-	return strings.NewReplacer("-", "_", ".", "_", " ", "_").Replace(query)
+	if plainName(query) {
+		t := strings.ReplaceAll(query, "-", "_")
+		if t != SnapshotsTable && !strings.HasPrefix(t, "sqlite_") && !strings.HasSuffix(t, indexSuffix) {
+			return t
+		}
+	}
+	var b strings.Builder
+	b.WriteByte('_')
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "_%02x", c)
+	}
+	return b.String()
+}
+
+// indexSuffix ends the name of the captured_at index record gives each
+// table (tables and indexes share one namespace in SQLite).
+const indexSuffix = "_captured_at"
+
+// plainName reports whether name is words of a-z and 0-9 joined by single
+// "-".
+func plainName(name string) bool {
+	if name == "" || name[0] == '-' || name[len(name)-1] == '-' || strings.Contains(name, "--") {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // Recorder appends snapshots of queries to a database file.
@@ -91,13 +144,29 @@ func Open(ctx context.Context, path string, eng *vtab.Engine, qs []queries.Query
 		return nil, fmt.Errorf("record: %w", err)
 	} else if fi.IsDir() {
 		return nil, fmt.Errorf("record: cannot use %s: is a directory", path)
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("record: cannot use %s: not a regular file", path)
+	}
+	// SQLite opens a file it may not write read-only and only fails at
+	// the first write, after creating -wal and -shm files beside it that
+	// the file's owner then trips over: check first.
+	if existed && unix.Access(path, unix.W_OK) != nil {
+		return nil, fmt.Errorf("record: cannot write %s: permission denied", path)
+	}
+	if dir := filepath.Dir(path); unix.Access(dir, unix.W_OK) != nil {
+		return nil, fmt.Errorf("record: cannot write %s: no permission to create files in %s (its journal goes there)", path, dir)
+	}
+	// Whatever this open creates goes again if it fails.
+	var created []string
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		if _, err := os.Lstat(path + suffix); errors.Is(err, fs.ErrNotExist) {
+			created = append(created, path+suffix)
+		}
 	}
 	db, err := openFile(ctx, path)
 	if err != nil {
-		if !existed {
-			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
-				os.Remove(path + suffix)
-			}
+		for _, f := range created {
+			os.Remove(f)
 		}
 		return nil, fmt.Errorf("record: %s: %w", path, err)
 	}
@@ -145,8 +214,23 @@ func openFile(ctx context.Context, path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// Close closes the database file.
-func (r *Recorder) Close() error { return r.db.Close() }
+// Close closes the database file, leaving it in SQLite's rollback-journal
+// mode when no one else has it open: a WAL file cannot be read by a user
+// who may not write its -shm file (sqlite3 FILE as another user fails
+// with "attempt to write a readonly database"). The next Open switches it
+// back to WAL.
+func (r *Recorder) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if conn, err := r.db.Conn(ctx); err == nil {
+		// Needs the file to itself: with a reader attached the switch
+		// waits for it at most a second, then the file stays in WAL.
+		conn.ExecContext(ctx, "PRAGMA busy_timeout = 1000")
+		conn.ExecContext(ctx, "PRAGMA journal_mode = DELETE")
+		conn.Close()
+	}
+	return r.db.Close()
+}
 
 // Snapshot is what one snapshot stored.
 type Snapshot struct {
@@ -284,7 +368,7 @@ func store(ctx context.Context, tx *sql.Tx, table, at string, set *result.Set) e
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s(%s)", quote(table), strings.Join(defs, ", "))); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s(captured_at)", quote(table+"_captured_at"), quote(table))); err != nil {
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s(captured_at)", quote(table+indexSuffix), quote(table))); err != nil {
 		return err
 	}
 	have, err := columns(ctx, tx, table)
@@ -391,6 +475,12 @@ func (r *Recorder) timedSnapshot(ctx context.Context) (Snapshot, error) {
 // the live tables: it is attached to eng's connection as schema "history",
 // so its tables are found by their plain names (sockets_by_state) as well
 // as history.sockets_by_state. The file must exist.
+//
+// It is attached read-only: a DROP TABLE or DELETE on it fails. When this
+// process may not write the file and its directory (another user's
+// history), it is opened immutable, which needs no lock and no -shm file:
+// a snapshot a record commits meanwhile may then be missed or fail the
+// statement.
 func Attach(ctx context.Context, eng *vtab.Engine, path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -403,13 +493,16 @@ func Attach(ctx context.Context, eng *vtab.Engine, path string) error {
 	if fi.IsDir() {
 		return fmt.Errorf("--db: %s is a directory", path)
 	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("--db: %s is not a regular file", path) // a FIFO would block the open
+	}
 	// A `netsql record` writing the file holds its locks for moments (and
 	// checkpoints the WAL into the file as it closes): wait for them
 	// rather than fail with "database is locked".
 	if _, err := eng.ExecContext(ctx, "PRAGMA busy_timeout = 10000"); err != nil {
 		return fmt.Errorf("--db %s: busy timeout: %w", path, cleanError(err))
 	}
-	if _, err := eng.ExecContext(ctx, "ATTACH DATABASE ? AS history", path); err != nil {
+	if _, err := eng.ExecContext(ctx, "ATTACH DATABASE ? AS history", readOnlyURI(path)); err != nil {
 		return fmt.Errorf("--db %s: %w", path, cleanError(err))
 	}
 	// Fail now, with the file named, when it is not a database.
@@ -418,6 +511,21 @@ func Attach(ctx context.Context, eng *vtab.Engine, path string) error {
 		return fmt.Errorf("--db %s: %w", path, cleanError(err))
 	}
 	return nil
+}
+
+// readOnlyURI is the SQLite URI that opens path read-only, immutable when
+// this process may not write the file or the directory its -shm file
+// would be made in.
+func readOnlyURI(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	query := "mode=ro"
+	if unix.Access(abs, unix.W_OK) != nil || unix.Access(filepath.Dir(abs), unix.W_OK) != nil {
+		query += "&immutable=1"
+	}
+	return (&url.URL{Scheme: "file", OmitHost: true, Path: abs, RawQuery: query}).String()
 }
 
 func cleanError(err error) error {

@@ -31,6 +31,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/sock"
 )
 
@@ -169,7 +170,7 @@ func applyFilter(f *sock.Filter, out []sock.Socket, start int) []sock.Socket {
 // readFile appends the sockets of one /proc/net file to out. A file that
 // does not exist adds nothing and is no error; found says whether it did.
 func readFile(path string, f netFile, mask uint32, out []sock.Socket) (_ []sock.Socket, found bool, err error) {
-	fh, err := os.Open(path)
+	fh, err := fileread.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, false, nil
 	}
@@ -177,10 +178,11 @@ func readFile(path string, f netFile, mask uint32, out []sock.Socket) (_ []sock.
 		return nil, false, fmt.Errorf("procnet: %w", err)
 	}
 	defer fh.Close()
+	r := fileread.Limit(fh, path, fileread.MaxProcFile)
 	if f.proto == sock.UNIX {
-		out, err = parseUnix(fh, path, mask, out)
+		out, err = parseUnix(r, path, mask, out)
 	} else {
-		out, err = parseInet(fh, path, f.family, f.proto, mask, out)
+		out, err = parseInet(r, path, f.family, f.proto, mask, out)
 	}
 	return out, true, err
 }

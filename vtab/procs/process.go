@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/netsql/netsql/vtab/fileread"
 )
 
 // Process describes one process as netstat and ps see it.
@@ -106,9 +108,9 @@ func ListProcesses(ctx context.Context, procRoot string) ([]Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("procs: open proc root: %w", err)
 	}
-	defer unix.Close(rootFd)
 	pids, err := listPIDs(rootFd)
 	if err != nil {
+		unix.Close(rootFd)
 		return nil, fmt.Errorf("procs: list %s: %w", procRoot, err)
 	}
 	out := make([]Process, len(pids))
@@ -138,7 +140,21 @@ func ListProcesses(ctx context.Context, procRoot string) ([]Process, error) {
 			}
 		})
 	}
-	wg.Wait()
+	// A read of /proc/PID/cmdline waits for the process's mmap lock and
+	// no context reaches it there: wait for the workers only as long as
+	// ctx lasts, and abandon a worker still blocked then (it writes only
+	// into out and ok, which are dropped with it).
+	finished := make(chan struct{})
+	go func() {
+		wg.Wait()
+		unix.Close(rootFd) // only now: an abandoned worker still uses it
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -233,16 +249,24 @@ func (r *procReader) gone(rootFd, pid int) bool {
 func (r *procReader) readFile(rootFd, pid int, name string) ([]byte, error) {
 	r.path = append(appendPID(r.path[:0], pid), '/')
 	r.path = append(append(r.path, name...), 0)
-	fd, errno := openat(rootFd, r.path, unix.O_RDONLY|unix.O_CLOEXEC)
+	// Non-blocking and checked with fstat: a FIFO or device in a --proc
+	// tree is refused instead of blocking or never ending (see fileread).
+	fd, errno := openat(rootFd, r.path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC)
 	if errno != 0 {
 		return nil, fileErr(name, errno)
 	}
 	defer unix.Close(fd)
+	if err := fileread.CheckFD(fd); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	if len(r.buf) == 0 {
 		r.buf = make([]byte, 4096)
 	}
 	n := 0
 	for {
+		if n > fileread.MaxProcFile {
+			return nil, fmt.Errorf("%s: %w: more than %d bytes", name, fileread.ErrTooLarge, fileread.MaxProcFile)
+		}
 		if n == len(r.buf) {
 			r.buf = append(r.buf, make([]byte, len(r.buf))...)
 		}

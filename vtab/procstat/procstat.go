@@ -27,10 +27,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 
+	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/internal/procline"
 )
 
@@ -104,13 +104,13 @@ func procPath(procRoot, name string) string {
 // opening the file wraps the *os.PathError, so errors.Is(err,
 // fs.ErrNotExist) works.
 func readFile[T any](path string, parse func(io.Reader, string) (T, error)) (T, error) {
-	f, err := os.Open(path)
+	f, err := fileread.Open(path)
 	if err != nil {
 		var zero T
 		return zero, fmt.Errorf("procstat: %w", err)
 	}
 	defer f.Close()
-	return parse(f, path)
+	return parse(fileread.Limit(f, path, fileread.MaxProcFile), path)
 }
 
 // parseDec parses a signed decimal number as /proc prints it.

@@ -106,6 +106,11 @@ type Socket struct {
 	// the kernel reports it as the local port, and so does Local.
 	RawProtocol uint8
 	State       uint8 // a State* constant
+	// BoundIf is the ifindex of the device the socket is bound to
+	// (SO_BINDTODEVICE, or the interface of a link-local IPv6 address
+	// it is bound or connected to), 0 when unbound or unknown: only
+	// sock_diag reports it (idiag_if, the kernel's sk_bound_dev_if).
+	BoundIf uint32
 
 	Local  netip.AddrPort // inet only; addresses carry no zone
 	Remote netip.AddrPort // inet only

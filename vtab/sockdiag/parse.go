@@ -33,6 +33,7 @@ const (
 	inetOffDport   = 6
 	inetOffSrc     = 8
 	inetOffDst     = 24
+	inetOffIf      = 40
 	inetOffCookie  = 44
 	inetOffExpires = 52
 	inetOffRqueue  = 56
@@ -115,6 +116,7 @@ func parseInetMessage(b []byte, family uint8, proto sock.Proto, want sock.Extras
 		return s, fmt.Errorf("inet_diag_msg of unknown family %d", family)
 	}
 
+	s.BoundIf = binary.NativeEndian.Uint32(b[inetOffIf:]) // idiag_if: sk_bound_dev_if
 	s.Cookie = cookie(b[inetOffCookie:])
 	// idiag_expires is a u32 of milliseconds. Current kernels clamp a due
 	// timer to 0; older ones let the negative delta wrap, which reading it

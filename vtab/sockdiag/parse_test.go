@@ -48,6 +48,7 @@ type inetFields struct {
 	src, dst                      netip.AddrPort
 	cookie                        uint64
 	expires, rq, wq, uid, inode   uint32
+	boundIf                       uint32 // idiag_if
 }
 
 func inetMsg(f inetFields, attrs ...[]byte) []byte {
@@ -58,7 +59,7 @@ func inetMsg(f inetFields, attrs ...[]byte) []byte {
 	s, d := f.src.Addr().AsSlice(), f.dst.Addr().AsSlice()
 	copy(b[8:24], s)
 	copy(b[24:40], d)
-	binary.NativeEndian.PutUint32(b[40:], 1) // idiag_if
+	binary.NativeEndian.PutUint32(b[40:], f.boundIf)
 	binary.NativeEndian.PutUint32(b[44:], uint32(f.cookie))
 	binary.NativeEndian.PutUint32(b[48:], uint32(f.cookie>>32))
 	binary.NativeEndian.PutUint32(b[52:], f.expires)
@@ -100,6 +101,7 @@ func TestParseInetV4(t *testing.T) {
 		src:    netip.MustParseAddrPort("127.0.0.1:8080"),
 		dst:    netip.MustParseAddrPort("10.1.2.3:54321"),
 		cookie: 0x1122334455667788, expires: 200, rq: 7, wq: 9, uid: 1000, inode: 424242,
+		boundIf: 5, // SO_BINDTODEVICE to ifindex 5
 	}, commonInetAttrs()...)
 	s, err := parseInetMessage(b, unix.AF_INET, sock.TCP, 0, nil)
 	if err != nil {
@@ -111,7 +113,7 @@ func TestParseInetV4(t *testing.T) {
 		Remote: netip.MustParseAddrPort("10.1.2.3:54321"),
 		RecvQ:  7, SendQ: 9, UID: 1000, Inode: 424242,
 		Timer: sock.TimerOn, TimerExpiresMs: 200, Retransmits: 3,
-		Cookie: 0x1122334455667788,
+		Cookie: 0x1122334455667788, BoundIf: 5,
 	}
 	if s != want {
 		t.Errorf("got  %+v\nwant %+v", s, want)
@@ -132,7 +134,7 @@ func TestParseInetV6(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Family != unix.AF_INET6 || s.State != sock.StateTimeWait || s.Timer != sock.TimerTimeWait {
+	if s.Family != unix.AF_INET6 || s.State != sock.StateTimeWait || s.Timer != sock.TimerTimeWait || s.BoundIf != 0 {
 		t.Errorf("header fields: %+v", s)
 	}
 	if got := s.Local.String(); got != "[2001:db8::1]:443" {
