@@ -5,5 +5,6 @@ package vtab
 func Tables() []Def {
 	return []Def{Sockets, SocketOwners, UnixSocketLines, Processes,
 		Routes, Rules, Interfaces, Addresses, Neighbors,
-		MulticastGroups, ProtocolStats, SocketSummary, Services, Namespaces}
+		MulticastGroups, ProtocolStats, SocketSummary, Services, Namespaces,
+		Conntrack, ConntrackStats}
 }

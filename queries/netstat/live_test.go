@@ -371,7 +371,7 @@ var liveViews = []string{
 	"-lntu", "-uanp", "-wa", "-wan", "-xa", "-xlp", "-xap", "-atnpeo",
 	"-U", "-aU", "-anU", "-lU", "--udplite -ae", "-uUan", "-tUa",
 	"--numeric-hosts -a", "--numeric-ports -ta", "--numeric --programs --wide --tcp --all",
-	"-M", "-k", "--bogus", "-A bogus",
+	"-k", "--bogus", "-A bogus",
 	"-r", "-rn", "-re", "-ree", "-rn -A inet6",
 	"-i", "-ia", "-ie",
 	"-s", "-s -6", "-st", "-su",

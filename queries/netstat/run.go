@@ -83,10 +83,12 @@ func PlanFor(f *Flags) (*Plan, error) {
 	// netstat's flag_arg: was any socket kind asked for?
 	arg := tcp || sctp || udp || udplite || raw || unix || other > 0 || f.Groups > 0 || f.L2CAP > 0 || f.RFCOMM > 0
 
-	if f.Masquerade > 0 {
-		return &Plan{Stderr: "netstat: no support for `ip_masquerade' on this system.\n", Exit: ExitError}, nil
-	}
 	numeric := f.numericWords()
+	if f.Masquerade > 0 {
+		// An extension: net-tools' table from conntrack's source-NATed
+		// flows, where netstat 2.10 fails (/proc/net/ip_masquerade is gone).
+		return &Plan{Repeat: f.Continuous > 0, Steps: []Step{{Query: "netstat-masquerade", Params: map[string]string{"numeric": numeric}}}}, nil
+	}
 	if f.Statistics > 0 {
 		af := f.AFName
 		if af == "" {

@@ -4,181 +4,46 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/netsql/netsql/vtab/netlink"
 )
 
-// recvPoll is the socket receive timeout: how often a blocked read wakes up
-// to look at its context.
-const recvPoll = 250 * time.Millisecond
-
 // appendAttr appends one rtattr (header, value, padding) to b.
-func appendAttr(b []byte, typ uint16, val []byte) []byte {
-	l := 4 + len(val)
-	b = ne.AppendUint16(b, uint16(l))
-	b = ne.AppendUint16(b, typ)
-	b = append(b, val...)
-	for len(b)%4 != 0 {
-		b = append(b, 0)
-	}
-	return b
-}
+func appendAttr(b []byte, typ uint16, val []byte) []byte { return netlink.AppendAttr(b, typ, val) }
 
-func appendAttrU32(b []byte, typ uint16, v uint32) []byte {
-	return appendAttr(b, typ, ne.AppendUint32(nil, v))
-}
+func appendAttrU32(b []byte, typ uint16, v uint32) []byte { return netlink.AppendAttrU32(b, typ, v) }
 
-// buildRequest frames body as one netlink request.
-func buildRequest(typ, flags uint16, seq uint32, body []byte) []byte {
-	b := make([]byte, 0, unix.SizeofNlMsghdr+len(body))
-	b = ne.AppendUint32(b, uint32(unix.SizeofNlMsghdr+len(body)))
-	b = ne.AppendUint16(b, typ)
-	b = ne.AppendUint16(b, flags)
-	b = ne.AppendUint32(b, seq)
-	b = ne.AppendUint32(b, 0) // kernel fills in our port id
-	return append(b, body...)
-}
-
-// recv reads one datagram from the kernel, growing the buffer to fit it.
-func (c *sockConn) recv(ctx context.Context) ([]byte, error) {
-	if c.buf == nil {
-		c.buf = make([]byte, 32<<10)
-	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		n, _, err := unix.Recvfrom(c.fd, c.buf, unix.MSG_PEEK|unix.MSG_TRUNC)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN || err == unix.EWOULDBLOCK:
-			continue // receive timeout: look at ctx again
-		case err != nil:
-			return nil, os.NewSyscallError("recvfrom", err)
-		}
-		if n > len(c.buf) {
-			c.buf = make([]byte, align4(n))
-		}
-		n, from, err := unix.Recvfrom(c.fd, c.buf, 0)
-		switch {
-		case err == unix.EINTR || err == unix.EAGAIN || err == unix.EWOULDBLOCK:
-			continue
-		case err != nil:
-			return nil, os.NewSyscallError("recvfrom", err)
-		}
-		if sa, ok := from.(*unix.SockaddrNetlink); ok && sa.Pid != 0 {
-			continue // not from the kernel
-		}
-		return c.buf[:n], nil
-	}
-}
-
-// send writes one request to the kernel.
-func (c *sockConn) send(req []byte) error {
-	if err := unix.Sendto(c.fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return os.NewSyscallError("sendto", err)
-	}
-	return nil
-}
-
-// exchange sends one request and feeds each reply message of a data type to
-// fn until the reply ends: NLMSG_DONE for a dump, the single answer or an
-// NLMSG_ERROR otherwise. intr reports NLM_F_DUMP_INTR on any reply. If the
-// reply is abandoned part-way the client is marked for a fresh socket.
-func (c *Client) exchange(ctx context.Context, typ, flags uint16, body []byte, fn func(m message) error) (intr bool, err error) {
+// exchange sends one request that is not a dump and feeds its answer to
+// fn (the netlink core's Conn.Do). The caller holds c.mu.
+func (c *Client) exchange(ctx context.Context, typ, flags uint16, body []byte, fn func(m message) error) error {
 	if c.conn == nil {
-		return false, ErrClosed
+		return ErrClosed
 	}
-	if c.dirty {
-		if err := c.reopen(); err != nil {
-			return false, err
-		}
-	}
-	c.seq++
-	seq := c.seq
-	dump := flags&unix.NLM_F_DUMP == unix.NLM_F_DUMP
-	req := buildRequest(typ, flags, seq, body)
-	if err := c.conn.send(req); err != nil {
-		return false, err
-	}
-	// From here on an early return leaves replies queued on the socket.
-	done := false
-	defer func() {
-		if !done {
-			c.dirty = true
-		}
-	}()
-	for {
-		b, err := c.conn.recv(ctx)
-		if err != nil {
-			return intr, err
-		}
-		msgs, err := splitMessages(b)
-		if err != nil {
-			return intr, err
-		}
-		for _, m := range msgs {
-			if err := ctx.Err(); err != nil {
-				return intr, err
-			}
-			if m.Seq != seq {
-				continue // a late reply to an earlier request
-			}
-			if m.Flags&unix.NLM_F_DUMP_INTR != 0 {
-				intr = true
-			}
-			switch m.Type {
-			case unix.NLMSG_NOOP:
-				continue
-			case unix.NLMSG_DONE:
-				done = true
-				return intr, doneError(m.Payload)
-			case unix.NLMSG_ERROR:
-				done = true
-				return intr, errorFromMsg(m.Flags, m.Payload)
-			case unix.NLMSG_OVERRUN:
-				return intr, errors.New("netlink overrun")
-			}
-			if err := fn(m); err != nil {
-				if !dump {
-					done = true
-				}
-				return intr, err
-			}
-			if !dump && m.Flags&unix.NLM_F_MULTI == 0 {
-				done = true
-				return intr, nil
-			}
-		}
-	}
+	nl := c.core()
+	err := nl.Do(ctx, netlink.NewRequest(typ, flags, body), fn)
+	c.dirty = nl.Broken()
+	return err
 }
 
-// dump runs a dump request, redoing it from scratch (after reset) when the
-// kernel flags it NLM_F_DUMP_INTR or the socket overflows with ENOBUFS, at
-// most maxAttempts times. Errors are wrapped as "rtnl: dump WHAT: ...".
+// dump runs a dump request through the netlink core, which redoes it from
+// scratch (after reset) when the kernel flags it NLM_F_DUMP_INTR or
+// messages were lost (ENOBUFS), at most maxAttempts times. Errors are
+// wrapped as "rtnl: dump WHAT: ...".
 func (c *Client) dump(ctx context.Context, what string, typ uint16, body []byte, reset func(), fn func(m message) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var last error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		reset()
-		intr, err := c.exchange(ctx, typ, unix.NLM_F_REQUEST|unix.NLM_F_DUMP, body, fn)
-		switch {
-		case err == nil && !intr:
-			return nil
-		case err == nil:
-			last = ErrDumpInterrupted
-		case errors.Is(err, unix.ENOBUFS):
-			c.dirty = true // messages were lost; start over on a clean socket
-			last = err
-		default:
-			return fmt.Errorf("rtnl: dump %s: %w", what, err)
-		}
+	if c.conn == nil {
+		return fmt.Errorf("rtnl: dump %s: %w", what, ErrClosed)
 	}
-	return fmt.Errorf("rtnl: dump %s: %w (%d attempts)", what, last, maxAttempts)
+	nl := c.core()
+	err := nl.Dump(ctx, netlink.NewRequest(typ, unix.NLM_F_REQUEST|unix.NLM_F_DUMP, body), reset, fn)
+	c.dirty = nl.Broken()
+	if err != nil {
+		return fmt.Errorf("rtnl: dump %s: %w", what, err)
+	}
+	return nil
 }
 
 // LinkFilter selects links. The zero value selects all of them.
@@ -221,7 +86,7 @@ func (c *Client) Links(ctx context.Context, f LinkFilter) ([]Link, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, err := c.exchange(ctx, unix.RTM_GETLINK, unix.NLM_F_REQUEST, body, add)
+	err := c.exchange(ctx, unix.RTM_GETLINK, unix.NLM_F_REQUEST, body, add)
 	if errors.Is(err, unix.ENODEV) {
 		return nil, nil
 	}

@@ -2,72 +2,49 @@ package rtnl
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/netsql/netsql/vtab/netlink"
 )
 
 // ErrMalformed is wrapped by every error about bytes that do not parse as
 // rtnetlink messages (short headers, lengths past the end, bad attributes).
-var ErrMalformed = errors.New("rtnl: malformed netlink message")
+// It is the netlink core's sentinel, so framing errors match it too.
+var ErrMalformed = netlink.ErrMalformed
 
-// ErrDumpInterrupted is returned when the kernel flagged a dump as
-// inconsistent (NLM_F_DUMP_INTR) on every attempt.
-var ErrDumpInterrupted = errors.New("rtnl: dump interrupted by concurrent changes")
+// ErrDumpInterrupted is wrapped when the kernel flagged a dump as
+// inconsistent (NLM_F_DUMP_INTR) or lost its messages on every attempt.
+var ErrDumpInterrupted = netlink.ErrDumpInterrupted
 
 var ne = binary.NativeEndian
 
 // Constants golang.org/x/sys/unix does not define.
 const (
-	nlaTypeMask = 0x3fff // ^(NLA_F_NESTED | NLA_F_NET_BYTEORDER)
-	rtaNHID     = 30     // RTA_NH_ID
+	rtaNHID = 30 // RTA_NH_ID
 )
 
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 }
 
-func align4(n int) int { return (n + 3) &^ 3 }
+func align4(n int) int { return netlink.Align(n) }
 
-// message is one netlink message: its header fields and payload (the bytes
-// after the 16-byte header, up to nlmsg_len).
-type message struct {
-	Type    uint16
-	Flags   uint16
-	Seq     uint32
-	Pid     uint32
-	Payload []byte
-}
+// message is one netlink message (see netlink.Message).
+type message = netlink.Message
 
 // splitMessages cuts a buffer (one datagram, or several concatenated) into
 // netlink messages. It never reads past b.
 func splitMessages(b []byte) ([]message, error) {
 	var out []message
-	for len(b) > 0 {
-		if len(b) < unix.SizeofNlMsghdr {
-			return out, malformed("%d trailing bytes, shorter than a netlink header", len(b))
-		}
-		l := int(ne.Uint32(b[0:4]))
-		if l < unix.SizeofNlMsghdr || l > len(b) {
-			return out, malformed("nlmsg_len %d with %d bytes left", l, len(b))
-		}
-		out = append(out, message{
-			Type:    ne.Uint16(b[4:6]),
-			Flags:   ne.Uint16(b[6:8]),
-			Seq:     ne.Uint32(b[8:12]),
-			Pid:     ne.Uint32(b[12:16]),
-			Payload: b[unix.SizeofNlMsghdr:l],
-		})
-		next := align4(l)
-		if next >= len(b) {
-			break
-		}
-		b = b[next:]
+	it := netlink.Messages(b)
+	for it.Next() {
+		out = append(out, it.Message())
 	}
-	return out, nil
+	return out, it.Err()
 }
 
 // attr is one rtattr/nlattr: its type (with the NLA_F_NESTED and
@@ -77,27 +54,16 @@ type attr struct {
 	Value []byte
 }
 
-// parseAttrs walks a run of attributes. It fails on an attribute whose
-// length is shorter than its header or runs past b.
+// parseAttrs collects a run of attributes (netlink.Attrs). It fails on an
+// attribute whose length is shorter than its header or runs past b.
 func parseAttrs(b []byte) ([]attr, error) {
 	var out []attr
-	for len(b) >= 4 {
-		l := int(ne.Uint16(b[0:2]))
-		t := ne.Uint16(b[2:4]) & nlaTypeMask
-		if l < 4 || l > len(b) {
-			return out, malformed("attribute type %d length %d with %d bytes left", t, l, len(b))
-		}
-		out = append(out, attr{Type: t, Value: b[4:l]})
-		next := align4(l)
-		if next >= len(b) {
-			return out, nil
-		}
-		b = b[next:]
+	it := netlink.Attrs(b)
+	for it.Next() {
+		a := it.Attr()
+		out = append(out, attr{Type: a.Type(), Value: a.Value})
 	}
-	if len(b) != 0 {
-		return out, malformed("%d trailing attribute bytes", len(b))
-	}
-	return out, nil
+	return out, it.Err()
 }
 
 func u32(v []byte) (uint32, bool) {
@@ -108,14 +74,7 @@ func u32(v []byte) (uint32, bool) {
 }
 
 // cstring returns an attribute string up to its NUL terminator.
-func cstring(v []byte) string {
-	for i, c := range v {
-		if c == 0 {
-			return string(v[:i])
-		}
-	}
-	return string(v)
-}
+func cstring(v []byte) string { return netlink.CString(v) }
 
 func ipAddr(v []byte) (netip.Addr, bool) {
 	switch len(v) {
@@ -500,77 +459,14 @@ func parseNeighbor(p []byte) (Neighbor, error) {
 }
 
 // KernelError is an NLMSG_ERROR reply: the errno plus the kernel's
-// extended-ack message when it sent one. It unwraps to the unix.Errno, so
-// errors.Is(err, unix.ENOENT) works.
-type KernelError struct {
-	Errno unix.Errno
-	Msg   string // NLMSGERR_ATTR_MSG; may be empty
-}
-
-// Error returns the errno text plus the kernel message in parentheses.
-func (e *KernelError) Error() string {
-	if e.Msg != "" {
-		return e.Errno.Error() + " (" + e.Msg + ")"
-	}
-	return e.Errno.Error()
-}
-
-// Unwrap returns the errno.
-func (e *KernelError) Unwrap() error { return e.Errno }
+// extended-ack message when it sent one (netlink.Error). It unwraps to the
+// unix.Errno, so errors.Is(err, unix.ENOENT) works.
+type KernelError = netlink.Error
 
 // errorFromMsg decodes an NLMSG_ERROR payload: nil for an ACK (error 0),
-// otherwise a *KernelError. flags are the message's nlmsg_flags, which say
-// whether the echoed request was capped and whether ack TLVs follow.
-func errorFromMsg(flags uint16, p []byte) error {
-	if len(p) < 4 {
-		return malformed("NLMSG_ERROR of %d bytes", len(p))
-	}
-	code := int32(ne.Uint32(p[0:4]))
-	if code == 0 {
-		return nil
-	}
-	e := &KernelError{Errno: unix.Errno(-code)}
-	if code > 0 {
-		e.Errno = unix.Errno(code)
-	}
-	if flags&unix.NLM_F_ACK_TLVS == 0 || len(p) < 4+unix.SizeofNlMsghdr {
-		return e
-	}
-	off := 4 + unix.SizeofNlMsghdr
-	if flags&unix.NLM_F_CAPPED == 0 {
-		// The whole request was echoed before the TLVs.
-		off = 4 + align4(int(ne.Uint32(p[4:8])))
-	}
-	if off < len(p) {
-		e.Msg = extAckMsg(p[off:])
-	}
-	return e
-}
-
-// extAckMsg returns NLMSGERR_ATTR_MSG from extended-ack TLVs, or "".
-func extAckMsg(b []byte) string {
-	attrs, _ := parseAttrs(b)
-	for _, a := range attrs {
-		if a.Type == unix.NLMSGERR_ATTR_MSG {
-			return cstring(a.Value)
-		}
-	}
-	return ""
-}
+// otherwise a *KernelError.
+func errorFromMsg(flags uint16, p []byte) error { return netlink.ParseError(flags, p) }
 
 // doneError decodes the optional int in an NLMSG_DONE payload: a negative
 // value is an error that ended the dump.
-func doneError(p []byte) error {
-	if len(p) < 4 {
-		return nil
-	}
-	code := int32(ne.Uint32(p[0:4]))
-	if code >= 0 {
-		return nil
-	}
-	e := &KernelError{Errno: unix.Errno(-code)}
-	if len(p) > 4 {
-		e.Msg = extAckMsg(p[4:])
-	}
-	return e
-}
+func doneError(p []byte) error { return netlink.DoneError(p) }

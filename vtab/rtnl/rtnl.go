@@ -11,23 +11,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/netsql/netsql/vtab/netns"
+	"github.com/netsql/netsql/vtab/netlink"
 )
 
 // maxAttempts bounds how often a dump is redone after NLM_F_DUMP_INTR or
-// ENOBUFS before the error is returned.
-const maxAttempts = 3
+// ENOBUFS before the error is returned (the netlink core's policy).
+const maxAttempts = netlink.MaxAttempts
 
 // ErrClosed is returned by a Client used after Close.
 var ErrClosed = errors.New("rtnl: client closed")
 
 // Client is one NETLINK_ROUTE socket, reused across dumps. Its methods may
-// be called from several goroutines; requests are serialised.
+// be called from several goroutines; requests are serialised. The netlink
+// core (vtab/netlink) does the I/O; this package builds the requests and
+// parses the replies.
 type Client struct {
 	mu      sync.Mutex
 	conn    transport                       // nil once closed
@@ -35,7 +36,7 @@ type Client struct {
 	release func()                          // frees what open needs (the netns handle)
 	strict  bool                            // NETLINK_GET_STRICT_CHK accepted: the kernel filters dumps
 	dirty   bool                            // a reply was abandoned mid-way: reopen before the next request
-	seq     uint32
+	nl      *netlink.Conn                   // runs requests over conn; made on first use
 }
 
 // transport is the socket under a Client; tests substitute a fake.
@@ -45,10 +46,57 @@ type transport interface {
 	close() error
 }
 
+// sockTransport is a real netlink socket as a transport.
+type sockTransport struct{ s *netlink.Socket }
+
+func (t sockTransport) send(req []byte) error                    { return t.s.Send(req) }
+func (t sockTransport) recv(ctx context.Context) ([]byte, error) { return t.s.Receive(ctx) }
+func (t sockTransport) close() error                             { return t.s.Close() }
+
+// coreTransport presents any other transport (a test's fake) to the core.
+type coreTransport struct{ t transport }
+
+func (t coreTransport) Send(req []byte) error                       { return t.t.send(req) }
+func (t coreTransport) Receive(ctx context.Context) ([]byte, error) { return t.t.recv(ctx) }
+func (t coreTransport) Close() error                                { return t.t.close() }
+
+func toCore(t transport) netlink.Transport {
+	if s, ok := t.(sockTransport); ok {
+		return s.s
+	}
+	return coreTransport{t}
+}
+
+// core returns the netlink connection over c.conn; its redials go through
+// c.open, so they land in the same namespace.
+func (c *Client) core() *netlink.Conn {
+	if c.nl == nil {
+		c.nl = netlink.NewConn(toCore(c.conn), func() (netlink.Transport, error) {
+			t, strict, err := c.open()
+			if err != nil {
+				return nil, err
+			}
+			c.conn, c.strict = t, strict
+			return toCore(t), nil
+		})
+	}
+	return c.nl
+}
+
+// dialRoute makes a NETLINK_ROUTE socket in the namespace at path ("" for
+// the calling thread's).
+func dialRoute(path string) (transport, bool, error) {
+	s, err := netlink.Dial(netlink.Config{Protocol: unix.NETLINK_ROUTE, NetNS: path, Strict: true})
+	if err != nil {
+		return nil, false, err
+	}
+	return sockTransport{s}, s.Strict(), nil
+}
+
 // Dial opens a NETLINK_ROUTE socket in the calling thread's network
 // namespace (normally the process's).
 func Dial() (*Client, error) {
-	open := func() (transport, bool, error) { return openSocket() }
+	open := func() (transport, bool, error) { return dialRoute("") }
 	conn, strict, err := open()
 	if err != nil {
 		return nil, fmt.Errorf("rtnl: dial: %w", err)
@@ -59,25 +107,21 @@ func Dial() (*Client, error) {
 // DialNetNS opens a NETLINK_ROUTE socket inside the network namespace named
 // by path (e.g. /run/netns/NAME or /proc/PID/ns/net). The socket is created
 // on a locked OS thread that enters the namespace with setns(2) and then
-// returns to its original namespace; if that return fails the thread is
-// left locked so the runtime discards it. The Client keeps the namespace
-// open until Close so the socket can be reopened after an aborted dump.
-// It needs CAP_SYS_ADMIN.
+// returns to its original namespace (netns.Do). The Client keeps the
+// namespace open until Close so the socket can be reopened after an
+// aborted dump. It needs CAP_SYS_ADMIN.
 func DialNetNS(path string) (*Client, error) {
-	nsfd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	pinned, release, err := netlink.PinNetNS(path)
 	if err != nil {
 		return nil, fmt.Errorf("rtnl: dial netns %s: %w", path, err)
 	}
-	// Reopening through our own descriptor finds the same namespace even
-	// if its /run/netns name was removed meanwhile.
-	pinned := fmt.Sprintf("/proc/self/fd/%d", nsfd)
-	open := func() (transport, bool, error) { return openSocketIn(pinned) }
+	open := func() (transport, bool, error) { return dialRoute(pinned) }
 	conn, strict, err := open()
 	if err != nil {
-		unix.Close(nsfd)
+		release()
 		return nil, fmt.Errorf("rtnl: dial netns %s: %w", path, err)
 	}
-	return &Client{conn: conn, open: open, strict: strict, release: func() { unix.Close(nsfd) }}, nil
+	return &Client{conn: conn, open: open, strict: strict, release: release}, nil
 }
 
 // Close closes the socket (and the namespace handle of DialNetNS).
@@ -88,7 +132,7 @@ func (c *Client) Close() error {
 		return nil
 	}
 	err := c.conn.close()
-	c.conn = nil
+	c.conn, c.nl = nil, nil
 	if c.release != nil {
 		c.release()
 		c.release = nil
@@ -96,81 +140,5 @@ func (c *Client) Close() error {
 	if err != nil {
 		return fmt.Errorf("rtnl: close: %w", err)
 	}
-	return nil
-}
-
-// sockConn is a netlink socket and its receive buffer.
-type sockConn struct {
-	fd  int
-	buf []byte
-}
-
-func (s *sockConn) close() error { return unix.Close(s.fd) }
-
-// openSocket creates, binds and configures a NETLINK_ROUTE socket in the
-// calling thread's network namespace. strict reports whether the kernel
-// accepted NETLINK_GET_STRICT_CHK (Linux 4.20+).
-func openSocket() (*sockConn, bool, error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, false, os.NewSyscallError("socket", err)
-	}
-	strict, err := configureSocket(fd)
-	if err != nil {
-		unix.Close(fd)
-		return nil, false, err
-	}
-	return &sockConn{fd: fd}, strict, nil
-}
-
-func configureSocket(fd int) (strict bool, err error) {
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return false, os.NewSyscallError("bind", err)
-	}
-	// Best effort: extended acks carry the kernel's error text; capped acks
-	// keep error replies small; a larger buffer makes ENOBUFS rarer.
-	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_EXT_ACK, 1)
-	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_CAP_ACK, 1)
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
-	// A short receive timeout lets a blocked read notice a cancelled context.
-	tv := unix.NsecToTimeval(recvPoll.Nanoseconds())
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		return false, os.NewSyscallError("setsockopt SO_RCVTIMEO", err)
-	}
-	strict = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_GET_STRICT_CHK, 1) == nil
-	return strict, nil
-}
-
-// openSocketIn creates a configured NETLINK_ROUTE socket inside the
-// namespace file at path (netns.Do: a locked thread joins it, creates the
-// socket and returns; sockets stay in the namespace they were made in).
-func openSocketIn(path string) (transport, bool, error) {
-	fd := -1
-	err := netns.Do(path, func() error {
-		var err error
-		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
-		return os.NewSyscallError("socket", err)
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	strict, err := configureSocket(fd)
-	if err != nil {
-		unix.Close(fd)
-		return nil, false, err
-	}
-	return &sockConn{fd: fd}, strict, nil
-}
-
-// reopen replaces the socket after a reply was abandoned part-way, so that
-// no stale dump state (the kernel refuses a second concurrent dump with
-// EBUSY) or queued messages leak into the next request.
-func (c *Client) reopen() error {
-	conn, strict, err := c.open()
-	if err != nil {
-		return fmt.Errorf("reopen socket: %w", err)
-	}
-	c.conn.close()
-	c.conn, c.strict, c.dirty = conn, strict, false
 	return nil
 }

@@ -3,135 +3,61 @@ package sockdiag
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netsql/netsql/vtab/netlink"
 	"github.com/netsql/netsql/vtab/sock"
 )
 
-const (
-	rcvBufSize  = 1 << 20  // SO_RCVBUF asked of the kernel
-	readBufSize = 64 << 10 // one recvmsg; the kernel sends at most 32 KiB per dump skb
-	// recvTimeout bounds one recvmsg, so a kernel that never answers cannot
-	// hang a query; a dump answers in microseconds.
-	recvTimeout = 10 * time.Second
-)
+// conn is one NETLINK_SOCK_DIAG connection of the netlink core, reused for
+// every dump of a Sockets call.
+type conn struct{ nl *netlink.Conn }
 
-// conn is one NETLINK_SOCK_DIAG socket, reused for every dump of a
-// Sockets call. It is all the netlink I/O there is: open, send one request,
-// receive until NLMSG_DONE.
-type conn struct {
-	fd     int
-	seq    uint32
-	buf    []byte
-	broken bool // a dump was left half read: do not send on this socket again
-	// open made fd; a redial after ENOBUFS uses it again, so the new
-	// socket lives in the same namespace.
-	open func() (int, error)
-}
-
-// openSocket creates a sock_diag netlink socket in the calling thread's
-// network namespace.
-func openSocket() (int, error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
-	if err != nil {
-		return -1, fmt.Errorf("socket(AF_NETLINK, NETLINK_SOCK_DIAG): %w", err)
+// dial opens a sock_diag connection as cfg says (nil: in the caller's
+// namespace). buf, when not nil, is reused as the receive buffer.
+func dial(ctx context.Context, buf []byte, cfg *netlink.Config) (*conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	return fd, nil
-}
-
-// dial opens (with open, or openSocket when nil) and binds a sock_diag
-// netlink socket. buf is reused as the receive buffer when large enough.
-func dial(ctx context.Context, buf []byte, open func() (int, error)) (*conn, error) {
-	if open == nil {
-		open = openSocket
+	var c netlink.Config
+	if cfg != nil {
+		c = *cfg
 	}
-	fd, err := open()
+	c.Protocol = unix.NETLINK_SOCK_DIAG
+	c.Buffer = buf
+	nl, err := netlink.DialConn(c)
 	if err != nil {
 		return nil, err
 	}
-	// A large receive buffer lets the kernel queue a dump skb while the
-	// previous one is parsed. SO_RCVBUFFORCE passes net.core.rmem_max
-	// where we may (CAP_NET_ADMIN); otherwise SO_RCVBUF gets what it can.
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvBufSize) != nil {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvBufSize)
-	}
-	timeout := recvTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		if d := time.Until(dl); d < timeout {
-			timeout = max(d, time.Millisecond)
-		}
-	}
-	tv := unix.NsecToTimeval(timeout.Nanoseconds())
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("setsockopt(SO_RCVTIMEO): %w", err)
-	}
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("bind(AF_NETLINK): %w", err)
-	}
-	if cap(buf) < readBufSize {
-		buf = make([]byte, readBufSize)
-	}
-	return &conn{fd: fd, buf: buf[:cap(buf)], open: open}, nil
+	return &conn{nl: nl}, nil
 }
 
 func (c *conn) close() {
-	if c != nil && c.fd >= 0 {
-		unix.Close(c.fd)
-		c.fd = -1
+	if c != nil {
+		c.nl.Close()
+	}
+}
+
+// diagMessages hands the payload of each SOCK_DIAG_BY_FAMILY reply to
+// each; any other message type is an error.
+func diagMessages(each func(payload []byte) error) func(m netlink.Message) error {
+	return func(m netlink.Message) error {
+		if m.Type != unix.SOCK_DIAG_BY_FAMILY {
+			return fmt.Errorf("unexpected netlink message type %d", m.Type)
+		}
+		return each(m.Payload)
 	}
 }
 
 // dump sends req (a complete netlink message whose sequence number it sets)
 // and hands each SOCK_DIAG_BY_FAMILY reply payload to each until the kernel
-// ends the dump. interrupted reports NLM_F_DUMP_INTR: the dump was read to
-// its end but is inconsistent and must be redone. ctx is checked before
-// every receive.
+// ends the dump: one attempt, no retry. interrupted reports
+// NLM_F_DUMP_INTR: the dump was read to its end but is inconsistent and
+// must be redone.
 func (c *conn) dump(ctx context.Context, req []byte, each func(payload []byte) error) (interrupted bool, err error) {
-	if c.broken {
-		return false, errors.New("netlink socket left in the middle of a dump")
-	}
-	c.seq++
-	binary.NativeEndian.PutUint32(req[8:12], c.seq)
-	if err := unix.Sendto(c.fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return false, fmt.Errorf("sendto: %w", err)
-	}
-	st := dumpState{seq: c.seq}
-	for !st.done {
-		if err := ctx.Err(); err != nil {
-			c.broken = true
-			return false, err
-		}
-		n, _, rflags, from, err := unix.Recvmsg(c.fd, c.buf, nil, 0)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN:
-			c.broken = true
-			return false, fmt.Errorf("recvmsg: no reply from the kernel: %w", err)
-		case err != nil:
-			c.broken = true
-			return false, fmt.Errorf("recvmsg: %w", err)
-		case rflags&unix.MSG_TRUNC != 0:
-			c.broken = true
-			return false, fmt.Errorf("recvmsg: netlink message larger than the %d-byte buffer", len(c.buf))
-		}
-		if sa, ok := from.(*unix.SockaddrNetlink); !ok || sa.Pid != 0 {
-			continue // not from the kernel
-		}
-		if err := handleBatch(c.buf[:n], &st, each); err != nil {
-			if !st.done {
-				c.broken = true
-			}
-			return st.interrupted, err
-		}
-	}
-	return st.interrupted, nil
+	return c.nl.Exchange(ctx, req, diagMessages(each))
 }
 
 // nlHeader writes a struct nlmsghdr for a dump request of total length n.

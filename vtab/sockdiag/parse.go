@@ -2,14 +2,13 @@ package sockdiag
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netsql/netsql/vtab/netlink"
 	"github.com/netsql/netsql/vtab/sock"
 )
 
@@ -19,7 +18,6 @@ import (
 const (
 	nlmsgHdrLen = 16 // struct nlmsghdr
 	nlaHdrLen   = 4  // struct nlattr
-	nlmsgErrLen = 4  // the int error at the head of struct nlmsgerr
 
 	inetReqLen = 56 // struct inet_diag_req_v2
 	inetMsgLen = 72 // struct inet_diag_msg
@@ -64,32 +62,24 @@ const (
 	udiagShowPeer  = 0x04
 	udiagShowRQLen = 0x10
 	udiagShowUID   = 0x40
-
-	nlaTypeMask = 0x3fff // strips NLA_F_NESTED and NLA_F_NET_BYTEORDER
 )
 
-// errShort reports a message or attribute shorter than its header says.
-var errShort = errors.New("truncated message")
+// errShort reports a message or attribute shorter than its header says:
+// the netlink core's framing sentinel, which the parsers here wrap too.
+var errShort = netlink.ErrMalformed
 
-func align4(n int) int { return (n + 3) &^ 3 }
+func align4(n int) int { return netlink.Align(n) }
 
-// nextAttr splits the first netlink attribute off b. It returns the
-// attribute type (flags stripped), its payload, and the rest of b after the
-// attribute's padding, or an error when b holds no complete attribute.
+// nextAttr splits the first netlink attribute off b (netlink.SplitAttr).
+// It returns the attribute type (flags stripped), its payload, and the
+// rest of b after the attribute's padding, or an error when b holds no
+// complete attribute.
 func nextAttr(b []byte) (typ uint16, payload, rest []byte, err error) {
-	if len(b) < nlaHdrLen {
-		return 0, nil, nil, fmt.Errorf("attribute header: %w", errShort)
+	a, rest, err := netlink.SplitAttr(b)
+	if err != nil {
+		return 0, nil, nil, err
 	}
-	n := int(binary.NativeEndian.Uint16(b[0:2]))
-	if n < nlaHdrLen || n > len(b) {
-		return 0, nil, nil, fmt.Errorf("attribute length %d of %d bytes: %w", n, len(b), errShort)
-	}
-	typ = binary.NativeEndian.Uint16(b[2:4]) & nlaTypeMask
-	payload = b[nlaHdrLen:n]
-	if a := align4(n); a < len(b) {
-		rest = b[a:]
-	}
-	return typ, payload, rest, nil
+	return a.Type(), a.Value, rest, nil
 }
 
 // parseInetMessage decodes the payload of one SOCK_DIAG_BY_FAMILY reply
@@ -291,78 +281,4 @@ func unixPath(p []byte) string {
 // cookie reads the two u32 halves of a sock_diag cookie, low half first.
 func cookie(b []byte) uint64 {
 	return uint64(binary.NativeEndian.Uint32(b[0:])) | uint64(binary.NativeEndian.Uint32(b[4:]))<<32
-}
-
-// dumpState tracks one dump across the batches recvmsg returns.
-type dumpState struct {
-	seq         uint32
-	done        bool // NLMSG_DONE seen
-	interrupted bool // NLM_F_DUMP_INTR seen: the dump is inconsistent
-}
-
-// handleBatch walks the netlink messages in one recvmsg buffer. Messages of
-// another sequence number (left over from an abandoned dump) are skipped;
-// each SOCK_DIAG_BY_FAMILY payload of this dump goes to each, unless the dump
-// was already marked interrupted. It stops at NLMSG_DONE and turns
-// NLMSG_ERROR and a negative NLMSG_DONE status into an errno error.
-func handleBatch(b []byte, st *dumpState, each func(payload []byte) error) error {
-	for len(b) > 0 {
-		if len(b) < nlmsgHdrLen {
-			return fmt.Errorf("netlink header: %d bytes left: %w", len(b), errShort)
-		}
-		n := int(binary.NativeEndian.Uint32(b[0:4]))
-		if n < nlmsgHdrLen || n > len(b) {
-			return fmt.Errorf("netlink message length %d of %d bytes: %w", n, len(b), errShort)
-		}
-		typ := binary.NativeEndian.Uint16(b[4:6])
-		flags := binary.NativeEndian.Uint16(b[6:8])
-		seq := binary.NativeEndian.Uint32(b[8:12])
-		payload := b[nlmsgHdrLen:n]
-		if a := align4(n); a < len(b) {
-			b = b[a:]
-		} else {
-			b = nil
-		}
-		if seq != st.seq {
-			continue
-		}
-		if flags&unix.NLM_F_DUMP_INTR != 0 {
-			st.interrupted = true
-		}
-		switch typ {
-		case unix.NLMSG_DONE:
-			st.done = true
-			if len(payload) >= 4 {
-				if e := int32(binary.NativeEndian.Uint32(payload)); e < 0 {
-					return syscall.Errno(-e)
-				}
-			}
-			return nil
-		case unix.NLMSG_ERROR:
-			if len(payload) < nlmsgErrLen {
-				return fmt.Errorf("NLMSG_ERROR of %d bytes: %w", len(payload), errShort)
-			}
-			e := int32(binary.NativeEndian.Uint32(payload))
-			if e == 0 { // an ACK; a dump does not ask for one
-				continue
-			}
-			if e < 0 {
-				e = -e
-			}
-			st.done = true
-			return syscall.Errno(e)
-		case unix.NLMSG_NOOP:
-			continue
-		case unix.SOCK_DIAG_BY_FAMILY:
-			if st.interrupted {
-				continue // the dump is redone; skip the parsing
-			}
-			if err := each(payload); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("unexpected netlink message type %d", typ)
-		}
-	}
-	return nil
 }

@@ -23,7 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/netsql/netsql/vtab/netns"
+	"github.com/netsql/netsql/vtab/netlink"
 	"github.com/netsql/netsql/vtab/sock"
 )
 
@@ -59,13 +59,6 @@ func (e *UnavailableError) Error() string {
 // Unwrap returns ErrUnavailable and the errno, for errors.Is.
 func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 
-// errInterrupted is wrapped when a dump stayed inconsistent (NLM_F_DUMP_INTR)
-// or overran the socket buffer (ENOBUFS) on every try.
-var errInterrupted = errors.New("dump interrupted")
-
-// maxTries is how often one dump runs before an interrupted dump is an error.
-const maxTries = 3
-
 // Reader reads sockets through NETLINK_SOCK_DIAG. The zero value is ready
 // to use, and a Reader is safe for concurrent use: each Sockets call opens
 // its own netlink socket.
@@ -80,26 +73,16 @@ type Reader struct {
 	// compile compiles a filter for the kernel; nil means compileFilter.
 	// Tests swap it to feed the kernel programs it refuses.
 	compile func(f *sock.Filter, family uint8) ([]byte, error)
-	// open creates the netlink socket; nil means in netsql's own
-	// namespace (see NewInNetNS).
-	open func() (int, error)
+	// netns is the namespace file the netlink socket is made in; empty
+	// means netsql's own namespace (see NewInNetNS).
+	netns string
 }
 
 // NewInNetNS returns a reader of the network namespace at path (a file
 // under /run/netns or /proc/PID/ns/net): its netlink socket is created
 // inside that namespace, and sock_diag answers for the namespace a socket
 // lives in.
-func NewInNetNS(path string) *Reader {
-	return &Reader{open: func() (int, error) {
-		fd := -1
-		err := netns.Do(path, func() error {
-			var err error
-			fd, err = openSocket()
-			return err
-		})
-		return fd, err
-	}}
-}
+func NewInNetNS(path string) *Reader { return &Reader{netns: path} }
 
 // New returns a Reader for the live kernel of the caller's network namespace.
 func New() *Reader { return &Reader{} }
@@ -175,11 +158,11 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 	if len(plan) == 0 {
 		return []sock.Socket{}, nil
 	}
-	c, err := dial(ctx, nil, r.open)
+	c, err := dial(ctx, nil, &netlink.Config{NetNS: r.netns})
 	if err != nil {
 		return nil, classify("sockdiag: open", err)
 	}
-	defer func() { c.close() }()
+	defer c.close()
 
 	filtered := !req.Filter.IsZero()
 	hint := r.sizeHint.Load()
@@ -203,12 +186,12 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 			}
 			bc, _ = compile(&req.Filter, d.family)
 		}
-		out, err = runDump(ctx, &c, d, &req, bc, arena, out)
+		out, err = runDump(ctx, c, d, &req, bc, arena, out)
 		if len(bc) > 0 && errors.Is(err, unix.EINVAL) {
 			// The kernel's inet_diag_bc_audit refused the program
 			// (an opcode it does not know): filter in userspace.
 			r.noBytecode.Store(true)
-			out, err = runDump(ctx, &c, d, &req, nil, arena, out)
+			out, err = runDump(ctx, c, d, &req, nil, arena, out)
 		}
 		if errors.Is(err, unix.ENOENT) {
 			// No handler for this (family, protocol): note it, run the rest.
@@ -237,9 +220,10 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 
 // runDump runs one dump, appending to out the sockets that pass req's
 // state mask and filter. bytecode, when not empty, is the filter compiled
-// for the kernel. An interrupted dump (NLM_F_DUMP_INTR, or ENOBUFS which
-// reopens the socket) is redone from the start, maxTries times in all.
-func runDump(ctx context.Context, c **conn, d dumpKind, req *sock.Request, bytecode []byte, arena *extraArena, out []sock.Socket) ([]sock.Socket, error) {
+// for the kernel. The netlink core redoes an interrupted dump
+// (NLM_F_DUMP_INTR, or ENOBUFS on a fresh socket) from the start,
+// netlink.MaxAttempts times in all.
+func runDump(ctx context.Context, c *conn, d dumpKind, req *sock.Request, bytecode []byte, arena *extraArena, out []sock.Socket) ([]sock.Socket, error) {
 	ctxName := "sockdiag: dump " + d.name
 	if len(bytecode) > 0 {
 		ctxName += " (filtered by the kernel)"
@@ -262,36 +246,11 @@ func runDump(ctx context.Context, c **conn, d dumpKind, req *sock.Request, bytec
 		}
 		return nil
 	}
-	overrun := false
-	for try := 1; try <= maxTries; try++ {
-		out = out[:start]
-		if (*c).broken {
-			(*c).close()
-			nc, err := dial(ctx, (*c).buf, (*c).open)
-			if err != nil {
-				return out[:start], classify(ctxName, err)
-			}
-			*c = nc
-		}
-		interrupted, err := (*c).dump(ctx, msg, each)
-		switch {
-		case errors.Is(err, unix.ENOBUFS):
-			// Messages were lost; the rest of the dump may still be
-			// queued, so start over on a fresh socket.
-			(*c).broken = true
-			overrun = true
-		case err != nil:
-			return out[:start], classify(ctxName, err)
-		case interrupted:
-			overrun = false
-		default:
-			return out, nil
-		}
+	err := c.nl.Dump(ctx, msg, func() { out = out[:start] }, diagMessages(each))
+	if err != nil {
+		return out[:start], classify(ctxName, err)
 	}
-	if overrun {
-		return out[:start], fmt.Errorf("%s: %w: receive buffer overrun (ENOBUFS) on all %d tries", ctxName, errInterrupted, maxTries)
-	}
-	return out[:start], fmt.Errorf("%s: %w: kernel flagged the dump inconsistent (NLM_F_DUMP_INTR) on all %d tries", ctxName, errInterrupted, maxTries)
+	return out, nil
 }
 
 // classify wraps err with context, adding ErrUnavailable when the errno
