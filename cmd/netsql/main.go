@@ -6,6 +6,7 @@
 //	netsql [flags] export --textfile FILE [-q NAME ...]
 //	netsql [flags] serve [--listen 127.0.0.1:9464] [-q NAME ...]
 //	netsql [flags] record --db FILE [-q NAME ...] [--every DURATION] [--keep AGE]
+//	netsql [flags] top [--batch [-n N]] [--interval 2s] [--netns NAME|*]
 //
 // See README.md for the tables and examples.
 package main
@@ -226,7 +227,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 
 // commands are the sub-commands; a word that is one of them (and not a
 // flag's value) starts it, and every word after it is its own.
-var commands = map[string]bool{"netstat": true, "export": true, "serve": true, "record": true}
+var commands = map[string]bool{"netstat": true, "export": true, "serve": true, "record": true, "top": true}
 
 // splitCommand finds the sub-command: the first word that names one and
 // is not a flag's value. own are the words before it.
@@ -263,6 +264,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		fmt.Fprintln(stderr, "usage: netsql [flags] [SQL]   (netsql -h for help)")
 		return exitUsage
+	}
+	if cfg.command == "top" {
+		return runTop(ctx, cfg, stdout, stderr)
 	}
 	if cfg.command != "" {
 		return runCommand(ctx, cfg, stdout, stderr)

@@ -71,7 +71,7 @@ func (m *Model) Text() string {
 			continue
 		}
 		rs := rows(set, v)
-		for _, l := range tableLines(set, rs, p.Counters, v.sortCol, v.sortDesc) {
+		for _, l := range tableLines(set, rs, m.counters(p), v.sortCol, v.sortDesc) {
 			b.WriteString(strings.TrimRight(l, " ") + "\n")
 		}
 	}
@@ -81,8 +81,8 @@ func (m *Model) Text() string {
 
 // WriteNDJSON writes the last refresh as one JSON object per row:
 // {"time": RFC 3339, "panel": name, column: value...}, counters as
-// COUNTER_per_s rates (null when unknown), columns starting with "_"
-// left out.
+// COUNTER_per_s rates (null when unknown; from a /proc tree the raw
+// counters under their own names), columns starting with "_" left out.
 func (m *Model) WriteNDJSON(w io.Writer) error {
 	if m.snap == nil {
 		return nil
@@ -106,7 +106,7 @@ func (m *Model) WriteNDJSON(w io.Writer) error {
 				if strings.HasPrefix(c, "_") {
 					continue
 				}
-				if isCounter(p, c) {
+				if m.isRate(p, c) {
 					c += RateSuffix
 				}
 				b.WriteString("," + jsonValue(c) + ":" + jsonValue(r[i]))

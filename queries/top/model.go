@@ -183,7 +183,10 @@ func (m *Model) Update(s *Snapshot) {
 			delete(m.prevRaw, name)
 			continue
 		}
-		rated, err := Rates(m.prevRaw[name], set, p.Keys, p.Counters, dt)
+		rated, err := set, error(nil)
+		if !s.Static { // a /proc tree: one frame, the counters themselves
+			rated, err = Rates(m.prevRaw[name], set, p.Keys, p.Counters, dt)
+		}
 		if err != nil {
 			if s.Errs == nil {
 				s.Errs = map[string]error{}
@@ -193,7 +196,7 @@ func (m *Model) Update(s *Snapshot) {
 			continue
 		}
 		if p.Show == "header" {
-			m.record(p, m.rated[name], rated, s.Time)
+			m.record(p, m.rated[name], rated, s.Time, s.Static)
 		}
 		m.rated[name] = rated
 		m.prevRaw[name] = set
@@ -210,7 +213,7 @@ func (m *Model) Update(s *Snapshot) {
 
 // record extends the sparklines of a header panel and notes each gauge's
 // change since the previous refresh.
-func (m *Model) record(p *Panel, old, cur *result.Set, now time.Time) {
+func (m *Model) record(p *Panel, old, cur *result.Set, now time.Time, static bool) {
 	if len(cur.Rows) == 0 {
 		return
 	}
@@ -223,7 +226,7 @@ func (m *Model) record(p *Panel, old, cur *result.Set, now time.Time) {
 		}
 		m.history[id] = h
 		m.changes[id] = ""
-		if isCounter(p, col) || old == nil || len(old.Rows) == 0 || old.Index(col) < 0 {
+		if isCounter(p, col) && !static || old == nil || len(old.Rows) == 0 || old.Index(col) < 0 {
 			continue
 		}
 		if was, wok := number(old.Rows[0][old.Index(col)]); wok && ok {
@@ -238,6 +241,20 @@ func signed(d float64) string {
 		s = "+" + s
 	}
 	return s
+}
+
+// counters returns the panel's columns shown as rates: none for a
+// static source.
+func (m *Model) counters(p *Panel) []string {
+	if m.snap != nil && m.snap.Static {
+		return nil
+	}
+	return p.Counters
+}
+
+// isRate reports whether a column of p is shown as a rate.
+func (m *Model) isRate(p *Panel, col string) bool {
+	return isCounter(p, col) && !(m.snap != nil && m.snap.Static)
 }
 
 func isCounter(p *Panel, col string) bool {

@@ -88,7 +88,7 @@ func (m *Model) Render(w, h int) []Line {
 		}
 		var counters []string
 		if p != nil && m.drill == nil {
-			counters = p.Counters
+			counters = m.counters(p)
 		}
 		tl := tableLines(set, rs, counters, v.sortCol, v.sortDesc)
 		add(tl[0], Heading)
@@ -156,7 +156,7 @@ func (m *Model) headerLines(w int) []string {
 			if strings.HasPrefix(col, "_") {
 				continue
 			}
-			item := headerItem(p, col, set.Rows[0][i], m.changes[p.Name()+"."+col], m.history[p.Name()+"."+col])
+			item := headerItem(m.isRate(p, col), col, set.Rows[0][i], m.changes[p.Name()+"."+col], m.history[p.Name()+"."+col])
 			if utf8.RuneCountInString(line)+2+utf8.RuneCountInString(item) > w {
 				out = append(out, line)
 				line = " "
@@ -168,13 +168,13 @@ func (m *Model) headerLines(w int) []string {
 	return out
 }
 
-func headerItem(p *Panel, col string, v any, change string, hist []point) string {
+func headerItem(rate bool, col string, v any, change string, hist []point) string {
 	label := col
 	val := "-"
 	if v != nil {
 		val = cellText(v)
 	}
-	if isCounter(p, col) {
+	if rate {
 		label += "/s"
 	}
 	s := label + " " + val

@@ -82,10 +82,11 @@ func TestGoldenFrames(t *testing.T) {
 		{name: "namespaces", refreshes: 2, w: 80, h: 14, setup: func(m *Model, _ *fakeSource) {
 			keys(m, r('n'), named("down"), named("down"), named("down"))
 		}},
-		{name: "static", refreshes: 1, w: 100, h: 14, setup: func(m *Model, _ *fakeSource) {
+		{name: "static", refreshes: 0, w: 100, h: 14, setup: func(m *Model, _ *fakeSource) {
 			s := fixedSnapshot(0)
 			s.Static = true
 			m.Update(s)
+			keys(m, named("tab"), named("tab"), named("tab"))
 		}},
 		{name: "panel-error", refreshes: 2, w: 80, h: 12, setup: func(m *Model, _ *fakeSource) {
 			s := fixedSnapshot(2)
