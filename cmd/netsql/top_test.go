@@ -292,3 +292,38 @@ func syscallKill(pid int) error {
 	}
 	return p.Signal(syscall.SIGTERM)
 }
+
+// TestTopUserPanel: a .sql file with a panel header in the queries
+// directory is a new panel, in rank order; one that shadows a built-in
+// panel replaces it; a drill: naming no drill panel is one error line.
+func TestTopUserPanel(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("states.sql", "-- panel: By state\n-- keys: state\n-- rank: 5\nSELECT state, count(*) AS n FROM snap.sockets GROUP BY state ORDER BY state;\n")
+	write("top-hosts.sql", "-- panel: Peers\n-- keys: peer\n-- rank: 35\nSELECT DISTINCT remote_address AS peer FROM snap.sockets WHERE remote_address IS NOT NULL ORDER BY 1;\n")
+	out, errs, code := runCLI(t, "", "--proc", fixtureProc, "top", "--batch", "--queries", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var titles []string
+	for _, block := range strings.Split(out, "\n\n")[1:] {
+		if title, _, ok := strings.Cut(block, "\n"); ok {
+			titles = append(titles, title)
+		}
+	}
+	if got, want := strings.Join(titles, ","), "By state,Programs,Listeners,Peers,Interfaces"; got != want {
+		t.Errorf("panels %s, want %s:\n%s", got, want, out)
+	}
+	if !regexp.MustCompile(`(?m)^LISTEN +5$`).MatchString(out) {
+		t.Errorf("the user panel does not count the fixture's 5 listeners:\n%s", out)
+	}
+	write("bad.sql", "-- panel: Bad\n-- drill: nowhere\nSELECT 1 FROM snap.sockets;\n")
+	_, errs, code = runCLI(t, "", "--proc", fixtureProc, "top", "--batch", "--queries", dir)
+	if code != exitError || !strings.Contains(errs, "drill nowhere") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("a drill to nowhere: exit %d, stderr %q", code, errs)
+	}
+}
