@@ -254,10 +254,12 @@ func (m *Model) statusText() string {
 		return "error: " + m.err.Error()
 	case m.snap != nil && m.snap.Static:
 		return "--proc: one frame, rates unavailable (they need two reads of a live kernel)  q quit"
-	case len(m.notices) > 0:
-		return m.notices[len(m.notices)-1]
 	}
-	return "q quit  Tab panel  </> sort  r reverse  / filter  Enter drill  p pause  +/- interval  n netns  s SQL"
+	help := "q quit  Tab panel  </> sort  r reverse  / filter  Enter drill  p pause  +/- interval  n netns  s SQL"
+	if len(m.notices) > 0 {
+		return m.notices[len(m.notices)-1] + "  |  " + help
+	}
+	return help
 }
 
 // tableLines lays out a table: the heading, then one line per row.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/netsql/netsql/queries/result"
+	"github.com/netsql/netsql/shell" // CleanError: the only use of shell in top
 	"github.com/netsql/netsql/vtab"
 )
 
@@ -279,7 +280,7 @@ func (s *Snapshotter) Refresh(ctx context.Context) (*Snapshot, error) {
 				args = append(args, sql.Named("dt", dt))
 			}
 			if _, err := s.eng.ExecContext(ctx, stmt, args...); err != nil {
-				return nil, fmt.Errorf("top: snapshot %s: %w", pl.table, err)
+				return nil, fmt.Errorf("top: read %s: %w", pl.table, shell.CleanError(err))
 			}
 		}
 		pl.copied = true
