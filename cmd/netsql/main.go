@@ -125,6 +125,7 @@ func usage(w io.Writer, fs *flag.FlagSet) {
        netsql [flags] export --textfile FILE [-q NAME ...]
        netsql [flags] serve [--listen ADDR] [-q NAME ...]
        netsql [flags] record --db FILE [-q NAME ...] [--every DURATION] [--keep AGE]
+       netsql [flags] top [--batch [-n N]] [--interval 2s] [--netns NAME|*]
 
 Runs SQL against the live network stack and prints each result. Without
 SQL, reads statements from standard input. netsql COMMAND -h describes a
