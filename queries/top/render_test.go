@@ -146,3 +146,32 @@ func TestDrillBindsRow(t *testing.T) {
 		t.Errorf("a refresh did not re-run the drill-down")
 	}
 }
+
+// TestRenderAnySize draws every screen at every small size: exactly h
+// lines of exactly w runes, never a panic.
+func TestRenderAnySize(t *testing.T) {
+	m, src := fixedModel(t, 3)
+	src.drill = set([]string{"state"}, []any{"ESTABLISHED"})
+	screens := map[string]func(){
+		"table": func() {},
+		"drill": func() { m.Key(Key{Name: "enter"}) },
+		"sql":   func() { m.Key(Key{Name: "esc"}); m.Key(Key{Rune: 's'}) },
+		"ns":    func() { m.Key(Key{Rune: 'x'}); m.Key(Key{Rune: 'n'}) },
+	}
+	for _, name := range []string{"table", "drill", "sql", "ns"} {
+		screens[name]()
+		for w := 1; w <= 45; w += 4 {
+			for h := 1; h <= 14; h++ {
+				lines := m.Render(w, h)
+				if len(lines) != h {
+					t.Fatalf("%s %dx%d: %d lines", name, w, h, len(lines))
+				}
+				for i, l := range lines {
+					if n := len([]rune(l.Text)); n != w {
+						t.Fatalf("%s %dx%d: line %d is %d wide: %q", name, w, h, i, n, l.Text)
+					}
+				}
+			}
+		}
+	}
+}

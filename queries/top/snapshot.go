@@ -271,6 +271,7 @@ func (s *Snapshotter) Refresh(ctx context.Context) (*Snapshot, error) {
 	}
 	for _, pl := range s.plans {
 		withPrev := pl.copied && dt > 0 && !s.static
+		pl.copied = false // until this copy succeeds: a failed one renamed it away
 		for _, stmt := range pl.statements(s.ns, withPrev) {
 			var args []any
 			if strings.Contains(stmt, ":ns") {

@@ -2,6 +2,7 @@ package top
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math"
 	"net"
@@ -21,13 +22,24 @@ type countingReader struct {
 	inner sock.Reader
 	mu    sync.Mutex
 	n     int
+	fail  error // returned instead of reading, when set
 }
 
 func (c *countingReader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, error) {
 	c.mu.Lock()
 	c.n++
+	fail := c.fail
 	c.mu.Unlock()
+	if fail != nil {
+		return nil, fail
+	}
 	return c.inner.Sockets(ctx, req)
+}
+
+func (c *countingReader) setFail(err error) {
+	c.mu.Lock()
+	c.fail = err
+	c.mu.Unlock()
 }
 
 func (c *countingReader) take() int {
@@ -222,3 +234,34 @@ func TestSocketRatesLive(t *testing.T) {
 func itoa(n int) string { return fmtInt(int64(n)) }
 
 func fmtInt(n int64) string { return cellText(n) }
+
+// TestRefreshRecoversFromFailedRead: a refresh whose socket read fails
+// (after the previous copy was set aside for the rate join) reports the
+// error, and the next refresh works again, starting rates afresh.
+func TestRefreshRecoversFromFailedRead(t *testing.T) {
+	ctx := context.Background()
+	eng, cr := liveEngine(t)
+	s, err := NewSnapshotter(ctx, eng, builtinPanels(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := s.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cr.setFail(errors.New("netlink went away"))
+	if _, err := s.Refresh(ctx); err == nil || !strings.Contains(err.Error(), "netlink went away") {
+		t.Fatalf("a failed socket read: refresh error %v", err)
+	}
+	cr.setFail(nil)
+	for i := 0; i < 2; i++ {
+		snap, err := s.Refresh(ctx)
+		if err != nil {
+			t.Fatalf("refresh %d after the failure: %v", i+1, err)
+		}
+		if len(snap.Errs) > 0 {
+			t.Fatalf("refresh %d after the failure: %v", i+1, snap.Errs)
+		}
+	}
+}
