@@ -6,7 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/rivo/uniseg"
 
 	"github.com/netsql/netsql/queries/result"
 )
@@ -23,7 +24,8 @@ const (
 	Status         // the bottom line
 )
 
-// Line is one line of a frame: exactly the frame's width in runes.
+// Line is one line of a frame: exactly the frame's width in terminal
+// cells (a wide character takes two).
 type Line struct {
 	Text  string
 	Style Style
@@ -157,7 +159,7 @@ func (m *Model) headerLines(w int) []string {
 				continue
 			}
 			item := headerItem(m.isRate(p, col), col, set.Rows[0][i], m.changes[p.Name()+"."+col], m.history[p.Name()+"."+col])
-			if utf8.RuneCountInString(line)+2+utf8.RuneCountInString(item) > w {
+			if width(line)+2+width(item) > w {
 				out = append(out, line)
 				line = " "
 			}
@@ -267,7 +269,7 @@ func (m *Model) statusText() string {
 func tableLines(set *result.Set, rs [][]any, counters []string, sortCol string, desc bool) []string {
 	vis := visible(set)
 	heads := make([]string, len(vis))
-	width := make([]int, len(vis))
+	widths := make([]int, len(vis))
 	right := make([]bool, len(vis))
 	cells := make([][]string, len(rs))
 	for j, c := range vis {
@@ -285,7 +287,7 @@ func tableLines(set *result.Set, rs [][]any, counters []string, sortCol string, 
 			}
 		}
 		heads[j] = h
-		width[j] = utf8.RuneCountInString(h)
+		widths[j] = width(h)
 		right[j] = isNumericColumn(set, c)
 	}
 	for i, r := range rs {
@@ -293,7 +295,7 @@ func tableLines(set *result.Set, rs [][]any, counters []string, sortCol string, 
 		for j, c := range vis {
 			s := cellText(r[c])
 			cells[i][j] = s
-			width[j] = max(width[j], min(utf8.RuneCountInString(s), 40))
+			widths[j] = max(widths[j], min(width(s), 40))
 		}
 	}
 	line := func(vals []string) string {
@@ -302,10 +304,10 @@ func tableLines(set *result.Set, rs [][]any, counters []string, sortCol string, 
 			if j > 0 {
 				b.WriteString(" ")
 			}
-			s = fit(s, width[j])
+			s = fit(s, widths[j])
 			if right[j] {
 				s = strings.TrimRight(s, " ")
-				s = strings.Repeat(" ", width[j]-utf8.RuneCountInString(s)) + s
+				s = strings.Repeat(" ", widths[j]-width(s)) + s
 			}
 			b.WriteString(s)
 		}
@@ -318,16 +320,31 @@ func tableLines(set *result.Set, rs [][]any, counters []string, sortCol string, 
 	return out
 }
 
-// fit pads or cuts s to exactly w runes.
+// width is how many terminal cells s takes.
+func width(s string) int { return uniseg.StringWidth(s) }
+
+// fit pads or cuts s to exactly w cells; a wide character that would
+// straddle the edge becomes a space.
 func fit(s string, w int) string {
-	n := utf8.RuneCountInString(s)
+	n := width(s)
 	if n == w {
 		return s
 	}
 	if n < w {
 		return s + strings.Repeat(" ", w-n)
 	}
-	return string([]rune(s)[:w])
+	var b strings.Builder
+	used := 0
+	g := uniseg.NewGraphemes(s)
+	for g.Next() {
+		gw := g.Width()
+		if used+gw > w {
+			break
+		}
+		b.WriteString(g.Str())
+		used += gw
+	}
+	return b.String() + strings.Repeat(" ", w-used)
 }
 
 // cellText is how a value reads on screen: NULL blank, integers in full,

@@ -106,8 +106,8 @@ func TestGoldenFrames(t *testing.T) {
 				t.Fatalf("%d lines, want %d", len(lines), tc.h)
 			}
 			for i, l := range lines {
-				if n := len([]rune(l.Text)); n != tc.w {
-					t.Errorf("line %d is %d runes wide, want %d: %q", i, n, tc.w, l.Text)
+				if n := width(l.Text); n != tc.w {
+					t.Errorf("line %d is %d cells wide, want %d: %q", i, n, tc.w, l.Text)
 				}
 			}
 			golden(t, tc.name, frameText(lines))
@@ -148,9 +148,13 @@ func TestDrillBindsRow(t *testing.T) {
 }
 
 // TestRenderAnySize draws every screen at every small size: exactly h
-// lines of exactly w runes, never a panic.
+// lines of exactly w cells, never a panic, with a program whose name
+// takes two cells a character.
 func TestRenderAnySize(t *testing.T) {
 	m, src := fixedModel(t, 3)
+	wide := fixedSnapshot(3)
+	wide.Sets["top-programs"].Rows[0][0] = "数据库服务"
+	m.Update(wide)
 	src.drill = set([]string{"state"}, []any{"ESTABLISHED"})
 	screens := map[string]func(){
 		"table": func() {},
@@ -167,7 +171,7 @@ func TestRenderAnySize(t *testing.T) {
 					t.Fatalf("%s %dx%d: %d lines", name, w, h, len(lines))
 				}
 				for i, l := range lines {
-					if n := len([]rune(l.Text)); n != w {
+					if n := width(l.Text); n != w {
 						t.Fatalf("%s %dx%d: line %d is %d wide: %q", name, w, h, i, n, l.Text)
 					}
 				}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gdamore/tcell/v2"
+	"github.com/rivo/uniseg"
 )
 
 // Why tcell: it is the long-maintained terminal layer under most Go
@@ -102,9 +103,11 @@ func Run(ctx context.Context, screen tcell.Screen, m *Model, notices func() []st
 		for y, l := range m.Render(w, h) {
 			st := styles[l.Style]
 			x := 0
-			for _, r := range l.Text {
-				screen.SetContent(x, y, r, nil, st)
-				x++
+			g := uniseg.NewGraphemes(l.Text)
+			for g.Next() {
+				r := g.Runes()
+				screen.SetContent(x, y, r[0], r[1:], st)
+				x += max(g.Width(), 1)
 			}
 		}
 		screen.Show()
