@@ -128,3 +128,120 @@ func firstFreeText(text string) string {
 	}
 	return ""
 }
+
+// Panel declares a query as a panel of `netsql top`, from header lines:
+//
+//	-- panel: Interfaces
+//	-- keys: interface, _netns
+//	-- counters: rx_bytes, tx_bytes
+//	-- show: tab
+//	-- sort: rx_bytes desc
+//	-- drill: top-interface-addresses
+//	-- rank: 50
+//
+// panel (the title) makes the query a panel; the other keys mean nothing
+// to panels before it. keys are the result columns that identify a row
+// between two refreshes (none: the query returns one row); counters are
+// columns holding ever-growing counters, which top shows as per-second
+// rates by key. show says where the panel goes: tab (a panel Tab cycles
+// through, the default), header (its one row shown as labelled values
+// with their change and a sparkline) or drill (shown only by Enter on a
+// row of a panel naming it in drill:, with that row's key columns bound
+// as :parameters of the same names). sort is the initial sort column,
+// optionally followed by asc or desc; rank orders the panels (lower
+// first, then by name; default 100).
+type Panel struct {
+	Title    string
+	Keys     []string
+	Counters []string
+	Show     string // "tab", "header" or "drill"
+	Sort     string // "" keeps the query's own order
+	SortDesc bool
+	Drill    string
+	Rank     int
+}
+
+// panelKeys are the header keys a panel declaration uses.
+var panelKeys = map[string]bool{"panel": true, "keys": true, "counters": true, "show": true, "sort": true, "drill": true, "rank": true}
+
+// parsePanel returns the query's panel declaration, nil when it has none.
+func parsePanel(fields []Field) (*Panel, error) {
+	var p *Panel
+	seen := map[string]bool{}
+	for _, f := range fields {
+		if !panelKeys[f.Key] {
+			continue
+		}
+		if f.Key == "panel" && p != nil {
+			return nil, fmt.Errorf("%w: panel given twice", ErrHeader)
+		}
+		if f.Key == "panel" {
+			p = &Panel{Title: f.Value, Show: "tab", Rank: 100}
+			continue
+		}
+		if p == nil {
+			continue // not a panel query: the key is someone else's
+		}
+		if seen[f.Key] {
+			return nil, fmt.Errorf("%w: panel %s: %s given twice", ErrHeader, p.Title, f.Key)
+		}
+		seen[f.Key] = true
+		var err error
+		switch f.Key {
+		case "keys":
+			p.Keys, err = identList(p.Title, f.Key, f.Value)
+		case "counters":
+			p.Counters, err = identList(p.Title, f.Key, f.Value)
+		case "show":
+			if f.Value != "tab" && f.Value != "header" && f.Value != "drill" {
+				err = fmt.Errorf("%w: panel %s: show %q (want tab, header or drill)", ErrHeader, p.Title, f.Value)
+			}
+			p.Show = f.Value
+		case "sort":
+			col, dir, _ := strings.Cut(f.Value, " ")
+			dir = strings.ToLower(strings.TrimSpace(dir))
+			if !isIdent(col) || dir != "" && dir != "asc" && dir != "desc" {
+				err = fmt.Errorf("%w: panel %s: sort %q (want COLUMN [asc|desc])", ErrHeader, p.Title, f.Value)
+			}
+			p.Sort, p.SortDesc = col, dir == "desc"
+		case "drill":
+			p.Drill = f.Value
+		case "rank":
+			if _, serr := fmt.Sscanf(f.Value, "%d", &p.Rank); serr != nil || fmt.Sprint(p.Rank) != f.Value {
+				err = fmt.Errorf("%w: panel %s: rank %q (want an integer)", ErrHeader, p.Title, f.Value)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if p == nil {
+		return nil, nil
+	}
+	for _, k := range p.Keys {
+		for _, c := range p.Counters {
+			if k == c {
+				return nil, fmt.Errorf("%w: panel %s: column %s is both a key and a counter", ErrHeader, p.Title, k)
+			}
+		}
+	}
+	return p, nil
+}
+
+// identList parses a comma-separated list of distinct column names.
+func identList(title, key, v string) ([]string, error) {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if !isIdent(s) {
+			return nil, fmt.Errorf("%w: panel %s: %s: %q is not a column name", ErrHeader, title, key, s)
+		}
+		for _, old := range out {
+			if old == s {
+				return nil, fmt.Errorf("%w: panel %s: %s: %s given twice", ErrHeader, title, key, s)
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

@@ -14,7 +14,9 @@
 // no header: the query lays out its own text with printf), and param
 // (repeatable: a :name parameter with its default). A query that feeds
 // Prometheus declares its metrics with metric, type, help, labels and
-// value lines (see Metric). Unknown keys are kept in Query.Fields for
+// value lines (see Metric); a panel of netsql top declares itself with
+// panel, keys, counters, show, sort, drill and rank lines (see Panel).
+// Unknown keys are kept in Query.Fields for
 // later features.
 //
 // Besides the built-in queries, users keep their own .sql files in a
@@ -58,6 +60,8 @@ type Query struct {
 	// Metrics are the Prometheus metrics the query feeds; none for an
 	// ordinary query.
 	Metrics []Metric
+	// Panel makes the query a panel of netsql top; nil for others.
+	Panel *Panel
 	// User is true for a query read from a user directory; Shadows is
 	// true when it replaces a built-in query of the same name.
 	User    bool
@@ -164,6 +168,9 @@ func parse(source, text string) (Query, error) {
 	}
 	if q.Metrics, err = parseMetrics(fields, q.Description); err != nil {
 		return Query{}, err
+	}
+	if q.Panel, err = parsePanel(fields); err != nil {
+		return Query{}, fmt.Errorf("%s: %w", source, err)
 	}
 	return q, nil
 }

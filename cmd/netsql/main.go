@@ -6,6 +6,7 @@
 //	netsql [flags] export --textfile FILE [-q NAME ...]
 //	netsql [flags] serve [--listen 127.0.0.1:9464] [-q NAME ...]
 //	netsql [flags] record --db FILE [-q NAME ...] [--every DURATION] [--keep AGE]
+//	netsql [flags] top [--batch [-n N]] [--interval 2s] [--netns NAME|*]
 //
 // See README.md for the tables and examples.
 package main
@@ -154,6 +155,7 @@ func usage(w io.Writer, fs *flag.FlagSet) {
        netsql [flags] export --textfile FILE [-q NAME ...]
        netsql [flags] serve [--listen ADDR] [-q NAME ...]
        netsql [flags] record --db FILE [-q NAME ...] [--every DURATION] [--keep AGE]
+       netsql [flags] top [--batch [-n N]] [--interval 2s] [--netns NAME|*]
 
 Runs SQL against the live network stack and prints each result. Without
 SQL on a terminal, opens the interactive shell (.help lists its commands,
@@ -286,7 +288,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 
 // commands are the sub-commands; a word that is one of them (and not a
 // flag's value) starts it, and every word after it is its own.
-var commands = map[string]bool{"netstat": true, "export": true, "serve": true, "record": true}
+var commands = map[string]bool{"netstat": true, "export": true, "serve": true, "record": true, "top": true}
 
 // splitCommand finds the sub-command: the first word that names one and
 // is not a flag's value. own are the words before it.
@@ -415,6 +417,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		info, _ := debug.ReadBuildInfo()
 		printVersion(stdout, info)
 		return exitOK
+	}
+	if cfg.command == "top" {
+		return runTop(ctx, cfg, stdout, stderr)
 	}
 	if cfg.command != "" {
 		return runCommand(ctx, cfg, stdout, stderr)

@@ -432,7 +432,7 @@ func TestServe(t *testing.T) {
 		"-- description: a metric query that fails\n-- metric: netsql_broken\n-- type: gauge\n-- value: v\nSELECT v FROM no_such_table;\n"), 0o644)
 	addr, stderr, stop := startServe(t, "--queries", dir, "-q", "metric-sockets,broken", "--scrape-timeout", "5s")
 	defer stop()
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: 30 * time.Second} // beyond serve's 5 s budget
 	get := func(method, path string) (int, string) {
 		req, _ := http.NewRequest(method, "http://"+addr+path, nil)
 		resp, err := client.Do(req)
@@ -733,9 +733,11 @@ func TestServeQuiet(t *testing.T) {
 	stderr := &lockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--quiet", "--listen", addr, "-q", "metric-sockets"}, strings.NewReader(""), io.Discard, stderr)
+		done <- run(ctx, []string{"serve", "--quiet", "--listen", addr, "-q", "metric-sockets", "--scrape-timeout", "5s"}, strings.NewReader(""), io.Discard, stderr)
 	}()
-	client := &http.Client{Timeout: 10 * time.Second}
+	// Longer than serve's scrape budget, so a loaded host cannot make
+	// the client give up first.
+	client := &http.Client{Timeout: 30 * time.Second}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		resp, err := client.Get("http://" + addr + "/metrics")
 		if err == nil {

@@ -1,0 +1,85 @@
+package top
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/netsql/netsql/queries/result"
+)
+
+func set(cols []string, rows ...[]any) *result.Set {
+	return &result.Set{Columns: cols, Types: make([]string, len(cols)), Rows: rows}
+}
+
+func TestRates(t *testing.T) {
+	cols := []string{"name", "ns", "label", "bytes", "pkts"}
+	prev := set(cols,
+		[]any{"eth0", int64(1), "x", int64(1000), int64(10)},
+		[]any{"eth1", int64(1), "x", int64(5000), int64(50)}, // resets below
+		[]any{"gone", int64(1), "x", int64(7), int64(7)},     // vanishes
+		[]any{"dup", int64(1), "x", int64(1), int64(1)},      // twice in cur
+		[]any{"eth0", int64(2), "x", int64(0), nil},          // same name, other ns
+		[]any{"twice", int64(1), "x", int64(1), int64(1)},    // twice in prev
+		[]any{"twice", int64(1), "x", int64(2), int64(2)},
+		[]any{"text", int64(1), "x", "12", 1.5},
+	)
+	cur := set(cols,
+		[]any{"eth0", int64(1), "y", int64(3000), int64(14)},
+		[]any{"eth1", int64(1), "y", int64(100), int64(51)},
+		[]any{"new", int64(1), "y", int64(99), int64(9)},
+		[]any{"dup", int64(1), "y", int64(5), int64(5)},
+		[]any{"dup", int64(1), "y", int64(6), int64(6)},
+		[]any{"eth0", int64(2), "y", int64(40), int64(4)},
+		[]any{"twice", int64(1), "y", int64(3), int64(3)},
+		[]any{"text", int64(1), "y", "20", 3.5},
+	)
+	got, err := Rates(prev, cur, []string{"name", "ns"}, []string{"bytes", "pkts"}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]any{
+		{"eth0", int64(1), "y", 1000.0, 2.0},
+		{"eth1", int64(1), "y", nil, 0.5}, // bytes went down: reset, unknown
+		{"new", int64(1), "y", nil, nil},  // no previous value
+		{"dup", int64(1), "y", nil, nil},  // ambiguous key
+		{"dup", int64(1), "y", nil, nil},
+		{"eth0", int64(2), "y", 20.0, nil}, // NULL before: unknown
+		{"twice", int64(1), "y", nil, nil},
+		{"text", int64(1), "y", nil, 1.0}, // text is no counter
+	}
+	if !reflect.DeepEqual(got.Rows, want) {
+		t.Errorf("rates:\n got %v\nwant %v", got.Rows, want)
+	}
+	if cur.Rows[0][3] != int64(3000) {
+		t.Errorf("Rates modified its input: %v", cur.Rows[0])
+	}
+
+	// No previous result, or no time between them: every rate unknown.
+	for _, tc := range []struct {
+		prev *result.Set
+		dt   float64
+	}{{nil, 2}, {prev, 0}, {prev, -1}} {
+		got, err := Rates(tc.prev, cur, []string{"name", "ns"}, []string{"bytes", "pkts"}, tc.dt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range got.Rows {
+			if r[3] != nil || r[4] != nil {
+				t.Errorf("prev %v dt %v: row %v has a rate", tc.prev != nil, tc.dt, r)
+			}
+		}
+	}
+
+	// No key columns: the one row against the one row.
+	one, err := Rates(set([]string{"c"}, []any{int64(10)}), set([]string{"c"}, []any{int64(16)}), nil, []string{"c"}, 3)
+	if err != nil || one.Rows[0][0] != 2.0 {
+		t.Errorf("keyless rate = %v, %v; want 2", one.Rows, err)
+	}
+	// A counter or key the query does not return is the panel's error.
+	if _, err := Rates(nil, cur, []string{"nope"}, nil, 1); err == nil {
+		t.Error("a missing key column is no error")
+	}
+	if _, err := Rates(nil, cur, nil, []string{"nope"}, 1); err == nil {
+		t.Error("a missing counter column is no error")
+	}
+}

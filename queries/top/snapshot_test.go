@@ -1,0 +1,267 @@
+package top
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/netsql/netsql/queries/result"
+	"github.com/netsql/netsql/vtab"
+	"github.com/netsql/netsql/vtab/sock"
+)
+
+// countingReader counts the socket dumps the engine asks for.
+type countingReader struct {
+	inner sock.Reader
+	mu    sync.Mutex
+	n     int
+	fail  error // returned instead of reading, when set
+}
+
+func (c *countingReader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, error) {
+	c.mu.Lock()
+	c.n++
+	fail := c.fail
+	c.mu.Unlock()
+	if fail != nil {
+		return nil, fail
+	}
+	return c.inner.Sockets(ctx, req)
+}
+
+func (c *countingReader) setFail(err error) {
+	c.mu.Lock()
+	c.fail = err
+	c.mu.Unlock()
+}
+
+func (c *countingReader) take() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.n
+	c.n = 0
+	return n
+}
+
+// liveEngine opens an engine on the live kernel whose socket reads are
+// counted.
+func liveEngine(t *testing.T) (*vtab.Engine, *countingReader) {
+	t.Helper()
+	src, err := vtab.NewSource("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := &countingReader{inner: src.Sockets}
+	src.Sockets = cr
+	eng, err := vtab.Open(vtab.Options{Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	return eng, cr
+}
+
+// TestRefreshReadsKernelOnce checks that one refresh reads the sockets
+// table as often as one plain SELECT of the columns panels use does,
+// however many panels (here every built-in one) read the snapshot.
+func TestRefreshReadsKernelOnce(t *testing.T) {
+	ctx := context.Background()
+	eng, cr := liveEngine(t)
+	panels := builtinPanels(t)
+	readers := 0
+	for _, p := range panels {
+		if p.Show != "drill" && wordRE.MatchString(p.Query.SQL) && sqlWords(p.Query.SQL)["sockets"] {
+			readers++
+		}
+	}
+	if readers < 4 {
+		t.Fatalf("only %d panels read snap.sockets: the test proves nothing", readers)
+	}
+	s, err := NewSnapshotter(ctx, eng, panels, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for _, pl := range s.plans {
+		if pl.table == "sockets" {
+			cols = pl.cols
+		}
+	}
+	if len(cols) < 10 {
+		t.Fatalf("the snapshot copies only %v of sockets", cols)
+	}
+	if _, err := result.Run(ctx, eng, "SELECT "+strings.Join(cols, ", ")+" FROM sockets", nil); err != nil {
+		t.Fatal(err)
+	}
+	one := cr.take()
+	if one == 0 {
+		t.Fatal("a SELECT of sockets read no sockets")
+	}
+	for i := 0; i < 3; i++ { // the first refresh, then ones comparing with the last
+		snap, err := s.Refresh(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snap.Errs) > 0 {
+			t.Fatalf("panel errors: %v", snap.Errs)
+		}
+		if n := cr.take(); n != one {
+			t.Errorf("refresh %d read sockets %d times; one SELECT of the table reads %d", i+1, n, one)
+		}
+	}
+}
+
+// TestSocketRatesLive sends known byte counts over loopback between two
+// refreshes and finds them in the per-socket rates, the programs panel
+// and the drill-down: a connection alive at both refreshes counts its
+// change, one opened in between counts from zero.
+func TestSocketRatesLive(t *testing.T) {
+	ctx := context.Background()
+	eng, _ := liveEngine(t)
+	s, err := NewSnapshotter(ctx, eng, builtinPanels(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dial := func() (client, server net.Conn) {
+		c, err := net.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sv, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(); sv.Close() })
+		return c, sv
+	}
+	send := func(from, to net.Conn, n int) {
+		go func() { from.Write(make([]byte, n)) }()
+		if _, err := io.ReadFull(to, make([]byte, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c1, s1 := dial()
+	send(c1, s1, 1000) // before the first refresh: must not count
+	first, err := s.Refresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n1, n2 = 300000, 70000
+	send(c1, s1, n1)
+	c2, s2 := dial()
+	send(c2, s2, n2)
+	second, err := s.Refresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dt := second.Time.Sub(first.Time).Seconds()
+	bytes := func(conn net.Conn, col string) float64 {
+		t.Helper()
+		port := conn.LocalAddr().(*net.TCPAddr).Port
+		set, err := result.Run(ctx, eng, "SELECT "+col+" FROM snap.sockets WHERE local_port = :p AND state = 'ESTABLISHED' AND local_address = '127.0.0.1' AND remote_port = :r",
+			map[string]string{"p": itoa(port), "r": itoa(conn.RemoteAddr().(*net.TCPAddr).Port)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(set.Rows) != 1 {
+			t.Fatalf("%d rows for port %d", len(set.Rows), port)
+		}
+		f, ok := number(set.Rows[0][0])
+		if !ok {
+			t.Fatalf("%s of port %d is %v", col, port, set.Rows[0][0])
+		}
+		return f * dt
+	}
+	near := func(got, want float64) bool { return math.Abs(got-want) < 1e-6*want+1e-6 }
+	if got := bytes(s1, "bytes_received_per_s"); !near(got, n1) {
+		t.Errorf("server of the old connection received %.1f bytes between refreshes, want %d", got, n1)
+	}
+	if got := bytes(s2, "bytes_received_per_s"); !near(got, n2) {
+		t.Errorf("server of the new connection received %.1f bytes, want %d (from zero)", got, n2)
+	}
+	if got := bytes(c1, "bytes_sent_per_s"); got < n1 {
+		t.Errorf("client of the old connection sent %.1f bytes, want at least %d", got, n1)
+	}
+	// The programs panel sums the per-socket rates of this process.
+	prog := filepath.Base(os.Args[0])
+	set := second.Sets["top-programs"]
+	row := -1
+	for i, r := range set.Rows {
+		if r[set.Index("program")] == prog {
+			row = i
+		}
+	}
+	if row < 0 {
+		t.Fatalf("no row for program %s in %v", prog, set.Rows)
+	}
+	if in, _ := number(set.Rows[row][set.Index("in_bps")]); !near(in*dt, n1+n2) {
+		t.Errorf("programs panel: %s received %.1f bytes, want %d", prog, in*dt, n1+n2)
+	}
+	// The drill-down lists this program's sockets, ours among them.
+	var drill *Panel
+	for _, p := range s.panels {
+		if p.Name() == "top-program-sockets" {
+			drill = p
+		}
+	}
+	ds, err := s.Drill(ctx, drill, map[string]string{"program": prog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports := map[any]bool{}
+	for _, r := range ds.Rows {
+		ports[r[ds.Index("local_port")]] = true
+	}
+	for _, c := range []net.Conn{c1, c2, s1} {
+		if p := int64(c.LocalAddr().(*net.TCPAddr).Port); !ports[p] {
+			t.Errorf("drill-down into %s lacks local port %d: %v", prog, p, ds.Rows)
+		}
+	}
+}
+
+func itoa(n int) string { return fmtInt(int64(n)) }
+
+func fmtInt(n int64) string { return cellText(n) }
+
+// TestRefreshRecoversFromFailedRead: a refresh whose socket read fails
+// (after the previous copy was set aside for the rate join) reports the
+// error, and the next refresh works again, starting rates afresh.
+func TestRefreshRecoversFromFailedRead(t *testing.T) {
+	ctx := context.Background()
+	eng, cr := liveEngine(t)
+	s, err := NewSnapshotter(ctx, eng, builtinPanels(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := s.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cr.setFail(errors.New("netlink went away"))
+	if _, err := s.Refresh(ctx); err == nil || !strings.Contains(err.Error(), "netlink went away") {
+		t.Fatalf("a failed socket read: refresh error %v", err)
+	}
+	cr.setFail(nil)
+	for i := 0; i < 2; i++ {
+		snap, err := s.Refresh(ctx)
+		if err != nil {
+			t.Fatalf("refresh %d after the failure: %v", i+1, err)
+		}
+		if len(snap.Errs) > 0 {
+			t.Fatalf("refresh %d after the failure: %v", i+1, snap.Errs)
+		}
+	}
+}
