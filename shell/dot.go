@@ -118,6 +118,7 @@ func dotCommands() []dotCommand {
 		{"parameter", "set NAME VALUE|unset NAME|list|clear", "bind :NAME (and @NAME, $NAME) in statements; numbers bind as numbers", (*session).dotParam},
 		{"watch", "SECONDS STATEMENT", "re-run a statement (or dot-command) every SECONDS, redrawing, until Ctrl-C", (*session).dotWatch},
 		{"netstat", "[FLAGS]", "print a netstat view, e.g. .netstat -tanp", (*session).dotNetstat},
+		{"allow", "kill|none", "kill: DELETE FROM sockets WHERE ... closes the sockets it matches, as ss -K (on a terminal the first one lists them and asks); none: read-only again", (*session).dotAllow},
 		{"help", "[COMMAND]", "show this help", (*session).dotHelp},
 		{"quit", "", "leave the shell (so does Ctrl-D)", (*session).dotQuit},
 	}
@@ -877,4 +878,58 @@ func (s *session) dotNetstat(ctx context.Context, d dotLine) error {
 func (s *session) dotQuit(context.Context, dotLine) error {
 	s.quit = true
 	return nil
+}
+
+// dotAllow turns on (.allow kill) or off (.allow none) the one write
+// netsql knows, closing sockets with DELETE FROM sockets.
+func (s *session) dotAllow(_ context.Context, d dotLine) error {
+	if len(d.Args) != 1 {
+		return usageError("allow")
+	}
+	switch d.Args[0] {
+	case "kill":
+		s.eng.SetAllowKill(true)
+		s.killAsk = s.ask != nil
+		fmt.Fprintln(s.errw, "DELETE FROM sockets WHERE ... now closes the sockets it matches (.allow none: read-only again)")
+	case "none":
+		s.eng.SetAllowKill(false)
+		s.killAsk = false
+	default:
+		return usageError("allow")
+	}
+	return nil
+}
+
+// confirmKill, before the first DELETE after .allow kill that would close
+// sockets, lists the sockets it matches and asks; anything but y or yes
+// runs nothing. The DELETE then reads the kernel again: it closes what
+// matches when it runs.
+func (s *session) confirmKill(ctx context.Context, st Statement) error {
+	if !s.killAsk || s.ask == nil {
+		return nil
+	}
+	args, err := Bind(st.Params, s.params)
+	if err != nil {
+		return nil // the statement's own run reports it
+	}
+	matched, isKill, err := s.eng.PreviewKill(ctx, st.SQL, args...)
+	if err != nil {
+		return CleanError(err)
+	}
+	if !isKill || len(matched) == 0 {
+		return nil
+	}
+	for _, m := range matched {
+		fmt.Fprintf(s.errw, "  %s\n", TerminalSafe(m))
+	}
+	answer, err := s.ask(fmt.Sprintf("close these %d sockets? [y/N] ", len(matched)))
+	if err != nil {
+		return errors.New("not confirmed: nothing was closed")
+	}
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		s.killAsk = false
+		return nil
+	}
+	return errors.New("not confirmed: nothing was closed")
 }

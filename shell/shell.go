@@ -122,6 +122,7 @@ func RunShell(ctx context.Context, cfg ShellConfig) error {
 		}
 		lr = rl
 		s.openHistory(lr)
+		s.ask = rl.ReadLine
 	} else {
 		lr = &plainReader{r: bufio.NewReader(s.in)}
 	}
@@ -254,6 +255,12 @@ type session struct {
 
 	hist      *history
 	histLimit int
+
+	// ask reads the answer to a question on the terminal; nil when the
+	// shell reads a script. killAsk is true until the first DELETE that
+	// closes sockets after .allow kill was confirmed (see confirmKill).
+	ask     func(prompt string) (string, error)
+	killAsk bool
 }
 
 func newSession(cfg ShellConfig) *session {
@@ -426,6 +433,9 @@ func (s *session) runStatement(ctx context.Context, st Statement) error {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout)
 		defer cancel()
+	}
+	if err := s.confirmKill(ctx, st); err != nil {
+		return err
 	}
 	start := time.Now()
 	res, err := r.RunStatement(ctx, st)

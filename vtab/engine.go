@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -26,6 +27,10 @@ type Options struct {
 	// Source replaces the data source built from ProcRoot (tests use it to
 	// count or fake kernel reads).
 	Source *Source
+	// AllowKill lets DELETE FROM sockets close the sockets it matches
+	// (SOCK_DESTROY, as `ss -K`). Without it netsql writes nothing: every
+	// write to a live table is refused.
+	AllowKill bool
 }
 
 // Engine is a SQLite database whose connection has every netsql table.
@@ -42,6 +47,12 @@ type Engine struct {
 	sessions map[int]*session
 	nextID   int
 	refused  string // the live table the authorizer last refused
+	// refusedWhy, when set, is the error for that refusal.
+	refusedWhy string
+	// allowKill lets a DELETE on a killable table run (Options.AllowKill).
+	allowKill bool
+	// current is the statement QueryContext or ExecContext runs.
+	current *statement
 }
 
 // Open returns an engine reading the live kernel, or opts.ProcRoot.
@@ -57,7 +68,7 @@ func Open(opts Options) (*Engine, error) {
 	if tables == nil {
 		tables = Tables()
 	}
-	e := &Engine{src: src, tables: tables, sessions: map[int]*session{}}
+	e := &Engine{src: src, tables: tables, sessions: map[int]*session{}, allowKill: opts.AllowKill}
 	drv := &sqlite.Driver{}
 	for _, def := range tables {
 		s := def.Schema()
@@ -91,28 +102,39 @@ func (e *Engine) DB() *sql.DB { return e.db }
 // QueryContext runs a statement whose kernel reads obey ctx (cancellation
 // and deadlines reach netlink dumps and /proc walks, not only SQLite).
 func (e *Engine) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	e.prepare(ctx, query, args)
+	if st := e.prepare(ctx, query, args); st.kill != nil {
+		return e.queryKill(ctx, st, query, args)
+	}
 	rows, err := e.db.QueryContext(ctx, query, args...)
 	return rows, e.explain(err)
 }
 
 // ExecContext is QueryContext for statements that return no rows.
 func (e *Engine) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	e.prepare(ctx, query, args)
+	if st := e.prepare(ctx, query, args); st.kill != nil {
+		return e.execKill(ctx, st, query, args)
+	}
 	res, err := e.db.ExecContext(ctx, query, args...)
 	return res, e.explain(err)
 }
 
 // prepare hands the statement about to run, and its context, to the
-// sessions its cursors will open in.
-func (e *Engine) prepare(ctx context.Context, query string, args []any) {
+// sessions its cursors will open in. Its EXPLAIN (mayFold) also tells
+// whether it is a DELETE on a killable table (statement.kill).
+func (e *Engine) prepare(ctx context.Context, query string, args []any) *statement {
 	e.funcs.setContext(ctx)
-	st := &statement{ctx: ctx, folded: e.mayFold(ctx, query, args)}
+	st := &statement{ctx: ctx, probing: true}
+	e.mu.Lock()
+	e.current = st
+	e.mu.Unlock()
+	folded := e.mayFold(ctx, query, args)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	st.folded, st.probing = folded, false
 	for _, s := range e.sessions {
 		s.setStatement(st)
 	}
+	return st
 }
 
 // foldingCollation finds, in an EXPLAIN listing's P4 column, a comparison
@@ -231,7 +253,9 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 // would let a temp table named sockets answer in its place) (SQLite would run a DELETE that matches no
 // row without asking the module, and DROP TABLE sockets would remove the
 // table for the rest of the session). The refused table is remembered so
-// the error can name it.
+// the error can name it. The one exception is a DELETE on a table that
+// declares a Killer (DELETE FROM sockets closes sockets), which
+// authorizeKill allows once the user opted in.
 func (e *Engine) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, db, _ string) sqlite.AuthorizerReturnCode {
 	switch action {
 	case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete, sqlite.AuthDropVTable:
@@ -245,12 +269,22 @@ func (e *Engine) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, db, _
 		return sqlite.AuthorizerOK
 	}
 	for _, d := range e.tables {
-		if d.Schema().Name == arg1 {
-			e.mu.Lock()
-			e.refused = arg1
-			e.mu.Unlock()
+		s := d.Schema()
+		if s.Name != arg1 {
+			continue
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if action == sqlite.AuthDelete && s.Killable {
+			why := e.authorizeKill(arg1)
+			if why == "" {
+				return sqlite.AuthorizerOK
+			}
+			e.refused, e.refusedWhy = arg1, why
 			return sqlite.AuthorizerDeny
 		}
+		e.refused, e.refusedWhy = arg1, ""
+		return sqlite.AuthorizerDeny
 	}
 	return sqlite.AuthorizerOK
 }
@@ -305,10 +339,13 @@ func singleStatement(query string) bool {
 // an error naming the table.
 func (e *Engine) explain(err error) error {
 	e.mu.Lock()
-	table := e.refused
-	e.refused = ""
+	table, why := e.refused, e.refusedWhy
+	e.refused, e.refusedWhy = "", ""
 	e.mu.Unlock()
 	if err != nil && table != "" && strings.Contains(err.Error(), "not authorized") {
+		if why != "" {
+			return errors.New(why)
+		}
 		return fmt.Errorf("%s is a read-only view of the kernel", table)
 	}
 	return err

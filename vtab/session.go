@@ -46,6 +46,11 @@ type statement struct {
 	// could not tell: a value differing from a closed-set word only in
 	// case or trailing spaces then matches it instead of being an error.
 	folded bool
+	// probing is true while the engine EXPLAINs the statement: a DELETE
+	// on a killable table the authorizer sees then makes it a kill.
+	probing bool
+	// kill, for a DELETE on a killable table, keeps what it read and did.
+	kill *killLog
 }
 
 // part is one read of one table in one namespace.
@@ -313,6 +318,9 @@ func (s *session) part(ctx context.Context, m *module, q *Query, ckey string, t 
 	}
 	ids.assign(p)
 	s.parts[pkey] = append(s.parts[pkey], p)
+	if s.stmt != nil && s.stmt.kill != nil && m.schema.Killable {
+		s.stmt.kill.add(p, t)
+	}
 	return p, nil
 }
 

@@ -115,6 +115,7 @@ var Sockets = &Table[socketRecord]{
 		Value: func(r *socketRecord) any { return nullIfZero(r.Cookie) }})...),
 	Rows: readSockets,
 	Key:  socketKey,
+	Kill: socketKiller,
 }
 
 func readSockets(ctx context.Context, src *Source, q *Query) ([]socketRecord, error) {

@@ -76,6 +76,10 @@ type Table[T any] struct {
 	// reads such a table once per OR term and merges the rows by rowid, so
 	// the same row must get the same rowid in every read.
 	Key func(*T) string
+	// Kill, when set, lets DELETE on the table act on the kernel object a
+	// row describes (the sockets table closes sockets). The engine refuses
+	// it unless Options.AllowKill or SetAllowKill opted in.
+	Kill *Killer[T]
 }
 
 // Def is a declared table of any record type: what the engine registers.
@@ -95,6 +99,8 @@ type Schema struct {
 	Columns  []ColumnSchema
 	// Keyed reports whether rows have an identity (Table.Key).
 	Keyed bool
+	// Killable reports whether DELETE acts on the kernel (Table.Kill).
+	Killable bool
 }
 
 // ColumnSchema is the record-type-free description of a column.
@@ -112,7 +118,7 @@ type ColumnSchema struct {
 
 // Schema implements Def.
 func (t *Table[T]) Schema() Schema {
-	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example, Examples: t.Examples, Keyed: t.Key != nil, PerNetNS: t.PerNetNS}
+	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example, Examples: t.Examples, Keyed: t.Key != nil, PerNetNS: t.PerNetNS, Killable: t.Kill != nil}
 	for _, c := range t.Columns {
 		cs := ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push, Values: c.Values, ValuesHelp: c.ValuesHelp}
 		if t.PerNetNS && c.Name == netnsColumn {
@@ -132,7 +138,7 @@ func (t *Table[T]) produce(ctx context.Context, src *Source, q *Query) (rowSet, 
 	if err != nil {
 		return nil, err
 	}
-	return &records[T]{recs: recs, cols: t.Columns, key: t.Key}, nil
+	return &records[T]{recs: recs, cols: t.Columns, key: t.Key, kill: t.Kill}, nil
 }
 
 // rowSet is a snapshot of one table's rows, read lazily by column.
@@ -149,6 +155,7 @@ type records[T any] struct {
 	recs []T
 	cols []Column[T]
 	key  func(*T) string
+	kill *Killer[T]
 }
 
 func (r *records[T]) Keyed() bool { return r.key != nil }

@@ -94,6 +94,8 @@ type config struct {
 	failOnRows bool
 	// quiet is --quiet: no notices (errors still print).
 	quiet bool
+	// allowKill is --allow-kill: DELETE FROM sockets closes sockets.
+	allowKill bool
 	// db is --db: a history file to query beside the live tables.
 	db string
 	// hostField and timeField name the fields ndjson output adds.
@@ -188,6 +190,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.StringVar(&cfg.queriesDir, "queries", "", "read user queries from `DIR` (default $XDG_CONFIG_HOME/netsql/queries)")
 	fs.BoolVar(&cfg.failOnRows, "fail-on-rows", false, "exit 3 when the last statement returns any row")
 	fs.BoolVar(&cfg.quiet, "quiet", false, quietUsage)
+	fs.BoolVar(&cfg.allowKill, "allow-kill", false, "let DELETE FROM sockets WHERE ... close the sockets it matches (as ss -K); netsql writes nothing without it")
 	fs.StringVar(&cfg.db, "db", "", "query the history database `FILE` (from netsql record) beside the live tables")
 	fs.StringVar(&cfg.hostField, "host-field", "", "ndjson: add the host name to every object as field `NAME`")
 	fs.StringVar(&cfg.timeField, "timestamp-field", "", "ndjson: add the run's time (RFC 3339, UTC) to every object as field `NAME`")
@@ -485,7 +488,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		script, fromScript = string(b), true
 	}
 
-	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
+	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr), AllowKill: cfg.allowKill})
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError
