@@ -619,14 +619,26 @@ func TestRecordKilledMidRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Wait for a few more snapshots, then kill at an arbitrary moment.
+		// A snapshot runs four queries, one of them an fd scan of every
+		// process: on a host busy with other tests' sockets it can take
+		// seconds, so the wait is bounded generously (the test is about
+		// what a kill leaves, not about speed) and ends early if record
+		// dies.
 		target := (round + 1) * 4
-		deadline := time.Now().Add(20 * time.Second)
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		deadline := time.Now().Add(3 * time.Minute)
+	wait:
 		for snapshots(t, file) < target && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
+			select {
+			case <-exited:
+				break wait
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
 		time.Sleep(time.Duration(round*17) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+		<-exited
 		if snapshots(t, file) < target {
 			t.Fatalf("round %d: fewer than %d snapshots; stderr: %s", round, target, stderr.String())
 		}

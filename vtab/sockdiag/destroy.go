@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netsql/netsql/vtab/netlink"
 	"github.com/netsql/netsql/vtab/sock"
 )
 
@@ -92,74 +93,28 @@ func (r *Reader) Destroy(ctx context.Context, s *sock.Socket) error {
 	if err != nil {
 		return fmt.Errorf("sockdiag: destroy: %w", err)
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sockdiag: destroy: %w", err)
-	}
-	c, err := dial(ctx, make([]byte, 0, 4096), r.open)
+	c, err := dial(ctx, nil, &netlink.Config{NetNS: r.netns})
 	if err != nil {
 		return fmt.Errorf("sockdiag: destroy: open: %w", err)
 	}
 	defer c.close()
-	c.seq++
-	binary.NativeEndian.PutUint32(req[8:12], c.seq)
-	if err := unix.Sendto(c.fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return fmt.Errorf("sockdiag: destroy: sendto: %w", err)
-	}
-	for {
-		n, _, _, from, err := unix.Recvmsg(c.fd, c.buf, nil, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("sockdiag: destroy: recvmsg: %w", err)
-		}
-		if sa, ok := from.(*unix.SockaddrNetlink); !ok || sa.Pid != 0 {
-			continue // not from the kernel
-		}
-		done, err := destroyAck(c.buf[:n], c.seq)
-		if !done {
-			continue
-		}
-		if errors.Is(err, unix.ENOENT) && s.Protocol == sock.RAW && s.Cookie == 0 {
-			// A raw socket without a cookie was read from /proc/net
-			// because the kernel has no raw_diag, whose absence reads
-			// ENOENT too: the kernel cannot destroy it.
-			return fmt.Errorf("sockdiag: destroy raw: no raw_diag in the kernel (CONFIG_INET_RAW_DIAG): %w", unix.EOPNOTSUPP)
-		}
-		if err != nil {
-			return fmt.Errorf("sockdiag: destroy: %w", err)
-		}
-		return nil
-	}
+	return destroy(ctx, c.nl, req, s)
 }
 
-// destroyAck finds, in one batch of netlink messages, the NLMSG_ERROR
-// answering request seq: done reports whether it was there, err is the
-// kernel's errno (nil for an ACK).
-func destroyAck(b []byte, seq uint32) (done bool, err error) {
-	for len(b) >= nlmsgHdrLen {
-		n := int(binary.NativeEndian.Uint32(b[0:4]))
-		if n < nlmsgHdrLen || n > len(b) {
-			return true, fmt.Errorf("netlink message length %d of %d bytes: %w", n, len(b), errShort)
-		}
-		typ := binary.NativeEndian.Uint16(b[4:6])
-		mseq := binary.NativeEndian.Uint32(b[8:12])
-		payload := b[nlmsgHdrLen:n]
-		b = b[min(align4(n), len(b)):]
-		if mseq != seq || typ != unix.NLMSG_ERROR {
-			continue
-		}
-		if len(payload) < nlmsgErrLen {
-			return true, fmt.Errorf("NLMSG_ERROR of %d bytes: %w", len(payload), errShort)
-		}
-		e := int32(binary.NativeEndian.Uint32(payload))
-		if e == 0 {
-			return true, nil
-		}
-		if e < 0 {
-			e = -e
-		}
-		return true, unix.Errno(e)
+// destroy sends one SOCK_DESTROY request on c and waits for the kernel's
+// answer: an ACK, or the errno of an NLMSG_ERROR.
+func destroy(ctx context.Context, c *netlink.Conn, req []byte, s *sock.Socket) error {
+	err := c.Do(ctx, req, func(m netlink.Message) error {
+		return fmt.Errorf("unexpected netlink message type %d", m.Type)
+	})
+	if errors.Is(err, unix.ENOENT) && s.Protocol == sock.RAW && s.Cookie == 0 {
+		// A raw socket without a cookie was read from /proc/net
+		// because the kernel has no raw_diag, whose absence reads
+		// ENOENT too: the kernel cannot destroy it.
+		return fmt.Errorf("sockdiag: destroy raw: no raw_diag in the kernel (CONFIG_INET_RAW_DIAG): %w", unix.EOPNOTSUPP)
 	}
-	return false, nil
+	if err != nil {
+		return fmt.Errorf("sockdiag: destroy: %w", err)
+	}
+	return nil
 }

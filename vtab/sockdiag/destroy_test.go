@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netsql/netsql/vtab/internal/nstest"
+	"github.com/netsql/netsql/vtab/netlink"
 	"github.com/netsql/netsql/vtab/netns"
 	"github.com/netsql/netsql/vtab/sock"
 )
@@ -88,26 +89,65 @@ func TestDestroyRequest(t *testing.T) {
 
 // TestDestroyAck reads the kernel's answer: an ACK, an errno, and
 // messages of other requests skipped.
-func TestDestroyAck(t *testing.T) {
-	msg := func(typ uint16, seq uint32, errno int32) []byte {
+// ackKernel answers each request with one NLMSG_ERROR carrying errno
+// (0: an ACK), as the kernel answers SOCK_DESTROY; a stale answer to an
+// earlier sequence number comes first, which must be passed over.
+type ackKernel struct {
+	errno unix.Errno
+	seq   uint32
+	sent  int
+}
+
+func (k *ackKernel) Send(req []byte) error {
+	k.seq = binary.NativeEndian.Uint32(req[8:12])
+	k.sent++
+	return nil
+}
+
+func (k *ackKernel) Receive(context.Context) ([]byte, error) {
+	answer := func(seq uint32, errno unix.Errno) []byte {
 		b := make([]byte, 16+4+16)
 		binary.NativeEndian.PutUint32(b[0:4], uint32(len(b)))
-		binary.NativeEndian.PutUint16(b[4:6], typ)
+		binary.NativeEndian.PutUint16(b[4:6], unix.NLMSG_ERROR)
 		binary.NativeEndian.PutUint32(b[8:12], seq)
-		binary.NativeEndian.PutUint32(b[16:20], uint32(errno))
+		binary.NativeEndian.PutUint32(b[16:20], uint32(-int32(errno)))
 		return b
 	}
-	if done, err := destroyAck(msg(unix.NLMSG_ERROR, 5, 0), 5); !done || err != nil {
-		t.Errorf("ACK: %v %v", done, err)
-	}
-	if done, err := destroyAck(append(msg(unix.NLMSG_ERROR, 4, 0), msg(unix.NLMSG_ERROR, 5, -int32(unix.ENOENT))...), 5); !done || !errors.Is(err, unix.ENOENT) {
-		t.Errorf("ENOENT after another request's ACK: %v %v", done, err)
-	}
-	if done, _ := destroyAck(msg(unix.NLMSG_ERROR, 4, 0), 5); done {
-		t.Errorf("another request's ACK ended the wait")
-	}
-	if done, err := destroyAck([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, 5); !done || err == nil {
-		t.Errorf("bad length: %v %v", done, err)
+	return append(answer(k.seq-1, 0), answer(k.seq, k.errno)...), nil
+}
+
+func (k *ackKernel) Close() error { return nil }
+
+// TestDestroyAnswer: the kernel's answer to SOCK_DESTROY decides the
+// result: an ACK is success, an errno comes back wrapped (ENOENT: gone),
+// a stale answer to another request is passed over, and a raw socket
+// read from /proc (no cookie) that the kernel cannot find is "not
+// supported" (no raw_diag), not "gone".
+func TestDestroyAnswer(t *testing.T) {
+	tcp := &sock.Socket{Family: unix.AF_INET, Protocol: sock.TCP, Cookie: 7}
+	raw := &sock.Socket{Family: unix.AF_INET, Protocol: sock.RAW}
+	for _, c := range []struct {
+		errno unix.Errno
+		s     *sock.Socket
+		want  error
+	}{
+		{0, tcp, nil},
+		{unix.ENOENT, tcp, unix.ENOENT},
+		{unix.EPERM, tcp, unix.EPERM},
+		{unix.ENOENT, raw, unix.EOPNOTSUPP},
+	} {
+		req, err := destroyRequest(c.s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := &ackKernel{errno: c.errno}
+		err = destroy(context.Background(), netlink.NewConn(k, nil), req, c.s)
+		if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+			t.Errorf("%v socket, kernel errno %v: got %v, want %v", c.s.Protocol, c.errno, err, c.want)
+		}
+		if k.sent != 1 {
+			t.Errorf("%d requests sent, want 1", k.sent)
+		}
 	}
 }
 
