@@ -256,7 +256,10 @@ func TestExportTextfile(t *testing.T) {
 	var mfs map[string]*dto.MetricFamily
 	for attempt := 0; ; attempt++ {
 		before := countSockets(t, "proto = 'tcp' AND state = 'ESTABLISHED'")
-		_, errs, code := runCLI(t, "", "export", "--textfile", file)
+		// --timeout beyond the 30 s default: every built-in query must
+		// succeed, and on a host holding hundreds of thousands of
+		// sockets the fd scan alone can take longer.
+		_, errs, code := runCLI(t, "", "--timeout", "5m", "export", "--textfile", file)
 		if code != 0 {
 			t.Fatalf("export: exit %d: %s", code, errs)
 		}
