@@ -16,7 +16,7 @@ import (
 	"github.com/netsql/netsql/queries"
 	"github.com/netsql/netsql/queries/metrics"
 	"github.com/netsql/netsql/queries/record"
-	"github.com/netsql/netsql/shell"
+	sqlrun "github.com/netsql/netsql/queries/run"
 	"github.com/netsql/netsql/vtab"
 )
 
@@ -241,7 +241,7 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 		for _, p := range q.Params {
 			declared = append(declared, p.Name)
 		}
-		takes = shell.ParamNames(q.SQL, append(takes, declared...))
+		takes = sqlrun.ParamNames(q.SQL, append(takes, declared...))
 	}
 	if code := checkParams(cfg.params, "the queries run", takes, stderr); code != exitOK {
 		return code

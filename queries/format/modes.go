@@ -1,4 +1,4 @@
-package shell
+package format
 
 import (
 	"bufio"
@@ -492,7 +492,7 @@ func bangFloat(s string) string {
 func quoteIdent(name string) string {
 	plain := name != "" && !(name[0] >= '0' && name[0] <= '9') && !sqliteKeywords[strings.ToUpper(name)]
 	for i := 0; i < len(name) && plain; i++ {
-		plain = isIdentByte(name[i])
+		plain = IdentByte(name[i])
 	}
 	if plain {
 		return name
@@ -519,3 +519,10 @@ var sqliteKeywords = func() map[string]bool {
 	}
 	return m
 }()
+
+// IdentByte reports whether c may appear in an identifier that SQL needs
+// not quote: an ASCII letter, digit or '_' (insert output quotes any
+// other name; the shell's completion reads words with it).
+func IdentByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
