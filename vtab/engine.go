@@ -26,6 +26,9 @@ type Options struct {
 	// Source replaces the data source built from ProcRoot (tests use it to
 	// count or fake kernel reads).
 	Source *Source
+	// Extensions add SQL functions and collations declared outside vtab
+	// (netstat's, from queries/netstat).
+	Extensions []Extension
 }
 
 // Engine is a SQLite database whose connection has every netsql table.
@@ -68,7 +71,7 @@ func Open(opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("vtab: register %s: %w", s.Name, err)
 		}
 	}
-	funcs, err := registerFunctions(drv, src)
+	funcs, err := registerFunctions(drv, src, opts.Extensions)
 	if err != nil {
 		return nil, err
 	}

@@ -482,7 +482,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		script, fromScript = string(b), true
 	}
 
-	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
+	eng, err := netstat.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError
