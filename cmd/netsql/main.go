@@ -278,7 +278,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 		}
 	}
 	if modes > 1 {
-		return nil, errors.New("give one of SQL, -f FILE, -q NAME or netstat ...")
+		return nil, errors.New("give one of SQL, -f FILE, -q NAME or netstat ARGS")
 	}
 	if cfg.file != "" && len(cfg.sql) > 0 {
 		return nil, errors.New("give SQL either with -f or as an argument, not both")
