@@ -19,7 +19,8 @@ type Extension struct {
 	Name string
 	// Functions declares the extension's functions for one engine; h
 	// gives their bodies what they may use of that engine. It is also
-	// called with a nil h to read the declarations only (Docs).
+	// called with a nil h to read the declarations only (for the
+	// README's reference and its tests).
 	Functions func(h *Host) []Func
 	// Collations are the extension's collating sequences.
 	Collations []Collation
@@ -46,19 +47,6 @@ type Collation struct {
 	// Compare returns a negative number, 0 or a positive number as a
 	// sorts before, with or after b.
 	Compare func(a, b string) int
-}
-
-// Docs lists an extension's functions for a reference (FunctionReference).
-func (x Extension) Docs() []Function {
-	if x.Functions == nil {
-		return nil
-	}
-	fs := x.Functions(nil)
-	out := make([]Function, len(fs))
-	for i, f := range fs {
-		out[i] = Function{Name: f.Name + f.Args, Doc: f.Doc}
-	}
-	return out
 }
 
 // Host is what an extension's functions may use of the engine they run

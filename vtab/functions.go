@@ -12,23 +12,6 @@ import (
 	"modernc.org/sqlite"
 )
 
-// Function documents one SQL function netsql adds to SQLite.
-type Function struct {
-	Name string // with its arguments, e.g. "service_name(port, proto)"
-	Doc  string // one line
-}
-
-// Functions lists netsql's SQL functions and what they do, for the
-// README's reference (a test keeps the two equal).
-func Functions() []Function {
-	defs := functionDefs(nil)
-	out := make([]Function, len(defs))
-	for i, d := range defs {
-		out[i] = Function{Name: d.name + d.args, Doc: d.doc}
-	}
-	return out
-}
-
 // functionDef declares one SQL function: its name, its arguments as the
 // reference shows them, what it does, and its body. volatile functions
 // read the network or /proc, so SQLite must not treat them as

@@ -459,7 +459,7 @@ func (c *csvWriter) End() error {
 
 // jsonWriter writes objects with keys in column order and SQL types kept:
 // INTEGER and REAL as numbers, NULL as null, BLOB as base64 text. Keys
-// are unique (see UniqueNames); text is escaped as JSONString does.
+// are unique (see UniqueNames); text is escaped as appendJSONString does.
 type jsonWriter struct {
 	w      *bufio.Writer
 	array  bool

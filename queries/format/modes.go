@@ -18,7 +18,7 @@ import (
 // follows it. Everything else, a backslash included, is left as it is.
 // table, column, box, line and markdown output always apply it; csv,
 // list, tabs, quote and insert when they write to a terminal; json and
-// ndjson escape control characters in their own way (JSONString).
+// ndjson escape control characters in their own way (appendJSONString).
 func TerminalSafe(s string) string {
 	i := 0
 	for i < len(s) {
@@ -110,9 +110,6 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	return append(dst, '"')
 }
-
-// JSONString returns s encoded as appendJSONString does.
-func JSONString(s string) string { return string(appendJSONString(nil, s)) }
 
 // UniqueNames makes names unique the way SQLite names the columns of
 // CREATE TABLE ... AS SELECT: the first of a name keeps it, a later one
