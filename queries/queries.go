@@ -360,11 +360,19 @@ func claimMetrics(owner map[string]string, q Query) error {
 // dir (see LoadDir and Merge) and the user files that were skipped. err
 // is set only when dir exists and cannot be listed.
 func Catalog(dir string) (qs []Query, skipped []*FileError, err error) {
+	return MergeDir(Builtin(), dir)
+}
+
+// MergeDir returns builtin merged with the user queries of dir (see
+// LoadDir and Merge) and the user files that were skipped; Catalog is
+// MergeDir of the built-in queries. err is set only when dir exists and
+// cannot be listed: builtin is returned beside it.
+func MergeDir(builtin []Query, dir string) (qs []Query, skipped []*FileError, err error) {
 	user, skipped, err := LoadDir(dir)
 	if err != nil {
-		return Builtin(), nil, err
+		return builtin, nil, err
 	}
-	qs, more := Merge(Builtin(), user)
+	qs, more := Merge(builtin, user)
 	return qs, append(skipped, more...), nil
 }
 

@@ -124,3 +124,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseUserFile: a user file parses with or without header lines
+// (moved from the shell, which now loads user files with this package).
+func TestParseUserFile(t *testing.T) {
+	q, err := Parse("/c/queries/leaks.sql", "-- name: close-wait\n-- description: who leaks half-closed connections\nSELECT 1;\n")
+	if err != nil || q.Name != "close-wait" || q.Description != "who leaks half-closed connections" || q.SQL == "" {
+		t.Errorf("with headers: %+v %v", q, err)
+	}
+	q, err = Parse("/c/queries/leaks.sql", "-- Who leaks half-closed connections\nSELECT 1;\n")
+	if err != nil || q.Name != "leaks" || q.Description != "Who leaks half-closed connections" {
+		t.Errorf("without headers: %+v %v", q, err)
+	}
+	// A user file's header is read strictly: a typo is an
+	// error naming the file, not a query run with half its header.
+	if _, err := Parse("/c/queries/m.sql", "-- metric: m\n-- type: gaug\n-- value: v\nSELECT 1 AS v;\n"); err == nil || !strings.Contains(err.Error(), "/c/queries/m.sql") {
+		t.Errorf("bad header: %v", err)
+	}
+}

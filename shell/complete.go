@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/netsql/netsql/queries/format"
+	"github.com/netsql/netsql/queries/run"
 	"github.com/netsql/netsql/vtab"
 )
 
@@ -101,7 +103,7 @@ func (c *completer) completeDot(text string) (string, []string) {
 		}
 	case "mode":
 		if len(args) == 0 {
-			return word, matching(word, Formats)
+			return word, matching(word, format.Formats)
 		}
 	case "headers", "timer", "fit":
 		if len(args) == 0 {
@@ -130,7 +132,7 @@ func (c *completer) completeDot(text string) (string, []string) {
 
 func (c *completer) completeSQL(text, after string) (string, []string) {
 	// The statement being typed starts after the last complete one.
-	if stmts, _ := Split(text); len(stmts) > 0 {
+	if stmts, _ := run.Split(text); len(stmts) > 0 {
 		if i := lastTerminator(text); i >= 0 {
 			text = text[i+1:]
 		}
@@ -140,7 +142,7 @@ func (c *completer) completeSQL(text, after string) (string, []string) {
 	}
 	end := len(text)
 	start := end
-	for start > 0 && isIdentByte(text[start-1]) {
+	for start > 0 && format.IdentByte(text[start-1]) {
 		start--
 	}
 	word := text[start:end]
@@ -154,7 +156,7 @@ func (c *completer) completeSQL(text, after string) (string, []string) {
 	if start > 0 && text[start-1] == '.' {
 		q := start - 1
 		qs := q
-		for qs > 0 && isIdentByte(text[qs-1]) {
+		for qs > 0 && format.IdentByte(text[qs-1]) {
 			qs--
 		}
 		if s, ok := aliases[strings.ToLower(text[qs:q])]; ok {
@@ -214,16 +216,8 @@ func (c *completer) completeSQL(text, after string) (string, []string) {
 // is not in such a literal. Values match case-sensitively, as the engine
 // compares them, and complete with the closing quote.
 func (c *completer) completeValue(text, after string) (word string, cands []string, ok bool) {
-	sc := scanner{s: text}
-	at := 0
-	for {
-		_, a, more := sc.next()
-		if !more {
-			at = a
-			break
-		}
-	}
-	if sc.open != '\'' {
+	open, at := run.OpenQuote(text)
+	if open != '\'' {
 		return "", nil, false
 	}
 	word = text[at+1:]
@@ -281,7 +275,7 @@ func (c *completer) completeValue(text, after string) (word string, cands []stri
 func lastTerminator(text string) int {
 	for i := len(text) - 1; i >= 0; i-- {
 		if text[i] == ';' {
-			if stmts, rest := Split(text[:i+1]); len(stmts) > 0 && rest == "" {
+			if stmts, rest := run.Split(text[:i+1]); len(stmts) > 0 && rest == "" {
 				return i
 			}
 		}
@@ -367,7 +361,7 @@ func tableAliases(toks []string, schemas []vtab.Schema) map[string]vtab.Schema {
 		if j < len(toks) && strings.EqualFold(toks[j], "AS") {
 			j++
 		}
-		if j < len(toks) && isIdentByte(toks[j][0]) && !isKeyword(strings.ToUpper(toks[j])) {
+		if j < len(toks) && format.IdentByte(toks[j][0]) && !isKeyword(strings.ToUpper(toks[j])) {
 			out[strings.ToLower(toks[j])] = s
 		}
 	}
@@ -419,9 +413,9 @@ func sqlTokens(s string) []string {
 			} else {
 				i = len(s)
 			}
-		case isIdentByte(c):
+		case format.IdentByte(c):
 			j := i
-			for j < len(s) && isIdentByte(s[j]) {
+			for j < len(s) && format.IdentByte(s[j]) {
 				j++
 			}
 			toks = append(toks, s[i:j])
@@ -471,4 +465,21 @@ func files(word string) []string {
 
 func globEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`).Replace(s)
+}
+
+// skipQuoted returns the index after the quoted run that starts at s[i]
+// (quote q; a doubled quote escapes itself), or len(s) when it is open.
+func skipQuoted(s string, i int, q byte) int {
+	i++
+	for i < len(s) {
+		if s[i] == q {
+			if i+1 < len(s) && s[i+1] == q { // doubled quote escapes itself
+				i += 2
+				continue
+			}
+			return i + 1
+		}
+		i++
+	}
+	return len(s)
 }

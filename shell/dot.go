@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/netsql/netsql/queries/format"
+	"github.com/netsql/netsql/queries/run"
 	"github.com/netsql/netsql/vtab/fileread"
 )
 
@@ -102,13 +104,13 @@ func dotCommands() []dotCommand {
 	return []dotCommand{
 		{"tables", "[PATTERN]", "list the tables (and your views) PATTERN matches (SQL LIKE) with what each holds", (*session).dotTables},
 		{"schema", "[PATTERN]", "show the columns of the tables PATTERN matches (SQL LIKE), each with its description", (*session).dotSchema},
-		{"mode", "[FORMAT] [TABLE]", "output format: " + strings.Join(Formats, ", ") + " (insert: INSERT INTO TABLE)", (*session).dotMode},
+		{"mode", "[FORMAT] [TABLE]", "output format: " + strings.Join(format.Formats, ", ") + " (insert: INSERT INTO TABLE)", (*session).dotMode},
 		{"headers", "on|off", "show column names", (*session).dotHeaders},
 		{"width", "[N ...]", "column widths for column and box output; negative right-aligns, 0 fits (no N: all fit)", (*session).dotWidth},
 		{"separator", "COL [ROW]", `separators for list output (default "|" and "\n"; \t, \n, \r, \\ are read)`, (*session).dotSeparator},
 		{"show", "", "show the current settings", (*session).dotShow},
 		{"timer", "on|off", "print each statement's wall time", (*session).dotTimer},
-		{"fit", "on|off", "cut table lines to the terminal width, marking cuts with " + Ellipsis + " (default on)", (*session).dotFit},
+		{"fit", "on|off", "cut table lines to the terminal width, marking cuts with " + format.Ellipsis + " (default on)", (*session).dotFit},
 		{"nullvalue", "TEXT", "how NULL shows in text output (default NULL)", (*session).dotNull},
 		{"queries", "", "list the canned queries, built-in and yours", (*session).dotQueries},
 		{"run", "NAME [name=value...]", "run a canned query, binding its parameters", (*session).dotRun},
@@ -235,9 +237,7 @@ func (s *session) fitLine(line string) string {
 	if !s.toTerminal() || !s.fit {
 		return line
 	}
-	var l styledLine
-	l.add(line, "")
-	return l.render(termWidth(s.outFD))
+	return format.Fit(line, termWidth(s.outFD))
 }
 
 func (s *session) dotTables(ctx context.Context, d dotLine) error {
@@ -314,19 +314,19 @@ func (s *session) userObjects(ctx context.Context) ([]userObject, error) {
 		UNION ALL SELECT name, type, coalesce(sql, '') FROM main.sqlite_master WHERE type IN ('table', 'view')
 		ORDER BY 1`)
 	if err != nil {
-		return nil, fmt.Errorf("list your tables: %w", CleanError(err))
+		return nil, fmt.Errorf("list your tables: %w", run.CleanError(err))
 	}
 	defer rows.Close()
 	var out []userObject
 	for rows.Next() {
 		var o userObject
 		if err := rows.Scan(&o.name, &o.kind, &o.sql); err != nil {
-			return nil, fmt.Errorf("list your tables: %w", CleanError(err))
+			return nil, fmt.Errorf("list your tables: %w", run.CleanError(err))
 		}
 		out = append(out, o)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list your tables: %w", CleanError(err))
+		return nil, fmt.Errorf("list your tables: %w", run.CleanError(err))
 	}
 	return out, nil
 }
@@ -398,7 +398,7 @@ func (s *session) dotMode(_ context.Context, d dotLine) error {
 	case len(d.Args) == 2 && d.Args[0] != "insert", len(d.Args) > 2:
 		return usageError("mode")
 	}
-	if _, err := NewWriter(d.Args[0], io.Discard, s.opts); err != nil {
+	if err := format.Check(d.Args[0]); err != nil {
 		return err
 	}
 	s.format = d.Args[0]
@@ -543,8 +543,8 @@ func (s *session) dotQueries(_ context.Context, d dotLine) error {
 	var b strings.Builder
 	for _, q := range qs {
 		desc := q.Description
-		if q.Origin != "built-in" {
-			desc = strings.TrimSpace(desc + " (" + q.Origin + ")")
+		if q.User {
+			desc = strings.TrimSpace(desc + " (" + origin(q) + ")")
 		}
 		b.WriteString(s.fitLine(fmt.Sprintf("%-*s  %s", width, q.Name, desc)) + "\n")
 	}
@@ -552,8 +552,8 @@ func (s *session) dotQueries(_ context.Context, d dotLine) error {
 }
 
 func (s *session) queryDirHint() string {
-	if dir := s.configDir(); dir != "" {
-		return dir + "/queries"
+	if dir := s.userQueryDir(); dir != "" {
+		return dir
 	}
 	return "$XDG_CONFIG_HOME/netsql/queries"
 }
@@ -568,26 +568,26 @@ func (s *session) dotRun(ctx context.Context, d dotLine) error {
 			continue
 		}
 		// Defaults, then .param, then name=value on the .run line.
-		params := maps.Clone(q.Params)
-		if params == nil {
-			params = map[string]string{}
-		}
+		params := q.Defaults()
 		maps.Copy(params, s.params)
-		takes := ParamNames(q.SQL, slices.Sorted(maps.Keys(q.Params)))
+		takes := run.ParamNames(q.SQL, slices.Sorted(maps.Keys(q.Defaults())))
 		for _, a := range d.Args[1:] {
 			name, value, ok := strings.Cut(a, "=")
 			name = strings.TrimLeft(name, ":@$")
-			if !ok || !ValidParamName(name) {
+			if !ok || !run.ValidParamName(name) {
 				return fmt.Errorf(".run %s: want name=value, got %q", q.Name, a)
 			}
-			if err := CheckParamNames(q.Name, []string{name}, takes); err != nil {
+			if err := run.CheckParamNames(q.Name, []string{name}, takes); err != nil {
 				return fmt.Errorf(".run %s: %w", q.Name, err)
 			}
 			params[name] = value
 		}
-		saved := s.params
+		saved, savedFormat := s.params, s.format
 		s.params = params
-		defer func() { s.params = saved }()
+		if q.Format != "" {
+			s.format = q.Format // a raw view prints as it lays itself out
+		}
+		defer func() { s.params, s.format = saved, savedFormat }()
 		return s.runSQL(ctx, q.SQL)
 	}
 	if err != nil {
@@ -641,7 +641,7 @@ func (s *session) runChunks(ctx context.Context, where, script string, stop bool
 			return err
 		}
 		if err != nil && stop {
-			return fmt.Errorf("%s%d: %w", where, c.line, CleanError(err))
+			return fmt.Errorf("%s%d: %w", where, c.line, run.CleanError(err))
 		}
 		s.report(fmt.Sprintf("%s%d", where, c.line), err)
 		if s.quit {
@@ -679,14 +679,14 @@ func scriptChunks(script string) []scriptChunk {
 		}
 		pending.WriteString(line + "\n")
 		switch {
-		case Complete(pending.String()):
+		case run.Complete(pending.String()):
 			out = append(out, scriptChunk{line: start, text: pending.String()})
 			pending.Reset()
-		case onlyComments(pending.String()):
+		case run.OnlyComments(pending.String()):
 			pending.Reset() // a comment line does not start a statement
 		}
 	}
-	if !onlyComments(pending.String()) {
+	if !run.OnlyComments(pending.String()) {
 		out = append(out, scriptChunk{line: start, text: pending.String()})
 	}
 	return out
@@ -709,9 +709,9 @@ func HasDotCommands(script string) bool {
 // script comes from in errors ("" for standard input: "line N"). The
 // first error stops the script and is returned with its line; last is the
 // last statement's result.
-func RunScript(ctx context.Context, cfg ShellConfig, name, script string) (last Result, err error) {
+func RunScript(ctx context.Context, cfg ShellConfig, name, script string) (last run.Result, err error) {
 	if cfg.Engine == nil {
-		return Result{}, errors.New("shell: no engine")
+		return run.Result{}, errors.New("shell: no engine")
 	}
 	s := newSession(cfg)
 	s.stream = true
@@ -765,7 +765,7 @@ func (s *session) dotParam(_ context.Context, d dotLine) error {
 			return usageError("parameter")
 		}
 		name := strings.TrimLeft(d.Args[1], ":@$")
-		if !ValidParamName(name) {
+		if !run.ValidParamName(name) {
 			return fmt.Errorf(".parameter set: %q is not a parameter name", d.Args[1])
 		}
 		s.params[name] = strings.Join(d.Args[2:], " ")
@@ -782,7 +782,7 @@ func (s *session) dotParam(_ context.Context, d dotLine) error {
 		sort.Strings(names)
 		var b strings.Builder
 		for _, k := range names {
-			fmt.Fprintf(&b, ":%s = %s\n", k, sqlLiteral(ParamValue(s.params[k])))
+			fmt.Fprintf(&b, ":%s = %s\n", k, sqlLiteral(run.ParamValue(s.params[k])))
 		}
 		return s.write(b.String())
 	case "clear":
@@ -798,7 +798,7 @@ func sqlLiteral(v any) string {
 	if str, ok := v.(string); ok {
 		return "'" + strings.ReplaceAll(str, "'", "''") + "'"
 	}
-	return Text(v, "NULL")
+	return format.Text(v, "NULL")
 }
 
 // Screen control for .watch.
@@ -841,7 +841,7 @@ func (s *session) dotWatch(ctx context.Context, d dotLine) error {
 		screen.WriteString(time.Now().Format("2006-01-02 15:04:05") + "   (Ctrl-C stops)\n\n")
 		screen.Write(buf.Bytes())
 		if err != nil {
-			fmt.Fprintf(&screen, "Error: %v\n", CleanError(err))
+			fmt.Fprintf(&screen, "Error: %v\n", run.CleanError(err))
 		}
 		if _, err := s.dest().Write(screen.Bytes()); err != nil {
 			return fmt.Errorf("write: %w", err)
@@ -904,23 +904,23 @@ func (s *session) dotAllow(_ context.Context, d dotLine) error {
 // sockets, lists the sockets it matches and asks; anything but y or yes
 // runs nothing. The DELETE then reads the kernel again: it closes what
 // matches when it runs.
-func (s *session) confirmKill(ctx context.Context, st Statement) error {
+func (s *session) confirmKill(ctx context.Context, st run.Statement) error {
 	if !s.killAsk || s.ask == nil {
 		return nil
 	}
-	args, err := Bind(st.Params, s.params)
+	args, err := run.Bind(st.Params, s.params)
 	if err != nil {
 		return nil // the statement's own run reports it
 	}
 	matched, isKill, err := s.eng.PreviewKill(ctx, st.SQL, args...)
 	if err != nil {
-		return CleanError(err)
+		return run.CleanError(err)
 	}
 	if !isKill || len(matched) == 0 {
 		return nil
 	}
 	for _, m := range matched {
-		fmt.Fprintf(s.errw, "  %s\n", TerminalSafe(m))
+		fmt.Fprintf(s.errw, "  %s\n", format.TerminalSafe(m))
 	}
 	answer, err := s.ask(fmt.Sprintf("close these %d sockets? [y/N] ", len(matched)))
 	if err != nil {

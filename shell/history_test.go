@@ -101,19 +101,3 @@ func TestOneLine(t *testing.T) {
 		}
 	}
 }
-
-func TestParseCannedQuery(t *testing.T) {
-	q, err := ParseCannedQuery("/c/queries/leaks.sql", "-- name: close-wait\n-- description: who leaks half-closed connections\nSELECT 1;\n")
-	if err != nil || q.Name != "close-wait" || q.Description != "who leaks half-closed connections" || q.SQL == "" {
-		t.Errorf("with headers: %+v %v", q, err)
-	}
-	q, err = ParseCannedQuery("/c/queries/leaks.sql", "-- Who leaks half-closed connections\nSELECT 1;\n")
-	if err != nil || q.Name != "leaks" || q.Description != "Who leaks half-closed connections" {
-		t.Errorf("without headers: %+v %v", q, err)
-	}
-	// The shell reads headers as every other mode does: a typo is an
-	// error naming the file, not a query run with half its header.
-	if _, err := ParseCannedQuery("/c/queries/m.sql", "-- metric: m\n-- type: gaug\n-- value: v\nSELECT 1 AS v;\n"); err == nil || !strings.Contains(err.Error(), "/c/queries/m.sql") {
-		t.Errorf("bad header: %v", err)
-	}
-}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netsql/netsql/queries"
 	"github.com/netsql/netsql/vtab"
 )
 
@@ -47,8 +48,8 @@ func testShellMain() int {
 }
 
 // testQueries stands in for the queries package.
-func testQueries() []CannedQuery {
-	return []CannedQuery{
+func testQueries() []queries.Query {
+	return []queries.Query{
 		{Name: "listening", Description: "sockets waiting for connections", SQL: "SELECT proto, local_port FROM sockets WHERE state IN ('LISTEN', 'LISTENING') ORDER BY 1, 2;"},
 		{Name: "states", Description: "sockets per state", SQL: "SELECT state, count(*) AS n FROM sockets GROUP BY 1 ORDER BY 1;"},
 	}

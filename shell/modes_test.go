@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/netsql/netsql/queries/format"
+	"github.com/netsql/netsql/queries/run"
 )
 
 // modeRows is a query whose rows exercise the sqlite3 modes: numbers,
@@ -41,7 +44,7 @@ func TestModesMatchSQLite3(t *testing.T) {
 		headers bool
 		widths  []int
 		extra   []string // more sqlite3 dot-commands
-		opts    func(*Options)
+		opts    func(*format.Options)
 	}
 	var cases []tc
 	for _, m := range []string{"column", "box", "list", "tabs", "quote", "insert"} {
@@ -50,8 +53,8 @@ func TestModesMatchSQLite3(t *testing.T) {
 	cases = append(cases,
 		tc{mode: "column", headers: true, widths: []int{3, -8, 0, -6}},
 		tc{mode: "box", headers: true, widths: []int{-4, 2}},
-		tc{mode: "list", headers: true, extra: []string{".separator , ;"}, opts: func(o *Options) { o.Separator, o.RowSeparator = ",", ";" }},
-		tc{mode: "insert t", headers: true, opts: func(o *Options) { o.Table = "t" }},
+		tc{mode: "list", headers: true, extra: []string{".separator , ;"}, opts: func(o *format.Options) { o.Separator, o.RowSeparator = ",", ";" }},
+		tc{mode: "insert t", headers: true, opts: func(o *format.Options) { o.Table = "t" }},
 	)
 	for _, c := range cases {
 		args := []string{".headers " + map[bool]string{true: "on", false: "off"}[c.headers], ".mode " + c.mode}
@@ -65,12 +68,12 @@ func TestModesMatchSQLite3(t *testing.T) {
 		args = append(append(args, c.extra...), modeRows)
 		want := sqlite3Output(t, args...)
 
-		opts := Options{Headers: c.headers, Widths: c.widths}
+		opts := format.Options{Headers: c.headers, Widths: c.widths}
 		if c.opts != nil {
 			c.opts(&opts)
 		}
 		var got bytes.Buffer
-		r := &Runner{Engine: eng, Out: &got, Format: strings.Fields(c.mode)[0], Opts: opts}
+		r := &run.Runner{Engine: eng, Out: &got, Format: strings.Fields(c.mode)[0], Opts: opts}
 		if _, err := r.Run(context.Background(), modeRows); err != nil {
 			t.Fatal(err)
 		}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netsql/netsql/queries/format"
+	"github.com/netsql/netsql/queries/run"
 	"github.com/netsql/netsql/vtab"
 )
 
@@ -40,7 +42,7 @@ type ShellConfig struct {
 	// say; .mode, .headers and .param change them. An empty Format is
 	// "table"; a zero Opts is DefaultOptions.
 	Format string
-	Opts   Options
+	Opts   format.Options
 	Params map[string]string
 	// Timeout cancels a statement that runs longer (0: never).
 	Timeout time.Duration
@@ -162,7 +164,7 @@ func (s *session) loop(ctx context.Context, lr lineReader, interactive bool) err
 			s.eofWarned = false
 			continue
 		case errors.Is(err, io.EOF):
-			if interactive && !s.eofWarned && !onlyComments(s.pending.String()) {
+			if interactive && !s.eofWarned && !run.OnlyComments(s.pending.String()) {
 				// Never drop a statement silently: say so, keep it, and
 				// leave on a second Ctrl-D.
 				s.eofWarned = true
@@ -179,8 +181,8 @@ func (s *session) loop(ctx context.Context, lr lineReader, interactive bool) err
 			entry, isDot = strings.TrimSpace(line), true
 		} else {
 			s.pending.WriteString(line + "\n")
-			if !Complete(s.pending.String()) {
-				if onlyComments(s.pending.String()) {
+			if !run.Complete(s.pending.String()) {
+				if run.OnlyComments(s.pending.String()) {
 					s.pending.Reset()
 				}
 				continue
@@ -211,7 +213,7 @@ func (s *session) loop(ctx context.Context, lr lineReader, interactive bool) err
 // From a pipe an unfinished last statement runs, as in sqlite3 and in
 // one-shot mode, rather than being dropped.
 func (s *session) endOfInput(ctx context.Context, interactive bool) error {
-	if interactive || onlyComments(s.pending.String()) {
+	if interactive || run.OnlyComments(s.pending.String()) {
 		return nil
 	}
 	script := s.pending.String()
@@ -233,16 +235,16 @@ type session struct {
 	errw      io.Writer
 	color     bool
 	format    string
-	opts      Options
+	opts      format.Options
 	params    map[string]string
 	timer     bool
 	fit       bool
 	quit      bool
 	depth     int // nesting of .read
 	watching  bool
-	stream    bool   // RunScript: results go out as they come, not held
-	last      Result // the last statement's result
-	eofWarned bool   // Ctrl-D warned about an unfinished statement
+	stream    bool       // RunScript: results go out as they come, not held
+	last      run.Result // the last statement's result
+	eofWarned bool       // Ctrl-D warned about an unfinished statement
 
 	pending strings.Builder // lines of an unfinished statement
 	intr    interrupter
@@ -280,7 +282,7 @@ func newSession(cfg ShellConfig) *session {
 		s.format = "table"
 	}
 	if reflect.ValueOf(s.opts).IsZero() {
-		s.opts = DefaultOptions
+		s.opts = format.DefaultOptions
 	}
 	if s.histLimit <= 0 {
 		s.histLimit = DefaultHistoryLimit
@@ -354,22 +356,6 @@ func (s *session) runInit(ctx context.Context) {
 	s.report("", s.readFile(cctx, path))
 }
 
-// queries returns the built-in and the user's canned queries.
-func (s *session) queries() ([]CannedQuery, error) {
-	var builtin []CannedQuery
-	if s.cfg.Queries != nil {
-		builtin = s.cfg.Queries()
-	}
-	var user []CannedQuery
-	var err error
-	if s.cfg.QueryDir != "" {
-		user, err = LoadQueryDir(s.cfg.QueryDir)
-	} else if dir := s.configDir(); dir != "" {
-		user, err = LoadQueryDir(filepath.Join(dir, "queries"))
-	}
-	return allQueries(builtin, user), err
-}
-
 func (s *session) queryNames() []string {
 	qs, _ := s.queries()
 	names := make([]string, len(qs))
@@ -399,7 +385,7 @@ func (s *session) toTerminal() bool {
 
 // runSQL runs every statement of script, stopping at the first error.
 func (s *session) runSQL(ctx context.Context, script string) error {
-	for _, st := range Statements(script) {
+	for _, st := range run.Statements(script) {
 		if err := s.runStatement(ctx, st); err != nil {
 			return err
 		}
@@ -409,9 +395,9 @@ func (s *session) runSQL(ctx context.Context, script string) error {
 
 // runStatement runs one statement. Its output is held until it completes,
 // so an interrupted or failed statement prints nothing.
-func (s *session) runStatement(ctx context.Context, st Statement) error {
+func (s *session) runStatement(ctx context.Context, st run.Statement) error {
 	for _, p := range st.Params {
-		if _, ok := s.params[p]; !ok && ValidParamName(p) {
+		if _, ok := s.params[p]; !ok && run.ValidParamName(p) {
 			return fmt.Errorf("missing parameter :%s (set it with .param set %s VALUE)", p, p)
 		}
 	}
@@ -428,7 +414,7 @@ func (s *session) runStatement(ctx context.Context, st Statement) error {
 	if s.stream {
 		out = s.dest()
 	}
-	r := &Runner{Engine: s.eng, Out: out, Format: s.format, Opts: opts, Params: s.params}
+	r := &run.Runner{Engine: s.eng, Out: out, Format: s.format, Opts: opts, Params: s.params}
 	if s.cfg.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout)
@@ -476,7 +462,7 @@ func (s *session) report(where string, err error) {
 	}
 	// An error may quote kernel data (a /proc line, a socket name): it
 	// gets the same escaping as results on a terminal.
-	msg := TerminalSafe(strings.ReplaceAll(CleanError(err).Error(), "\n", " "))
+	msg := format.TerminalSafe(strings.ReplaceAll(run.CleanError(err).Error(), "\n", " "))
 	if where != "" {
 		msg = where + ": " + msg
 	}

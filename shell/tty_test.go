@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netsql/netsql/queries/format"
 )
 
 // The tests in this file drive the real shell through a terminal: tmux
@@ -383,8 +385,8 @@ func TestTerminalFitsWidth(t *testing.T) {
 	for _, l := range strings.Split(s.tmux("capture-pane", "-p", "-t", s.name), "\n") {
 		if strings.HasPrefix(l, "tcp ") {
 			rows++
-			if !strings.HasSuffix(l, Ellipsis) || len([]rune(l)) != 120 {
-				t.Errorf("a row wider than the 120-column pane should be cut to it and end in %s: %q", Ellipsis, l)
+			if !strings.HasSuffix(l, format.Ellipsis) || len([]rune(l)) != 120 {
+				t.Errorf("a row wider than the 120-column pane should be cut to it and end in %s: %q", format.Ellipsis, l)
 			}
 		}
 	}

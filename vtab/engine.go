@@ -31,6 +31,9 @@ type Options struct {
 	// (SOCK_DESTROY, as `ss -K`). Without it netsql writes nothing: every
 	// write to a live table is refused.
 	AllowKill bool
+	// Extensions add SQL functions and collations declared outside vtab
+	// (netstat's, from queries/netstat).
+	Extensions []Extension
 }
 
 // Engine is a SQLite database whose connection has every netsql table.
@@ -79,7 +82,7 @@ func Open(opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("vtab: register %s: %w", s.Name, err)
 		}
 	}
-	funcs, err := registerFunctions(drv, src)
+	funcs, err := registerFunctions(drv, src, opts.Extensions)
 	if err != nil {
 		return nil, err
 	}

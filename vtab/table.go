@@ -8,6 +8,8 @@
 // README's table reference.
 //
 // Open returns an Engine: a *sql.DB whose connection has every table.
+// Packages above vtab add SQL functions and collations through
+// Options.Extensions (queries/netstat adds netstat's wording that way).
 package vtab
 
 import (

@@ -42,7 +42,6 @@ func reportedOnce(t *testing.T, what, stderr, file string) {
 // mode, from the default directory and from --queries.
 func TestBadUserFileDoesNotStopOthers(t *testing.T) {
 	dir := badQueryDir(t)
-	typo := filepath.Join(dir, "typo.sql")
 
 	// The default directory: $XDG_CONFIG_HOME/netsql/queries.
 	cfg := t.TempDir()
@@ -53,7 +52,7 @@ func TestBadUserFileDoesNotStopOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("XDG_CONFIG_HOME", cfg)
-	typo = filepath.Join(cfg, "netsql", "queries", "typo.sql")
+	typo := filepath.Join(cfg, "netsql", "queries", "typo.sql")
 	out, errs, code := runCLI(t, "", "--format", "csv", "-q", "sockets-by-state")
 	if code != 0 || !strings.HasPrefix(out, "proto,state,") {
 		t.Errorf("-q built-in beside a bad user file: exit %d, %q, %s", code, out, errs)

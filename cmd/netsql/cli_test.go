@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -163,24 +161,14 @@ func TestRawViewsRefuseLayoutFlags(t *testing.T) {
 	}
 }
 
-// buildNetsql builds netsql as a user would, with VCS stamping when the
-// source is a git checkout.
+// buildNetsql returns the binary built for this run (netsqlBinary); in
+// -short mode it skips the test instead.
 func buildNetsql(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "netsql")
-	vcs := "-buildvcs=auto"
-	if _, err := exec.LookPath("git"); err != nil {
-		vcs = "-buildvcs=false"
-	}
-	build := exec.Command("go", "build", vcs, "-o", bin, ".")
-	build.Env = append(os.Environ(), "GOFLAGS=")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", vcs, err, out)
-	}
-	return bin
+	return netsqlBinary(t)
 }
 
 // TestNetstatContinuousSignals: a signal ends netstat -c as it ends

@@ -15,8 +15,9 @@ import (
 
 	"github.com/netsql/netsql/queries"
 	"github.com/netsql/netsql/queries/metrics"
+	"github.com/netsql/netsql/queries/netstat"
 	"github.com/netsql/netsql/queries/record"
-	"github.com/netsql/netsql/shell"
+	sqlrun "github.com/netsql/netsql/queries/run"
 	"github.com/netsql/netsql/vtab"
 )
 
@@ -241,7 +242,7 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 		for _, p := range q.Params {
 			declared = append(declared, p.Name)
 		}
-		takes = shell.ParamNames(q.SQL, append(takes, declared...))
+		takes = sqlrun.ParamNames(q.SQL, append(takes, declared...))
 	}
 	if code := checkParams(cfg.params, "the queries run", takes, stderr); code != exitOK {
 		return code
@@ -249,7 +250,7 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 	// A run that left out a query the user named ends with status 1 once
 	// the rest has run; so does an export missing a skipped file's metrics.
 	incomplete := missing > 0 || cfg.command == "export" && len(skipped) > 0
-	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
+	eng, err := netstat.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError
@@ -270,7 +271,7 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 		// A scrape stuck in the kernel past its deadline leaves its
 		// engine behind; later scrapes go on with a fresh one.
 		set.Reopen = func() (*vtab.Engine, error) {
-			return vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
+			return netstat.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
 		}
 		set.Log = logf
 		srv := &metrics.Server{Set: set, Addr: sc.listen, ScrapeTimeout: sc.scrape, Log: logf}

@@ -30,8 +30,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netsql/netsql/queries"
+	"github.com/netsql/netsql/queries/format"
 	"github.com/netsql/netsql/queries/netstat"
 	"github.com/netsql/netsql/queries/record"
+	sqlrun "github.com/netsql/netsql/queries/run"
 	"github.com/netsql/netsql/shell"
 	"github.com/netsql/netsql/vtab"
 	"github.com/netsql/netsql/vtab/fileread"
@@ -129,7 +131,7 @@ func (p paramFlag) Set(s string) error {
 	if !ok {
 		return fmt.Errorf("want name=value, got %q", s)
 	}
-	if !shell.ValidParamName(name) {
+	if !sqlrun.ValidParamName(name) {
 		return fmt.Errorf("%q is not a parameter name (a letter, then letters, digits or _)", name)
 	}
 	p[name] = value
@@ -143,7 +145,7 @@ func (p paramFlag) names() []string { return slices.Sorted(maps.Keys(p)) }
 // takes (those of what, the query or SQL being run): a usage error.
 func checkParams(params map[string]string, what string, takes []string, stderr io.Writer) int {
 	given := paramFlag(params).names()
-	if err := shell.CheckParamNames(what, given, takes); err != nil {
+	if err := sqlrun.CheckParamNames(what, given, takes); err != nil {
 		fmt.Fprintf(stderr, "netsql: -p: %v\n", err)
 		return exitUsage
 	}
@@ -180,7 +182,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	cfg := &config{params: map[string]string{}}
 	fs := flag.NewFlagSet("netsql", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&cfg.format, "format", "table", "output format: "+strings.Join(shell.Formats, ", "))
+	fs.StringVar(&cfg.format, "format", "table", "output format: "+strings.Join(format.Formats, ", "))
 	fs.StringVar(&cfg.proc, "proc", "", "read a /proc tree on disk instead of the live kernel")
 	fs.StringVar(&cfg.file, "f", "", "run the SQL in `FILE`")
 	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "cancel a statement that runs longer (0: never)")
@@ -253,7 +255,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	if cfg.netstat != nil && len(cfg.layoutFlags) > 0 {
 		return nil, fmt.Errorf("%s does not apply to netstat, which prints netstat's own text layout; for rows as csv or json, query the tables (netsql -q lists the netstat-* queries behind each view)", cfg.layoutFlags[0])
 	}
-	if _, err := shell.NewWriter(cfg.format, io.Discard, shell.DefaultOptions); err != nil {
+	if err := format.Check(cfg.format); err != nil {
 		return nil, err
 	}
 	if (cfg.hostField != "" || cfg.timeField != "") && cfg.format != "ndjson" {
@@ -281,7 +283,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 		}
 	}
 	if modes > 1 {
-		return nil, errors.New("give one of SQL, -f FILE, -q NAME or netstat ...")
+		return nil, errors.New("give one of SQL, -f FILE, -q NAME or netstat ARGS")
 	}
 	if cfg.file != "" && len(cfg.sql) > 0 {
 		return nil, errors.New("give SQL either with -f or as an argument, not both")
@@ -488,7 +490,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		script, fromScript = string(b), true
 	}
 
-	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr), AllowKill: cfg.allowKill})
+	eng, err := netstat.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr), AllowKill: cfg.allowKill})
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError
@@ -521,7 +523,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		for _, p := range canned.Params {
 			declared = append(declared, p.Name)
 		}
-		if code := checkParams(cfg.params, canned.Name, shell.ParamNames(canned.SQL, declared), stderr); code != exitOK {
+		if code := checkParams(cfg.params, canned.Name, sqlrun.ParamNames(canned.SQL, declared), stderr); code != exitOK {
 			return code
 		}
 		params := canned.Bind(cfg.params)
@@ -535,11 +537,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		cfg.params, script = params, canned.SQL
 	}
 	if canned == nil {
-		if code := checkParams(cfg.params, "the SQL", shell.ParamNames(script, nil), stderr); code != exitOK {
+		if code := checkParams(cfg.params, "the SQL", sqlrun.ParamNames(script, nil), stderr); code != exitOK {
 			return code
 		}
 	}
-	opts := shell.DefaultOptions
+	opts := format.DefaultOptions
 	opts.Headers = cfg.headers
 	if f, ok := stdout.(*os.File); ok {
 		opts.Terminal = isTerminal(f) // no raw control characters on a terminal
@@ -549,8 +551,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError
 	}
-	r := &shell.Runner{Engine: eng, Out: stdout, Format: cfg.format, Opts: opts, Params: cfg.params}
-	var last shell.Result
+	r := &sqlrun.Runner{Engine: eng, Out: stdout, Format: cfg.format, Opts: opts, Params: cfg.params}
+	var last sqlrun.Result
 	if fromScript && shell.HasDotCommands(script) {
 		last, err = shell.RunScript(ctx, shellConfig(eng, cfg, opts, stdout, stderr), cfg.file, script)
 	} else {

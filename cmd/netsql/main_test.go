@@ -158,10 +158,7 @@ func TestFlagsAfterSQLAndFile(t *testing.T) {
 // TestREADMEQueryRunsAsCommand builds the real binary and runs the
 // README's first example the way a user types it.
 func TestREADMEQueryRunsAsCommand(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "netsql")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := netsqlBinary(t)
 	cmd := exec.Command(bin, readmeQuickStartSQL(t))
 	out, err := cmd.Output()
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/netsql/netsql/shell"
+	"github.com/netsql/netsql/queries/format"
 )
 
 // ndjsonFields returns the fields --host-field and --timestamp-field add
@@ -13,17 +13,17 @@ import (
 // "TIME_FIELD":"<at, RFC 3339 UTC>", for log shippers that want them on
 // each record. A column of the same name keeps its value under a key made
 // unique the way SQLite does ("name:1"), never a duplicate key.
-func ndjsonFields(hostField, timeField string, at time.Time) ([]shell.Field, error) {
-	var fields []shell.Field
+func ndjsonFields(hostField, timeField string, at time.Time) ([]format.Field, error) {
+	var fields []format.Field
 	if hostField != "" {
 		host, err := os.Hostname()
 		if err != nil {
 			return nil, fmt.Errorf("--host-field: %w", err)
 		}
-		fields = append(fields, shell.Field{Name: hostField, Value: host})
+		fields = append(fields, format.Field{Name: hostField, Value: host})
 	}
 	if timeField != "" {
-		fields = append(fields, shell.Field{Name: timeField, Value: at.UTC().Format(time.RFC3339Nano)})
+		fields = append(fields, format.Field{Name: timeField, Value: at.UTC().Format(time.RFC3339Nano)})
 	}
 	return fields, nil
 }

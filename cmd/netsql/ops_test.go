@@ -596,16 +596,6 @@ func TestRecordBadInput(t *testing.T) {
 	}
 }
 
-// netsqlBinary builds the command into the test's temporary directory.
-func netsqlBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "netsql")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestRecordKilledMidRun SIGKILLs `record --every 50ms` after several
 // snapshots and checks that the file is intact and every snapshot in it is
 // whole: each table holds exactly the rows its snapshot says it stored,

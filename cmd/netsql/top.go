@@ -16,6 +16,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"github.com/netsql/netsql/queries/netstat"
 	"github.com/netsql/netsql/queries/top"
 	"github.com/netsql/netsql/vtab"
 )
@@ -93,7 +94,8 @@ func runTop(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
 	if !cfg.quiet {
 		notify = notes.add
 	}
-	eng, err := vtab.Open(vtab.Options{ProcRoot: cfg.proc, Notify: notify})
+	// netstat.Open: a user panel may call any function a query can.
+	eng, err := netstat.Open(vtab.Options{ProcRoot: cfg.proc, Notify: notify})
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError

@@ -40,14 +40,7 @@ func nobodyBinary(t *testing.T) string {
 	if os.Geteuid() != 0 {
 		t.Skip("running netsql as nobody needs root to switch users; this test runs as uid", os.Geteuid())
 	}
-	bin := filepath.Join(worldDir(t), "netsql")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	if err := os.Chmod(bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return bin
+	return copyBinary(t, worldDir(t))
 }
 
 // runBinary runs bin with args as uid (root when uid is 0) and returns

@@ -177,6 +177,7 @@ func TestStuckEvaluationDoesNotBlockLaterScrapes(t *testing.T) {
 	}
 	var logged []string
 	set.Log = func(msg string) { logged = append(logged, msg) }
+	set.StuckAfter = 20 * time.Millisecond
 
 	scrape := func(timeout time.Duration) (float64, bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)

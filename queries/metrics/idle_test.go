@@ -20,7 +20,9 @@ func TestServerSurvivesIdleClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	addrc := make(chan net.Addr, 1)
-	srv := &Server{Set: set, Addr: "127.0.0.1:0", Ready: func(a net.Addr) { addrc <- a }}
+	// Shutdown: how long the idle clients may hold Run up before it
+	// closes them (5s by default).
+	srv := &Server{Set: set, Addr: "127.0.0.1:0", Ready: func(a net.Addr) { addrc <- a }, Timeouts: Timeouts{Shutdown: 20 * time.Millisecond}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()

@@ -18,6 +18,7 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -78,6 +79,9 @@ type Set struct {
 	// catalog was loaded; exported as netsql_query_file_errors.
 	FileErrors int
 
+	// StuckAfter is how long past its deadline an evaluation may still
+	// run before the engine is given up to it (DefaultStuckAfter when 0).
+	StuckAfter time.Duration
 	// Reopen, when set, opens a fresh engine. An evaluation that is still
 	// running StuckAfter past its own deadline is stuck where its context
 	// does not reach (a read the kernel keeps blocked); the next
@@ -100,9 +104,10 @@ type Set struct {
 	held time.Time
 }
 
-// StuckAfter is how long past its deadline an evaluation may still run
-// before the engine is given up to it (see Set.Reopen).
-const StuckAfter = 2 * time.Second
+// DefaultStuckAfter is how long past its deadline an evaluation may still
+// run before the engine is given up to it (see Set.Reopen), unless
+// Set.StuckAfter says otherwise.
+const DefaultStuckAfter = 2 * time.Second
 
 // NewSet returns a Set evaluating qs on eng. params override the queries'
 // declared defaults (-p). Every query must declare at least one metric.
@@ -244,7 +249,7 @@ func (s *Set) acquire(ctx context.Context) (eng *vtab.Engine, release func(), er
 			if current {
 				s.held = time.Time{}
 				if dl, ok := ctx.Deadline(); ok {
-					s.held = dl.Add(StuckAfter)
+					s.held = dl.Add(cmp.Or(s.StuckAfter, DefaultStuckAfter))
 				}
 			}
 			s.mu.Unlock()

@@ -171,27 +171,30 @@ func TestServerInFlightLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The slow query holds the one slot until the scrape timeout. The
-	// second scrape starts once the first has reached the handler (not
-	// after a sleep the first may outlast on a busy machine), and the
-	// timeout leaves it ample time to arrive while the first runs.
-	srv := &Server{Set: set, ScrapeTimeout: 3 * time.Second, MaxInFlight: 1}
+	// The slow query holds the one slot until its scrape ends: the
+	// scrape timeout (a minute: ample for the second scrape to arrive
+	// while the first runs) or the client going away. The second scrape
+	// starts once the first has reached the handler (not after a sleep
+	// the first may outlast on a busy machine); once it is answered the
+	// test hangs up on the first, whose status the server side records.
+	srv := &Server{Set: set, ScrapeTimeout: time.Minute, MaxInFlight: 1}
 	h := srv.Handler()
 	entered := make(chan struct{}, 2)
+	status := make(chan int, 2)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		entered <- struct{}{}
-		h.ServeHTTP(w, r)
+		rec := &statusRecorder{ResponseWriter: w, code: 200}
+		h.ServeHTTP(rec, r)
+		status <- rec.code
 	}))
 	defer ts.Close()
-	first := make(chan int)
+	ctx, hangUp := context.WithCancel(context.Background())
+	defer hangUp()
 	go func() {
-		resp, err := http.Get(ts.URL + MetricsPath)
-		if err != nil {
-			first <- 0
-			return
+		req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+MetricsPath, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
 		}
-		resp.Body.Close()
-		first <- resp.StatusCode
 	}()
 	<-entered
 	resp, err := http.Get(ts.URL + MetricsPath)
@@ -199,11 +202,16 @@ func TestServerInFlightLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	second := <-status
+	hangUp()
+	first := <-status
 	// The first normally takes the slot; should its goroutine stall between
 	// entering the handler and taking it, the second takes it instead.
 	// Either way exactly one of the two overlapping scrapes is refused.
-	second := resp.StatusCode
-	if codes := [2]int{<-first, second}; codes != [2]int{200, 503} && codes != [2]int{503, 200} {
+	if second != resp.StatusCode {
+		t.Errorf("the second scrape got %d, its handler wrote %d", resp.StatusCode, second)
+	}
+	if codes := [2]int{first, second}; codes != [2]int{200, 503} && codes != [2]int{503, 200} {
 		t.Errorf("two concurrent scrapes with MaxInFlight 1: first %d, second %d; want one 200 and one 503", codes[0], codes[1])
 	}
 }
@@ -236,4 +244,15 @@ func TestWriteTextfileKeepsOldFileOnError(t *testing.T) {
 	if string(b) != "# TYPE netsql_ok gauge\nnetsql_ok 1\n" {
 		t.Errorf("textfile = %q", b)
 	}
+}
+
+// statusRecorder records the status a handler writes.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
 }

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,9 +45,45 @@ type Server struct {
 	// Log receives one-line messages: a query's failure (once until its
 	// error changes), HTTP errors. Nil discards them.
 	Log func(msg string)
+	// Timeouts bound the server's connections and its shutdown; a zero
+	// field takes its DefaultTimeouts value.
+	Timeouts Timeouts
 
 	mu       sync.Mutex
 	lastErrs map[string]string
+}
+
+// Timeouts bound an HTTP server's connections (see net/http.Server) and
+// how long Run waits for scrapes in progress when it stops.
+type Timeouts struct {
+	// ReadHeader and Read bound reading a request's header and all of it.
+	ReadHeader, Read time.Duration
+	// WriteExtra is added to the scrape timeout to bound writing a reply.
+	WriteExtra time.Duration
+	// Idle bounds a kept-alive connection waiting for its next request.
+	Idle time.Duration
+	// Shutdown is how long Run lets scrapes in progress (and clients that
+	// never finish a request) keep it from returning once ctx ends; then
+	// it closes every connection.
+	Shutdown time.Duration
+}
+
+// DefaultTimeouts returns the server's timeouts where Server.Timeouts
+// leaves them zero.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{ReadHeader: 5 * time.Second, Read: 10 * time.Second, WriteExtra: 10 * time.Second, Idle: 60 * time.Second, Shutdown: 5 * time.Second}
+}
+
+// timeouts is s.Timeouts with each zero field set to its default.
+func (s *Server) timeouts() Timeouts {
+	t, d := s.Timeouts, DefaultTimeouts()
+	return Timeouts{
+		ReadHeader: cmp.Or(t.ReadHeader, d.ReadHeader),
+		Read:       cmp.Or(t.Read, d.Read),
+		WriteExtra: cmp.Or(t.WriteExtra, d.WriteExtra),
+		Idle:       cmp.Or(t.Idle, d.Idle),
+		Shutdown:   cmp.Or(t.Shutdown, d.Shutdown),
+	}
 }
 
 func (s *Server) scrapeTimeout() time.Duration {
@@ -168,12 +205,13 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	to := s.timeouts()
 	srv := &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      s.scrapeTimeout() + 10*time.Second,
-		IdleTimeout:       60 * time.Second,
+		ReadHeaderTimeout: to.ReadHeader,
+		ReadTimeout:       to.Read,
+		WriteTimeout:      s.scrapeTimeout() + to.WriteExtra,
+		IdleTimeout:       to.Idle,
 		MaxHeaderBytes:    16 << 10,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          log.New(logWriter(s.log), "", 0),
@@ -191,7 +229,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), to.Shutdown)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		srv.Close()

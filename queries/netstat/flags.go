@@ -1,7 +1,10 @@
 // Package netstat is `netsql netstat`: net-tools netstat 2.10's command
 // line on top of netsql's canned queries. It parses netstat's flags the way
 // netstat's getopt_long does, picks the canned views netstat would print,
-// and runs them, so the output matches netstat byte for byte.
+// and runs them, so the output matches netstat byte for byte. Its wording
+// (netstat_addr, netstat_program, the statistics sentences, ifconfig
+// blocks, the netstat_if collation) is an extension of the engine
+// (Extension, Open), not part of vtab.
 package netstat
 
 import (

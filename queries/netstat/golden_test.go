@@ -20,7 +20,7 @@ const fixtureProc = "../../vtab/testdata/fixture/proc"
 
 func openFixture(t *testing.T) *vtab.Engine {
 	t.Helper()
-	eng, err := vtab.Open(vtab.Options{ProcRoot: fixtureProc})
+	eng, err := Open(vtab.Options{ProcRoot: fixtureProc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func openEarlier(t *testing.T) *vtab.Engine {
 	}
 	link(filepath.Join(fixture, "proc", "net"))
 	link(earlier)
-	eng, err := vtab.Open(vtab.Options{ProcRoot: proc})
+	eng, err := Open(vtab.Options{ProcRoot: proc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 	case os.Getenv("NETSQL_NETSTAT_HOLD") != "":
 		os.Exit(holdSockets(os.Getenv("NETSQL_NETSTAT_HOLD")))
 	case os.Getenv("NETSQL_NETSTAT_RUN") != "":
-		eng, err := vtab.Open(vtab.Options{Notify: Notifier(os.Stderr)})
+		eng, err := Open(vtab.Options{Notify: Notifier(os.Stderr)})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/netsql/netsql/queries"
-	"github.com/netsql/netsql/shell"
+	"github.com/netsql/netsql/queries/format"
+	sqlrun "github.com/netsql/netsql/queries/run"
 	"github.com/netsql/netsql/vtab"
 )
 
@@ -364,51 +365,17 @@ var cacheHeadings = map[int]string{
 const cache6Headings = "Kernel IPv6 routing cache\nDestination                    Next Hop                   Flag Met Ref  Use If\n"
 
 // RunRaw runs every statement of q with params and writes each row as one
-// line: its columns' text joined by spaces, NULL as nothing. It is how
-// queries with `format: raw` print.
+// line: its columns' text joined by spaces, NULL as nothing (format.Raw).
+// It is how queries with `format: raw` print. Nothing is written when a
+// statement fails.
 func RunRaw(ctx context.Context, eng *vtab.Engine, q *queries.Query, params map[string]string, w io.Writer) error {
 	var out strings.Builder
-	for _, st := range shell.Statements(q.SQL) {
-		args, err := shell.Bind(st.Params, params)
-		if err != nil {
-			return err
-		}
-		if err := rawStatement(ctx, eng, st.SQL, args, &out); err != nil {
-			return err
-		}
+	r := &sqlrun.Runner{Engine: eng, Out: &out, Format: format.Raw, Params: params}
+	if _, err := r.Run(ctx, q.SQL); err != nil {
+		return err
 	}
 	_, err := io.WriteString(w, out.String())
 	return err
-}
-
-func rawStatement(ctx context.Context, eng *vtab.Engine, query string, args []any, out *strings.Builder) error {
-	rows, err := eng.QueryContext(ctx, query, args...)
-	if err != nil {
-		return shell.CleanError(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return shell.CleanError(err)
-	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return shell.CleanError(err)
-		}
-		for i, v := range vals {
-			if i > 0 {
-				out.WriteByte(' ')
-			}
-			out.WriteString(shell.Text(v, ""))
-		}
-		out.WriteByte('\n')
-	}
-	return shell.CleanError(rows.Err())
 }
 
 // Notifier returns an engine notice handler for netstat mode: notices that

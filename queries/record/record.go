@@ -34,7 +34,7 @@ import (
 
 	"github.com/netsql/netsql/queries"
 	"github.com/netsql/netsql/queries/result"
-	"github.com/netsql/netsql/shell"
+	"github.com/netsql/netsql/queries/run"
 	"github.com/netsql/netsql/vtab"
 )
 
@@ -531,7 +531,7 @@ func readOnlyURI(path string) string {
 func cleanError(err error) error {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
-		return shell.CleanError(err)
+		return run.CleanError(err)
 	}
 	return err
 }

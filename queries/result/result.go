@@ -7,7 +7,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/netsql/netsql/shell"
+	"github.com/netsql/netsql/queries/run"
 	"github.com/netsql/netsql/vtab"
 )
 
@@ -24,13 +24,13 @@ type Set struct {
 // and returns the last statement's result. A statement using a :name that
 // params lacks is an error, as in one-shot mode.
 func Run(ctx context.Context, eng *vtab.Engine, script string, params map[string]string) (*Set, error) {
-	stmts := shell.Statements(script)
+	stmts := run.Statements(script)
 	if len(stmts) == 0 {
 		return nil, fmt.Errorf("no SQL statement")
 	}
 	var set *Set
 	for _, st := range stmts {
-		args, err := shell.Bind(st.Params, params)
+		args, err := run.Bind(st.Params, params)
 		if err != nil {
 			return nil, err
 		}
@@ -44,12 +44,12 @@ func Run(ctx context.Context, eng *vtab.Engine, script string, params map[string
 func query(ctx context.Context, eng *vtab.Engine, stmt string, args []any) (*Set, error) {
 	rows, err := eng.QueryContext(ctx, stmt, args...)
 	if err != nil {
-		return nil, shell.CleanError(err)
+		return nil, run.CleanError(err)
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return nil, shell.CleanError(err)
+		return nil, run.CleanError(err)
 	}
 	set := &Set{Columns: cols, Types: make([]string, len(cols))}
 	if cts, err := rows.ColumnTypes(); err == nil {
@@ -64,12 +64,12 @@ func query(ctx context.Context, eng *vtab.Engine, stmt string, args []any) (*Set
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, shell.CleanError(err)
+			return nil, run.CleanError(err)
 		}
 		set.Rows = append(set.Rows, vals)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, shell.CleanError(err)
+		return nil, run.CleanError(err)
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()

@@ -267,19 +267,19 @@ func isCounter(p *Panel, col string) bool {
 }
 
 // current returns the table on screen: the drill-down or the focused
-// panel, its result and its view.
-func (m *Model) current() (p *Panel, set *result.Set, err error, v *view) {
+// panel, its result, its view and the error its last read gave.
+func (m *Model) current() (p *Panel, set *result.Set, v *view, err error) {
 	if m.drill != nil {
-		return m.drill.panel, m.drill.set, m.drill.err, &m.drill.view
+		return m.drill.panel, m.drill.set, &m.drill.view, m.drill.err
 	}
 	if len(m.tabs) == 0 {
-		return nil, nil, nil, &view{}
+		return nil, nil, &view{}, nil
 	}
 	p = m.tabs[m.focus]
 	if m.snap != nil {
 		err = m.snap.Errs[p.Name()]
 	}
-	return p, m.rated[p.Name()], err, m.views[p.Name()]
+	return p, m.rated[p.Name()], m.views[p.Name()], err
 }
 
 // rows returns the result's rows as shown: filtered, then sorted.
@@ -409,7 +409,7 @@ func (m *Model) Key(k Key) {
 		m.nsKey(k)
 		return
 	}
-	p, set, _, v := m.current()
+	p, set, v, _ := m.current()
 	rs := rows(set, v)
 	page := 10
 	switch {
@@ -536,7 +536,7 @@ func (m *Model) stepInterval(step int) {
 }
 
 func (m *Model) filterKey(k Key) {
-	_, _, _, v := m.current()
+	_, _, v, _ := m.current()
 	switch {
 	case k.Name == "enter":
 		v.filter, m.mode = m.input, modeTable

@@ -52,7 +52,7 @@ func (m *Model) Render(w, h int) []Line {
 	for _, hl := range hls {
 		add(hl, Plain)
 	}
-	p, set, err, v := m.current()
+	p, set, v, err := m.current()
 	add(m.tabText(p, v), Title)
 	body := h - len(lines) - 1
 	switch {

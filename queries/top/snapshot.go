@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/netsql/netsql/queries/result"
-	"github.com/netsql/netsql/shell" // CleanError: the only use of shell in top
+	"github.com/netsql/netsql/queries/run"
 	"github.com/netsql/netsql/vtab"
 )
 
@@ -281,7 +281,7 @@ func (s *Snapshotter) Refresh(ctx context.Context) (*Snapshot, error) {
 				args = append(args, sql.Named("dt", dt))
 			}
 			if _, err := s.eng.ExecContext(ctx, stmt, args...); err != nil {
-				return nil, fmt.Errorf("top: read %s: %w", pl.table, shell.CleanError(err))
+				return nil, fmt.Errorf("top: read %s: %w", pl.table, run.CleanError(err))
 			}
 		}
 		pl.copied = true

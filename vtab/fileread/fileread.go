@@ -61,21 +61,6 @@ func Open(path string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-// Openat opens name relative to the directory dirfd as Open does and
-// returns the raw descriptor, for readers that walk /proc with *at calls.
-// The error is the errno of the open, or one wrapping ErrNotRegular.
-func Openat(dirfd int, name string) (int, error) {
-	fd, err := openNonblock(dirfd, name)
-	if err != nil {
-		return -1, err
-	}
-	if err := CheckFD(fd); err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
-	return fd, nil
-}
-
 func openNonblock(dirfd int, path string) (int, error) {
 	for {
 		// O_NONBLOCK: opening a FIFO without a writer, or a device that

@@ -164,3 +164,18 @@ func TestReadContextAbandonsBlockedRead(t *testing.T) {
 		t.Errorf("a read that returns: %q, %v", got, err)
 	}
 }
+
+// Openat (kept for this test: no reader needs it) opens name relative to the directory dirfd as Open does and
+// returns the raw descriptor, for readers that walk /proc with *at calls.
+// The error is the errno of the open, or one wrapping ErrNotRegular.
+func Openat(dirfd int, name string) (int, error) {
+	fd, err := openNonblock(dirfd, name)
+	if err != nil {
+		return -1, err
+	}
+	if err := CheckFD(fd); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}

@@ -738,3 +738,14 @@ func TestEtcLastLineWithoutNewline(t *testing.T) {
 		t.Errorf("rt_tables: %v, %v; want one entry", rt, err)
 	}
 }
+
+// Value returns the entry for family, protocol and name, and whether there
+// is one.
+func (s Sockstat) Value(family, protocol, name string) (int64, bool) {
+	for _, e := range s {
+		if e.Family == family && e.Protocol == protocol && e.Name == name {
+			return e.Value, true
+		}
+	}
+	return 0, false
+}

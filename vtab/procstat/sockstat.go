@@ -28,17 +28,6 @@ type SockstatEntry struct {
 // net/sockstat entries, then the net/sockstat6 ones.
 type Sockstat []SockstatEntry
 
-// Value returns the entry for family, protocol and name, and whether there
-// is one.
-func (s Sockstat) Value(family, protocol, name string) (int64, bool) {
-	for _, e := range s {
-		if e.Family == family && e.Protocol == protocol && e.Name == name {
-			return e.Value, true
-		}
-	}
-	return 0, false
-}
-
 // SocketSummary reads net/sockstat and net/sockstat6 under procRoot.
 // net/sockstat6 is skipped when absent (IPv6 disabled).
 //

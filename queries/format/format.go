@@ -1,4 +1,4 @@
-package shell
+package format
 
 import (
 	"bufio"
@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -18,6 +19,13 @@ import (
 // column, box, list, tabs, quote and insert are sqlite3's modes of the
 // same names and print what sqlite3 prints for the same rows.
 var Formats = []string{"table", "csv", "json", "ndjson", "line", "markdown", "column", "box", "list", "tabs", "quote", "insert"}
+
+// Raw is the format of canned queries with `format: raw` (netstat's
+// views): no header, each row one line of its columns' text (Text, NULL as
+// nothing) joined by single spaces, nothing escaped, because the query
+// itself lays out the text. It is not one of Formats: a user picks it by
+// running such a query, not with --format or .mode.
+const Raw = "raw"
 
 // Options adjust how a Writer prints.
 type Options struct {
@@ -95,8 +103,19 @@ func NewWriter(format string, w io.Writer, opts Options) (Writer, error) {
 		return &lineWriter{w: bufio.NewWriter(w), opts: opts}, nil
 	case "list", "tabs", "quote", "insert":
 		return &listWriter{w: bufio.NewWriter(w), opts: opts, mode: format}, nil
+	case Raw:
+		return &rawWriter{w: bufio.NewWriter(w)}, nil
 	}
-	return nil, fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
+	return nil, Check(format)
+}
+
+// Check returns nil when name is one of Formats (what --format and .mode
+// accept), else the error naming the formats that exist.
+func Check(name string) error {
+	if slices.Contains(Formats, name) {
+		return nil
+	}
+	return fmt.Errorf("unknown format %q (want one of %s)", name, strings.Join(Formats, ", "))
 }
 
 // Text renders a value as text for table, csv and line output.
@@ -330,6 +349,14 @@ func (t *tableWriter) line(cells []string, align bool, style func(i int) string)
 	t.bw.WriteString("\n")
 }
 
+// Fit cuts line to width cells (0: no limit), marking a cut with
+// Ellipsis, as table output cuts its lines at Options.MaxWidth.
+func Fit(line string, width int) string {
+	var l styledLine
+	l.add(line, "")
+	return l.render(width)
+}
+
 // styledLine is one output line as runs of text, each with an optional
 // ANSI style, so that a line can be cut to a width without counting the
 // escapes.
@@ -376,6 +403,23 @@ func (l *styledLine) render(max int) string {
 	return b.String()
 }
 
+// rawWriter writes Raw output.
+type rawWriter struct{ w *bufio.Writer }
+
+func (r *rawWriter) Begin([]string) error { return nil }
+
+func (r *rawWriter) Row(values []any) error {
+	for i, v := range values {
+		if i > 0 {
+			r.w.WriteByte(' ')
+		}
+		r.w.WriteString(Text(v, ""))
+	}
+	return r.w.WriteByte('\n')
+}
+
+func (r *rawWriter) End() error { return r.w.Flush() }
+
 type csvWriter struct {
 	w    *csv.Writer
 	opts Options
@@ -415,7 +459,7 @@ func (c *csvWriter) End() error {
 
 // jsonWriter writes objects with keys in column order and SQL types kept:
 // INTEGER and REAL as numbers, NULL as null, BLOB as base64 text. Keys
-// are unique (see UniqueNames); text is escaped as JSONString does.
+// are unique (see UniqueNames); text is escaped as appendJSONString does.
 type jsonWriter struct {
 	w      *bufio.Writer
 	array  bool

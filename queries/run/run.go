@@ -1,4 +1,4 @@
-package shell
+package run
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"modernc.org/sqlite"
 
+	"github.com/netsql/netsql/queries/format"
 	"github.com/netsql/netsql/vtab"
 )
 
@@ -23,7 +24,7 @@ type Runner struct {
 	Engine *vtab.Engine
 	Out    io.Writer
 	Format string
-	Opts   Options
+	Opts   format.Options
 	// Params binds :name (and @name, $name) by name.
 	Params map[string]string
 }
@@ -66,7 +67,7 @@ func (r *Runner) RunStatement(ctx context.Context, st Statement) (Result, error)
 		}
 		return res, CleanError(rows.Err())
 	}
-	w, err := NewWriter(r.Format, r.Out, r.Opts)
+	w, err := format.NewWriter(r.Format, r.Out, r.Opts)
 	if err != nil {
 		return res, err
 	}

@@ -1,4 +1,4 @@
-package shell
+package format
 
 import (
 	"bufio"
@@ -18,7 +18,7 @@ import (
 // follows it. Everything else, a backslash included, is left as it is.
 // table, column, box, line and markdown output always apply it; csv,
 // list, tabs, quote and insert when they write to a terminal; json and
-// ndjson escape control characters in their own way (JSONString).
+// ndjson escape control characters in their own way (appendJSONString).
 func TerminalSafe(s string) string {
 	i := 0
 	for i < len(s) {
@@ -110,9 +110,6 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	return append(dst, '"')
 }
-
-// JSONString returns s encoded as appendJSONString does.
-func JSONString(s string) string { return string(appendJSONString(nil, s)) }
 
 // UniqueNames makes names unique the way SQLite names the columns of
 // CREATE TABLE ... AS SELECT: the first of a name keeps it, a later one
@@ -492,7 +489,7 @@ func bangFloat(s string) string {
 func quoteIdent(name string) string {
 	plain := name != "" && !(name[0] >= '0' && name[0] <= '9') && !sqliteKeywords[strings.ToUpper(name)]
 	for i := 0; i < len(name) && plain; i++ {
-		plain = isIdentByte(name[i])
+		plain = IdentByte(name[i])
 	}
 	if plain {
 		return name
@@ -519,3 +516,10 @@ var sqliteKeywords = func() map[string]bool {
 	}
 	return m
 }()
+
+// IdentByte reports whether c may appear in an identifier that SQL needs
+// not quote: an ASCII letter, digit or '_' (insert output quotes any
+// other name; the shell's completion reads words with it).
+func IdentByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}

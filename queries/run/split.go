@@ -1,6 +1,4 @@
-// Package shell is netsql's interactive shell and the output formats it
-// shares with one-shot mode.
-package shell
+package run
 
 import "strings"
 
@@ -144,13 +142,13 @@ func (sc *scanner) next() (tok int, at int, ok bool) {
 func Split(script string) (stmts []Statement, rest string) {
 	start := 0
 	for _, c := range cutPoints(script) {
-		if sql := strings.TrimSpace(script[start:c.at]); sql != "" && !onlyComments(sql) {
+		if sql := strings.TrimSpace(script[start:c.at]); sql != "" && !OnlyComments(sql) {
 			stmts = append(stmts, Statement{SQL: sql, Params: c.params})
 		}
 		start = c.at + 1
 	}
 	rest = strings.TrimSpace(script[start:])
-	if onlyComments(rest) {
+	if OnlyComments(rest) {
 		rest = ""
 	}
 	return stmts, rest
@@ -240,8 +238,9 @@ func Complete(text string) bool {
 	return sc.state == stStart && sc.open == 0
 }
 
-// onlyComments reports whether s holds nothing but comments and space.
-func onlyComments(s string) bool {
+// OnlyComments reports whether s holds nothing but comments and space:
+// such text is no statement.
+func OnlyComments(s string) bool {
 	for {
 		s = strings.TrimSpace(s)
 		switch {
@@ -265,21 +264,17 @@ func onlyComments(s string) bool {
 	}
 }
 
-func skipQuoted(s string, i int, q byte) int {
-	i++
-	for i < len(s) {
-		if s[i] == q {
-			if i+1 < len(s) && s[i+1] == q { // doubled quote escapes itself
-				i += 2
-				continue
-			}
-			return i + 1
+// OpenQuote reports whether text ends inside an unterminated quote,
+// bracketed identifier or comment, as sqlite3_complete reads it: open is
+// the character that would close it (a quote, ']', '-' for a -- comment,
+// '/' for a /* comment), or 0, and at is where that structure starts.
+// The shell completes values inside an open string literal with it.
+func OpenQuote(text string) (open byte, at int) {
+	sc := scanner{s: text}
+	for {
+		_, a, more := sc.next()
+		if !more {
+			return sc.open, a
 		}
-		i++
 	}
-	return len(s)
-}
-
-func isIdentByte(c byte) bool {
-	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }

@@ -1,11 +1,11 @@
-package vtab
+package netstat
 
 import (
 	"database/sql/driver"
 	"strconv"
 	"strings"
 
-	"modernc.org/sqlite"
+	"github.com/netsql/netsql/vtab"
 )
 
 // statKind is how netstat -s prints a counter it knows.
@@ -319,8 +319,8 @@ func statLookup(protocol, name string) (sec *statSection, e statEntry, found boo
 // that selects a section netstat knows (raw, tcp, udp, sctp), NULL for a
 // section netstat does not know (IcmpMsg, UdpLite, IpExt, MPTcpExt...),
 // which it prints whatever the options.
-func netstatStatSection(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-	protocol, err := textArg("netstat_stat_section", "protocol", args[0])
+func netstatStatSection(args []driver.Value) (driver.Value, error) {
+	protocol, err := vtab.TextArg("netstat_stat_section", "protocol", args[0])
 	if err != nil {
 		return nil, err
 	}
@@ -333,12 +333,12 @@ func netstatStatSection(_ *sqlite.FunctionContext, args []driver.Value) (driver.
 // netstatStatKind is netstat_stat_kind(protocol, name): how netstat -s
 // prints the counter (number, opt, forward, in_icmp, out_icmp, silent),
 // NULL when netstat does not know it (then "Name: value", unless zero).
-func netstatStatKind(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-	protocol, err := textArg("netstat_stat_kind", "protocol", args[0])
+func netstatStatKind(args []driver.Value) (driver.Value, error) {
+	protocol, err := vtab.TextArg("netstat_stat_kind", "protocol", args[0])
 	if err != nil {
 		return nil, err
 	}
-	name, err := textArg("netstat_stat_kind", "name", args[1])
+	name, err := vtab.TextArg("netstat_stat_kind", "name", args[1])
 	if err != nil {
 		return nil, err
 	}
@@ -356,16 +356,16 @@ func netstatStatKind(_ *sqlite.FunctionContext, args []driver.Value) (driver.Val
 // sentence for a counter, without indentation ("41026 active connection
 // openings", "destination unreachable: 1", "TCPTimeouts: 2" for one it
 // does not know); NULL for a silent one.
-func netstatStatText(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-	protocol, err := textArg("netstat_stat_text", "protocol", args[0])
+func netstatStatText(args []driver.Value) (driver.Value, error) {
+	protocol, err := vtab.TextArg("netstat_stat_text", "protocol", args[0])
 	if err != nil {
 		return nil, err
 	}
-	name, err := textArg("netstat_stat_text", "name", args[1])
+	name, err := vtab.TextArg("netstat_stat_text", "name", args[1])
 	if err != nil {
 		return nil, err
 	}
-	v, err := intArg("netstat_stat_text", "value", args[2])
+	v, err := vtab.IntArg("netstat_stat_text", "value", args[2])
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package shell
+package run
 
 import (
 	"math/rand/v2"

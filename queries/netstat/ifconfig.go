@@ -1,11 +1,11 @@
-package vtab
+package netstat
 
 import (
 	"database/sql/driver"
 	"fmt"
 	"strings"
 
-	"modernc.org/sqlite"
+	"github.com/netsql/netsql/vtab"
 )
 
 // ifconfigHW is how ifconfig (and netstat -ie) names a link type: the
@@ -60,17 +60,17 @@ func hwOf(typ string) ifconfigHW {
 
 // netstatHW is netstat_hw(type, mac): ifconfig's hardware word and
 // address, e.g. "ether 02:fc:00:00:00:01", "loop".
-func netstatHW(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+func netstatHW(args []driver.Value) (driver.Value, error) {
 	typ, mac := "", ""
 	if args[0] != nil {
-		t, err := textArg("netstat_hw", "type", args[0])
+		t, err := vtab.TextArg("netstat_hw", "type", args[0])
 		if err != nil {
 			return nil, err
 		}
 		typ = t
 	}
 	if args[1] != nil {
-		m, err := textArg("netstat_hw", "mac", args[1])
+		m, err := vtab.TextArg("netstat_hw", "mac", args[1])
 		if err != nil {
 			return nil, err
 		}
@@ -85,11 +85,11 @@ func netstatHW(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, er
 
 // netstatHWTitle is netstat_hw_title(type): the title ifconfig prints in
 // parentheses, e.g. "Ethernet", "Local Loopback".
-func netstatHWTitle(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+func netstatHWTitle(args []driver.Value) (driver.Value, error) {
 	if args[0] == nil {
 		return unspecHW.title, nil
 	}
-	typ, err := textArg("netstat_hw_title", "type", args[0])
+	typ, err := vtab.TextArg("netstat_hw_title", "type", args[0])
 	if err != nil {
 		return nil, err
 	}
@@ -99,11 +99,11 @@ func netstatHWTitle(_ *sqlite.FunctionContext, args []driver.Value) (driver.Valu
 // netstatBytes is netstat_bytes(n): ifconfig's short byte count, e.g.
 // "53.6 MiB", "302.1 KiB", "0.0 B", with its rules (one decimal, cut not
 // rounded; a unit once the count exceeds it).
-func netstatBytes(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+func netstatBytes(args []driver.Value) (driver.Value, error) {
 	if args[0] == nil {
 		return nil, nil
 	}
-	n, err := intArg("netstat_bytes", "n", args[0])
+	n, err := vtab.IntArg("netstat_bytes", "n", args[0])
 	if err != nil {
 		return nil, err
 	}
