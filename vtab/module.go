@@ -209,7 +209,18 @@ type lookupTerm struct {
 	key any
 }
 
-func (c *cursor) Filter(_ int, idxStr string, vals []sqlvtab.Value) error {
+// recoverTo turns a panic in a producer or a column getter of table into
+// one error line naming the table: a Go stack trace must never escape
+// through SQLite, and the engine stays usable.
+func recoverTo(table string, err *error) {
+	if r := recover(); r != nil {
+		msg := strings.Join(strings.Fields(fmt.Sprint(r)), " ")
+		*err = fmt.Errorf("%s: internal error: %s", table, msg)
+	}
+}
+
+func (c *cursor) Filter(_ int, idxStr string, vals []sqlvtab.Value) (err error) {
+	defer recoverTo(c.table.mod.schema.Name, &err)
 	p, err := c.table.plan(idxStr)
 	if err != nil {
 		return err
@@ -353,7 +364,8 @@ func (c *cursor) row() int {
 	return int(c.rows[c.pos])
 }
 
-func (c *cursor) Column(col int) (sqlvtab.Value, error) {
+func (c *cursor) Column(col int) (v sqlvtab.Value, err error) {
+	defer recoverTo(c.table.mod.schema.Name, &err)
 	return c.snap.rows.Value(c.row(), col), nil
 }
 

@@ -28,7 +28,7 @@ var procNetColumns = []struct {
 // readSocketList reads the sockets req asks for from src and, on a live
 // kernel, joins in the /proc/net-only columns q uses.
 func readSocketList(ctx context.Context, src *Source, q *Query, req sock.Request) ([]sock.Socket, error) {
-	socks, err := src.Sockets.Sockets(ctx, req)
+	socks, err := src.sockets().Sockets(ctx, req)
 	if err != nil || !src.Live {
 		return socks, err // a /proc tree's sockets come from /proc/net
 	}

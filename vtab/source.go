@@ -193,6 +193,9 @@ func (s *Source) UserName(uid uint32) string {
 	s = s.root()
 	s.usersMu.Lock()
 	defer s.usersMu.Unlock()
+	if s.users == nil { // a Source built without NewSource
+		s.users = map[uint32]string{}
+	}
 	if name, ok := s.users[uid]; ok {
 		return name
 	}
@@ -262,6 +265,25 @@ func (s *Source) NetNS() uint64 {
 		s.netnsSet = true
 	}
 	return s.netns
+}
+
+// errNoReader is the error of a reader a Source was built without.
+var errNoReader = errors.New("the source has no reader for it (build sources with NewSource)")
+
+// sockets returns the socket reader, or one that fails with errNoReader
+// when the Source was built without one.
+func (s *Source) sockets() sock.Reader {
+	if s.Sockets == nil {
+		return noSockets{}
+	}
+	return s.Sockets
+}
+
+// noSockets is the socket reader of a Source built without one.
+type noSockets struct{}
+
+func (noSockets) Sockets(context.Context, sock.Request) ([]sock.Socket, error) {
+	return nil, fmt.Errorf("sockets: %w", errNoReader)
 }
 
 // fallbackReader reads sockets through netlink and falls back to /proc/net
