@@ -166,7 +166,7 @@ func readProcAddresses(src *Source, fam int) ([]addressRecord, error) {
 		case errors.Is(err, fs.ErrNotExist) && fam == unix.AF_INET:
 			return nil, fmt.Errorf("addresses: IPv4 addresses are not in a /proc tree without net/fib_trie (only rtnetlink lists them); --proc %s has IPv6 addresses only, from net/if_inet6", src.ProcRoot)
 		case errors.Is(err, fs.ErrNotExist):
-			src.Notice("netsql: addresses: a /proc tree without net/fib_trie holds no IPv4 addresses; showing IPv6 ones from net/if_inet6")
+			src.Notice(Notice{NoticeIncomplete, "netsql: addresses: a /proc tree without net/fib_trie holds no IPv4 addresses; showing IPv6 ones from net/if_inet6"})
 		case err != nil:
 			return nil, fmt.Errorf("addresses: %w", err)
 		}
@@ -194,7 +194,7 @@ func readProcAddresses(src *Source, fam int) ([]addressRecord, error) {
 			recs = append(recs, rec)
 		}
 		if msg := procAddrNotice(unplaced, noBcast); msg != "" {
-			src.Notice(msg)
+			src.Notice(Notice{NoticeIncomplete, msg})
 		}
 		if fam == unix.AF_INET {
 			return recs, nil

@@ -349,8 +349,8 @@ func sysInterface(src *Source, r *interfaceRecord) {
 			// A bridge, bond, team or macvlan sets them on its lower
 			// devices itself; sysfs cannot tell those from a user's.
 			r.flags &^= kernelSet
-			src.Notice("netsql: interfaces: with --proc, PROMISC and ALLMULTI of a device under a bridge, bond or macvlan are left out of flags: " +
-				"sysfs shows them whether the upper device or a user set them, and netstat shows only a user's")
+			src.Notice(Notice{NoticeIncomplete, "netsql: interfaces: with --proc, PROMISC and ALLMULTI of a device under a bridge, bond or macvlan are left out of flags: " +
+				"sysfs shows them whether the upper device or a user set them, and netstat shows only a user's"})
 		}
 	}
 	if v, ok := num("type", 10); ok && v >= 0 && v <= 0xffff {

@@ -24,9 +24,9 @@ func openFixture(t *testing.T) (*Engine, func() []string) {
 	t.Helper()
 	var mu sync.Mutex
 	var notes []string
-	eng, err := Open(Options{ProcRoot: fixtureProc, Notify: func(m string) {
+	eng, err := Open(Options{ProcRoot: fixtureProc, Notify: func(n Notice) {
 		mu.Lock()
-		notes = append(notes, m)
+		notes = append(notes, n.Msg)
 		mu.Unlock()
 	}})
 	if err != nil {
@@ -206,7 +206,7 @@ func TestEmptyProcTreeGivesEmptyTablesAndNotices(t *testing.T) {
 	root := t.TempDir()
 	os.Mkdir(root+"/net", 0o755)
 	var notes []string
-	eng, err := Open(Options{ProcRoot: root, Notify: func(m string) { notes = append(notes, m) }})
+	eng, err := Open(Options{ProcRoot: root, Notify: func(n Notice) { notes = append(notes, n.Msg) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -130,7 +130,7 @@ func missingProc(src *Source, table string, err error) error {
 	if errors.As(err, &pe) {
 		path = pe.Path
 	}
-	src.Notice(fmt.Sprintf("netsql: %s: %s is missing; the table is empty", table, path))
+	src.Notice(Notice{NoticeMissing, fmt.Sprintf("netsql: %s: %s is missing; the table is empty", table, path)})
 	return nil
 }
 
@@ -177,7 +177,7 @@ func (src *Source) sysfs() string {
 	}
 	root, err := src.sysRoot()
 	if err != nil {
-		src.Notice(fmt.Sprintf("netsql: cannot read sysfs inside namespace %s (%v); values read from it (interfaces.speed_mbps) are NULL there", src.nsName, err))
+		src.Notice(Notice{NoticeIncomplete, fmt.Sprintf("netsql: cannot read sysfs inside namespace %s (%v); values read from it (interfaces.speed_mbps) are NULL there", src.nsName, err)})
 		return ""
 	}
 	return root

@@ -123,7 +123,7 @@ func readRules(ctx context.Context, src *Source, q *Query) ([]ruleRecord, error)
 		return nil, nil
 	}
 	if !src.Live {
-		src.Notice(fmt.Sprintf("netsql: rules: a /proc tree holds no policy routing rules (only rtnetlink lists them); rules is empty with --proc %s", src.ProcRoot))
+		src.Notice(Notice{NoticeIncomplete, fmt.Sprintf("netsql: rules: a /proc tree holds no policy routing rules (only rtnetlink lists them); rules is empty with --proc %s", src.ProcRoot)})
 		return nil, nil
 	}
 	c, err := dialRoute(src, "rules")

@@ -294,7 +294,7 @@ func (s *session) part(ctx context.Context, m *module, q *Query, ckey string, t 
 	rows, err := m.produce(ctx, q, t)
 	if err != nil {
 		if t.optional {
-			m.eng.src.Notice(fmt.Sprintf("netsql: %s: skipped namespace %s: %v", name, t.ns.Name(), err))
+			m.eng.src.Notice(Notice{NoticeSkippedNamespace, fmt.Sprintf("netsql: %s: skipped namespace %s: %v", name, t.ns.Name(), err)})
 			return nil, nil
 		}
 		return nil, err

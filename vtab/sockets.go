@@ -314,11 +314,11 @@ func attachOwners(ctx context.Context, src *Source, recs []socketRecord, withCgr
 
 // deniedNotice explains NULL owners, as netstat's "Not all processes could
 // be identified" does.
-func deniedNotice(n int) string {
+func deniedNotice(n int) Notice {
 	if os.Geteuid() != 0 {
-		return "netsql: not all processes could be identified: other users' sockets show pid NULL; run as root to see them all"
+		return Notice{NoticeOwnersDenied, "netsql: not all processes could be identified: other users' sockets show pid NULL; run as root to see them all"}
 	}
-	return fmt.Sprintf("netsql: the file descriptors of %d process(es) could not be read; sockets only they hold show pid NULL", n)
+	return Notice{NoticeOwnersDenied, fmt.Sprintf("netsql: the file descriptors of %d process(es) could not be read; sockets only they hold show pid NULL", n)}
 }
 
 // programNames caches per-pid program names for one read.

@@ -61,8 +61,8 @@ type Source struct {
 
 	ownerScans atomic.Int64 // /proc/*/fd walks made (tests check the scan runs only when needed)
 
-	notify   func(string)
-	noticed  sync.Map // notice text -> struct{}
+	notify   func(Notice)
+	noticed  sync.Map // Notice -> struct{}
 	usersMu  sync.Mutex
 	users    map[uint32]string
 	passwd   map[uint32]string // a --proc tree's etc/passwd, read once
@@ -77,7 +77,7 @@ const liveNetRoot = "/proc/thread-self"
 
 // NewSource returns the source for procRoot ("" for the live kernel).
 // notify receives one-line notices (nil discards them).
-func NewSource(procRoot string, notify func(string)) (*Source, error) {
+func NewSource(procRoot string, notify func(Notice)) (*Source, error) {
 	s := &Source{notify: notify, users: map[uint32]string{}, RunDir: netns.RunDir}
 	if procRoot == "" {
 		// /proc/net follows the thread group leader, which Go may have
@@ -173,14 +173,14 @@ func (s *Source) inNamespace(n netns.Namespace, anchor *netns.Anchor) *Source {
 	return d
 }
 
-// Notice sends msg to the user once per source, however often it recurs.
-func (s *Source) Notice(msg string) {
+// Notice sends n to the user once per source, however often it recurs.
+func (s *Source) Notice(n Notice) {
 	s = s.root()
 	if s.notify == nil {
 		return
 	}
-	if _, dup := s.noticed.LoadOrStore(msg, struct{}{}); !dup {
-		s.notify(msg)
+	if _, dup := s.noticed.LoadOrStore(n, struct{}{}); !dup {
+		s.notify(n)
 	}
 }
 
@@ -322,7 +322,7 @@ func (f *fallbackReader) Sockets(ctx context.Context, req sock.Request) ([]sock.
 		f.mu.Lock()
 		f.refused = true
 		f.mu.Unlock()
-		f.src.Notice(fmt.Sprintf("netsql: netlink sock_diag unavailable (%v); reading /proc/net instead", err))
+		f.src.Notice(Notice{NoticeFallback, fmt.Sprintf("netsql: netlink sock_diag unavailable (%v); reading /proc/net instead", err)})
 		return f.fallback.Sockets(ctx, req)
 	}
 	return nil, err
