@@ -354,7 +354,7 @@ func TestRoutePushdown(t *testing.T) {
 		{[]Constraint{{"family", sqlvtab.OpEQ, "unix"}}, 0, 0, true},
 		{[]Constraint{{"family", sqlvtab.OpEQ, "inet"}, {"family", sqlvtab.OpEQ, "inet6"}}, 0, 0, true},
 	} {
-		q := &Query{schema: &schema, used: ^uint64(0), Constraints: c.cons}
+		q := &Query{schema: &schema, used: allColumns(len(schema.Columns)), Constraints: c.cons}
 		rq, err := newRouteQuery(src, q)
 		if err != nil {
 			t.Fatal(err)

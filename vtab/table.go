@@ -198,9 +198,6 @@ func (s Schema) validate() error {
 	if s.Name == "" || len(s.Columns) == 0 || s.Doc == "" {
 		return fmt.Errorf("vtab: table %q: name, doc and columns are required", s.Name)
 	}
-	if len(s.Columns) > 63 {
-		return fmt.Errorf("vtab: table %s: more than 63 columns defeats column pruning", s.Name)
-	}
 	seen := map[string]bool{}
 	for _, c := range s.Columns {
 		if len(c.Push) > 0 && !s.Keyed && c.Name != netnsNameColumn && c.Name != netnsColumn {
@@ -242,7 +239,7 @@ type Constraint struct {
 // columns are used and which pushed-down constraints apply.
 type Query struct {
 	schema      *Schema
-	used        uint64
+	used        colSet
 	Constraints []Constraint
 }
 
@@ -250,7 +247,7 @@ type Query struct {
 // Producers skip costly work (an fd scan, a name lookup) for unused columns.
 func (q *Query) Uses(names ...string) bool {
 	for _, n := range names {
-		if i := q.schema.ColumnIndex(n); i >= 0 && q.used&(1<<uint(i)) != 0 {
+		if i := q.schema.ColumnIndex(n); i >= 0 && q.used.has(i) {
 			return true
 		}
 	}
