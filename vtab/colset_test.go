@@ -92,3 +92,47 @@ func TestColSetEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestColumnCostRoutesReads: a producer learns from the costs declared on
+// the columns a statement reads what work it must do, with no list of
+// column names: an fd scan only for a column declaring CostOwners, a
+// cgroup read only for one declaring CostCgroup, past column 63 too.
+func TestColumnCostRoutesReads(t *testing.T) {
+	type rec struct{}
+	var owners, cgroups bool
+	costly := &Table[rec]{Name: "costly", Doc: "costs", Rows: func(ctx context.Context, src *Source, q *Query) ([]rec, error) {
+		owners, cgroups = q.Needs(CostOwners), q.Needs(CostCgroup)
+		return []rec{{}}, nil
+	}}
+	for i := 0; i < 66; i++ {
+		c := Column[rec]{Name: fmt.Sprintf("c%d", i), Type: Integer, Doc: "column", Value: func(*rec) any { return int64(0) }}
+		switch i {
+		case 1:
+			c.Cost = CostOwners
+		case 2, 65:
+			c.Cost = CostOwners | CostCgroup
+		}
+		costly.Columns = append(costly.Columns, c)
+	}
+	eng, err := Open(Options{Tables: []Def{costly}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	for _, tc := range []struct {
+		stmt            string
+		owners, cgroups bool
+	}{
+		{"SELECT c0 FROM costly", false, false},
+		{"SELECT count(*) FROM costly", false, false},
+		{"SELECT c1 FROM costly", true, false},
+		{"SELECT c0 FROM costly WHERE c2 = 0", true, true},
+		{"SELECT c65 FROM costly", true, true},
+		{"SELECT c64 FROM costly", true, true}, // bit 63 of ColUsed: column 63 or later
+	} {
+		query(t, eng, tc.stmt)
+		if owners != tc.owners || cgroups != tc.cgroups {
+			t.Errorf("%s: Needs(owners, cgroup) = %v, %v; want %v, %v", tc.stmt, owners, cgroups, tc.owners, tc.cgroups)
+		}
+	}
+}

@@ -223,9 +223,10 @@ func (s *session) snapshot(m *module, q *Query, sel []Constraint) (snap *snapsho
 	}
 	s.mu.Unlock()
 
-	rows := &nsRows{nameCol: -1}
+	rows := &nsRows{nameCol: -1, inoCol: -1}
 	if m.schema.PerNetNS {
 		rows.nameCol = m.schema.ColumnIndex(netnsNameColumn)
+		rows.inoCol = m.schema.ColumnIndex(netnsColumn)
 	}
 	for _, t := range targets {
 		p, err := s.part(ctx, m, q, ckey, t)
