@@ -96,7 +96,7 @@ func readAddresses(ctx context.Context, src *Source, q *Query) ([]addressRecord,
 	if !src.Live {
 		return readProcAddresses(src, fam)
 	}
-	addrs, names, err := routeDump(ctx, src, q, "addresses", func(c *rtnl.Client) ([]rtnl.Address, error) {
+	addrs, names, err := routeDump(ctx, src, q, "addresses", func(c RouteReader) ([]rtnl.Address, error) {
 		return c.Addresses(ctx, rtnl.AddrFilter{Family: fam, Index: idx})
 	})
 	if set && errors.Is(err, unix.ENODEV) {

@@ -71,7 +71,7 @@ func readNeighbors(ctx context.Context, src *Source, q *Query) ([]neighborRecord
 		}
 		return readProcNeighbors(src, fam)
 	}
-	list, names, err := routeDump(ctx, src, q, "neighbors", func(c *rtnl.Client) ([]rtnl.Neighbor, error) {
+	list, names, err := routeDump(ctx, src, q, "neighbors", func(c RouteReader) ([]rtnl.Neighbor, error) {
 		return c.Neighbors(ctx, rtnl.NeighFilter{Family: fam, Index: idx})
 	})
 	if err != nil {

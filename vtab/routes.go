@@ -371,7 +371,7 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 		}
 		rq.family = unix.AF_INET
 	}
-	routes, names, err := routeDump(ctx, src, q, "routes", func(c *rtnl.Client) ([]rtnl.Route, error) {
+	routes, names, err := routeDump(ctx, src, q, "routes", func(c RouteReader) ([]rtnl.Route, error) {
 		routes, err := c.Routes(ctx, rtnl.RouteFilter{Family: rq.family, Table: rq.table})
 		if err != nil || !rtnl.NeedsNexthops(routes) {
 			return routes, err

@@ -19,6 +19,7 @@ import (
 	"github.com/netsql/netsql/vtab/netns"
 	"github.com/netsql/netsql/vtab/procnet"
 	"github.com/netsql/netsql/vtab/procs"
+	"github.com/netsql/netsql/vtab/rtnl"
 	"github.com/netsql/netsql/vtab/sock"
 	"github.com/netsql/netsql/vtab/sockdiag"
 )
@@ -48,6 +49,11 @@ type Source struct {
 	RunDir string
 	// Sockets reads socket tables.
 	Sockets sock.Reader
+	// Route opens a reader of the rtnetlink objects (links, addresses,
+	// routes, neighbours, rules) of the namespace the source reads; nil
+	// dials the kernel there. Tests replace it with canned answers. The
+	// sources the engine derives for other namespaces dial those.
+	Route func() (RouteReader, error)
 
 	// parent is the source this one was derived from for another
 	// namespace; caches and notices are the parent's.
@@ -265,6 +271,30 @@ func (s *Source) NetNS() uint64 {
 		s.netnsSet = true
 	}
 	return s.netns
+}
+
+// RouteReader reads the rtnetlink objects of one namespace, as
+// *rtnl.Client does: each call one dump.
+type RouteReader interface {
+	Links(ctx context.Context, f rtnl.LinkFilter) ([]rtnl.Link, error)
+	Addresses(ctx context.Context, f rtnl.AddrFilter) ([]rtnl.Address, error)
+	Routes(ctx context.Context, f rtnl.RouteFilter) ([]rtnl.Route, error)
+	Neighbors(ctx context.Context, f rtnl.NeighFilter) ([]rtnl.Neighbor, error)
+	Rules(ctx context.Context, f rtnl.RuleFilter) ([]rtnl.Rule, error)
+	Nexthops(ctx context.Context) ([]rtnl.Nexthop, error)
+	Close() error
+}
+
+// route opens the source's rtnetlink reader: Route when set, else a
+// socket dialled in the namespace the source reads.
+func (s *Source) route() (RouteReader, error) {
+	if s.Route != nil {
+		return s.Route()
+	}
+	if s.netnsPath != "" {
+		return rtnl.DialNetNS(s.netnsPath)
+	}
+	return rtnl.Dial()
 }
 
 // errNoReader is the error of a reader a Source was built without.
