@@ -24,7 +24,6 @@ type addressRecord struct {
 	// unplaced: an IPv4 address from a /proc tree that does not say
 	// which interface holds it (no interface, index or prefix length).
 	unplaced bool
-	netns    uint64
 }
 
 // Addresses is the addresses table: every IPv4 and IPv6 interface address.
@@ -72,8 +71,7 @@ var Addresses = &Table[addressRecord]{
 			Value: func(r *addressRecord) any { return r.lifetime(r.a.ValidLft) }},
 		{Name: "preferred_lft", Type: Integer, Doc: "seconds the address stays preferred; NULL for forever (and with --proc)",
 			Value: func(r *addressRecord) any { return r.lifetime(r.a.PreferredLft) }},
-		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the address lives in",
-			Value: func(r *addressRecord) any { return nullIfZero(r.netns) }},
+		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the address lives in"},
 	},
 	Rows: readAddresses,
 	Key:  func(r *addressRecord) string { return rowKey(r.a.Index, r.a.Address, r.a.PrefixLen, r.a.Peer) },
@@ -98,7 +96,7 @@ func readAddresses(ctx context.Context, src *Source, q *Query) ([]addressRecord,
 	if !src.Live {
 		return readProcAddresses(src, fam)
 	}
-	addrs, names, err := routeDump(ctx, src, q, "addresses", func(c *rtnl.Client) ([]rtnl.Address, error) {
+	addrs, names, err := routeDump(ctx, src, q, "addresses", func(c RouteReader) ([]rtnl.Address, error) {
 		return c.Addresses(ctx, rtnl.AddrFilter{Family: fam, Index: idx})
 	})
 	if set && errors.Is(err, unix.ENODEV) {
@@ -107,10 +105,9 @@ func readAddresses(ctx context.Context, src *Source, q *Query) ([]addressRecord,
 	if err != nil {
 		return nil, err
 	}
-	netns := src.NetNS()
 	recs := make([]addressRecord, len(addrs))
 	for i, a := range addrs {
-		recs[i] = addressRecord{a: a, iface: nameOr(names, a.Index), netns: netns}
+		recs[i] = addressRecord{a: a, iface: nameOr(names, a.Index)}
 	}
 	if fam != unix.AF_INET {
 		inet6Order(src, recs)
@@ -158,7 +155,6 @@ var inet6Scopes = map[uint8]uint8{
 }
 
 func readProcAddresses(src *Source, fam int) ([]addressRecord, error) {
-	netns := src.NetNS()
 	var recs []addressRecord
 	if fam != unix.AF_INET6 {
 		v4, err := procstat.Addresses4(src.NetRoot)
@@ -166,7 +162,7 @@ func readProcAddresses(src *Source, fam int) ([]addressRecord, error) {
 		case errors.Is(err, fs.ErrNotExist) && fam == unix.AF_INET:
 			return nil, fmt.Errorf("addresses: IPv4 addresses are not in a /proc tree without net/fib_trie (only rtnetlink lists them); --proc %s has IPv6 addresses only, from net/if_inet6", src.ProcRoot)
 		case errors.Is(err, fs.ErrNotExist):
-			src.Notice("netsql: addresses: a /proc tree without net/fib_trie holds no IPv4 addresses; showing IPv6 ones from net/if_inet6")
+			src.Notice(Notice{NoticeIncomplete, "netsql: addresses: a /proc tree without net/fib_trie holds no IPv4 addresses; showing IPv6 ones from net/if_inet6"})
 		case err != nil:
 			return nil, fmt.Errorf("addresses: %w", err)
 		}
@@ -182,7 +178,7 @@ func readProcAddresses(src *Source, fam int) ([]addressRecord, error) {
 					Local: a.Address, Broadcast: a.Broadcast, Scope: inet4Scope(a.Address),
 					Flags: unix.IFA_F_PERMANENT, ValidLft: rtnl.Forever, PreferredLft: rtnl.Forever,
 				},
-				iface: nullIfEmpty(a.Interface), proc: true, netns: netns,
+				iface: nullIfEmpty(a.Interface), proc: true,
 				unplaced: a.Interface == "",
 			}
 			switch {
@@ -194,7 +190,7 @@ func readProcAddresses(src *Source, fam int) ([]addressRecord, error) {
 			recs = append(recs, rec)
 		}
 		if msg := procAddrNotice(unplaced, noBcast); msg != "" {
-			src.Notice(msg)
+			src.Notice(Notice{NoticeIncomplete, msg})
 		}
 		if fam == unix.AF_INET {
 			return recs, nil
@@ -215,7 +211,7 @@ func readProcAddresses(src *Source, fam int) ([]addressRecord, error) {
 				Local: a.Address, Scope: scope, Flags: uint32(a.Flags),
 				ValidLft: rtnl.Forever, PreferredLft: rtnl.Forever,
 			},
-			iface: a.Interface, proc: true, netns: netns,
+			iface: a.Interface, proc: true,
 		})
 	}
 	return recs, nil

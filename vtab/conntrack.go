@@ -222,7 +222,7 @@ func readConntrackStats(ctx context.Context, src *Source, q *Query) ([]conntrack
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 			// ctnetlink answers CAP_NET_ADMIN only; the per-CPU table
 			// in /proc is world-readable.
-			src.Notice("netsql: conntrack_stats: ctnetlink needs CAP_NET_ADMIN; reading net/stat/nf_conntrack instead")
+			src.Notice(Notice{NoticeFallback, "netsql: conntrack_stats: ctnetlink needs CAP_NET_ADMIN; reading net/stat/nf_conntrack instead"})
 			readProc = true
 		}
 	}

@@ -316,7 +316,7 @@ func TestConntrackStatsUnprivileged(t *testing.T) {
 		t.Skipf("no conntrack statistics in this kernel: %v", err)
 	}
 	var notices []string
-	eng, err := Open(Options{Notify: func(s string) { notices = append(notices, s) }})
+	eng, err := Open(Options{Notify: func(n Notice) { notices = append(notices, n.Msg) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,9 @@ type Options struct {
 	// live kernel: netlink where it answers, /proc otherwise.
 	ProcRoot string
 	// Notify receives one-line notices meant for the user, such as the
-	// fallback from netlink to /proc/net. Nil discards them.
-	Notify func(msg string)
+	// fallback from netlink to /proc/net, each with its kind. Nil
+	// discards them.
+	Notify func(Notice)
 	// Tables to register; nil means every table netsql declares.
 	Tables []Def
 	// Source replaces the data source built from ProcRoot (tests use it to

@@ -363,7 +363,8 @@ func TestFallbackMergesMissingDumpsAndNotifiesOnRefusal(t *testing.T) {
 	raw := sock.Socket{Family: unix.AF_INET, Protocol: sock.RAW, State: sock.StateClose, Inode: 2}
 	fake := &fakeSockets{socks: []sock.Socket{raw}}
 	var notices []string
-	src := &Source{notify: func(m string) { notices = append(notices, m) }}
+	var kinds []NoticeKind
+	src := &Source{notify: func(n Notice) { notices, kinds = append(notices, n.Msg), append(kinds, n.Kind) }}
 	f := &fallbackReader{primary: partialReader{}, fallback: fake, src: src}
 	got, err := f.Sockets(context.Background(), sock.Request{})
 	if err != nil || len(got) != 2 || got[1].Inode != 2 {
@@ -378,8 +379,8 @@ func TestFallbackMergesMissingDumpsAndNotifiesOnRefusal(t *testing.T) {
 			t.Fatalf("refused netlink: %v %v", got, err)
 		}
 	}
-	if len(notices) != 1 || !strings.Contains(notices[0], "reading /proc/net instead") {
-		t.Errorf("notices = %q, want exactly one fallback notice", notices)
+	if len(notices) != 1 || !strings.Contains(notices[0], "reading /proc/net instead") || kinds[0] != NoticeFallback {
+		t.Errorf("notices = %q (kinds %v), want exactly one fallback notice", notices, kinds)
 	}
 }
 

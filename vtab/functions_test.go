@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,4 +174,14 @@ func TestDeadDNS(t *testing.T) {
 	if name, _ := r2.hostName("127.0.0.1"); name != "localhost" {
 		t.Errorf("/etc/hosts must come first: %q", name)
 	}
+}
+
+// hostName returns the name of an address, or its numeric text; ok is
+// false when text is not an IP address.
+func (r *resolver) hostName(text string) (string, bool) {
+	a, err := netip.ParseAddr(text)
+	if err != nil {
+		return "", false
+	}
+	return r.lookupHost(a), true
 }

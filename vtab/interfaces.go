@@ -37,7 +37,6 @@ type interfaceRecord struct {
 	speed     any
 	txqlen    any // int64, or nil when unknown
 	counters  ifaceCounters
-	netns     uint64
 }
 
 // ifaceFlagLetters is net-tools 2.10's order for netstat -i's Flg column.
@@ -119,7 +118,7 @@ var Interfaces = &Table[interfaceRecord]{
 			Value: func(r *interfaceRecord) any { return r.typ }},
 		{Name: "operstate", Type: Text, Doc: "operational state (RFC 2863): UP, DOWN, UNKNOWN, LOWERLAYERDOWN, DORMANT...",
 			Value: func(r *interfaceRecord) any { return r.operstate }},
-		{Name: "speed_mbps", Type: Integer, Doc: "link speed in Mbit/s (ethtool's Speed), from sysfs as seen inside the interface's namespace; NULL when unknown (link down, bridges, most virtual devices) or when that sysfs cannot be mounted (a notice says why)",
+		{Name: "speed_mbps", Type: Integer, Cost: CostSysfs, Doc: "link speed in Mbit/s (ethtool's Speed), from sysfs as seen inside the interface's namespace; NULL when unknown (link down, bridges, most virtual devices) or when that sysfs cannot be mounted (a notice says why)",
 			Value: func(r *interfaceRecord) any { return r.speed }},
 		{Name: "master", Type: Text, Doc: "the bridge or bond this interface is enslaved to; NULL when none",
 			Value: func(r *interfaceRecord) any { return r.master }},
@@ -155,8 +154,7 @@ var Interfaces = &Table[interfaceRecord]{
 			Value: counter(func(c *ifaceCounters) uint64 { return c.txCarrier })},
 		{Name: "tx_collisions", Type: Integer, Doc: "collisions",
 			Value: counter(func(c *ifaceCounters) uint64 { return c.txColls })},
-		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the interface lives in",
-			Value: func(r *interfaceRecord) any { return nullIfZero(r.netns) }},
+		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the interface lives in"},
 	},
 	Rows: readInterfaces,
 	Key:  func(r *interfaceRecord) string { return r.name },
@@ -211,7 +209,6 @@ func readInterfaces(ctx context.Context, src *Source, q *Query) ([]interfaceReco
 	if err != nil {
 		return nil, fmt.Errorf("interfaces: %w", err)
 	}
-	netns := src.NetNS()
 	names := map[int]string{}
 	for _, l := range links {
 		names[l.Index] = l.Name
@@ -221,7 +218,7 @@ func readInterfaces(ctx context.Context, src *Source, q *Query) ([]interfaceReco
 		r := interfaceRecord{
 			name: l.Name, index: int64(l.Index), mtu: int64(l.MTU),
 			flags: l.Flags, haveFlags: true, mac: macText(l.MAC),
-			typ: l.TypeName(), operstate: l.OperStateName(), netns: netns,
+			typ: l.TypeName(), operstate: l.OperStateName(),
 			counters: countersOf(&l.Stats), txqlen: int64(l.TxQueueLen),
 		}
 		if l.Kind != "" {
@@ -235,7 +232,7 @@ func readInterfaces(ctx context.Context, src *Source, q *Query) ([]interfaceReco
 			}
 			r.master = nameOr(names, l.MasterIndex)
 		}
-		if q.Uses("speed_mbps") {
+		if q.Needs(CostSysfs) {
 			r.speed = sysSpeed(src, l.Name)
 		}
 		recs[i] = r
@@ -264,14 +261,13 @@ func readProcInterfaces(src *Source, q *Query, f rtnl.LinkFilter) ([]interfaceRe
 	if err != nil {
 		return nil, missingProc(src, "interfaces", err)
 	}
-	netns := src.NetNS()
 	var recs []interfaceRecord
 	for _, d := range devs {
 		if f.Name != "" && d.Interface != f.Name {
 			continue
 		}
 		r := interfaceRecord{
-			name: d.Interface, netns: netns,
+			name: d.Interface,
 			counters: ifaceCounters{
 				rxPackets: d.RxPackets, rxBytes: d.RxBytes, rxErrors: d.RxErrors, rxDropped: d.RxDropped,
 				rxOver: d.RxFIFO, rxFrame: d.RxFrame, rxMulticast: d.RxMulticast,
@@ -283,7 +279,7 @@ func readProcInterfaces(src *Source, q *Query, f rtnl.LinkFilter) ([]interfaceRe
 		if f.Index != 0 && r.index != int64(f.Index) && r.index != nil {
 			continue
 		}
-		if q.Uses("speed_mbps") {
+		if q.Needs(CostSysfs) {
 			r.speed = sysSpeed(src, d.Interface)
 		}
 		recs = append(recs, r)
@@ -349,8 +345,8 @@ func sysInterface(src *Source, r *interfaceRecord) {
 			// A bridge, bond, team or macvlan sets them on its lower
 			// devices itself; sysfs cannot tell those from a user's.
 			r.flags &^= kernelSet
-			src.Notice("netsql: interfaces: with --proc, PROMISC and ALLMULTI of a device under a bridge, bond or macvlan are left out of flags: " +
-				"sysfs shows them whether the upper device or a user set them, and netstat shows only a user's")
+			src.Notice(Notice{NoticeIncomplete, "netsql: interfaces: with --proc, PROMISC and ALLMULTI of a device under a bridge, bond or macvlan are left out of flags: " +
+				"sysfs shows them whether the upper device or a user set them, and netstat shows only a user's"})
 		}
 	}
 	if v, ok := num("type", 10); ok && v >= 0 && v <= 0xffff {

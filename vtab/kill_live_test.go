@@ -143,7 +143,7 @@ func (f *killFixture) stableSS(t *testing.T) []string {
 
 func killEngine(t *testing.T, allow bool) *Engine {
 	t.Helper()
-	eng, err := Open(Options{Notify: func(msg string) { t.Log(msg) }, AllowKill: allow})
+	eng, err := Open(Options{Notify: func(n Notice) { t.Log(n.Msg) }, AllowKill: allow})
 	if err != nil {
 		t.Fatal(err)
 	}

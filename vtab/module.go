@@ -59,13 +59,13 @@ type planTerm struct {
 
 // plan is what BestIndex chose; it travels to Filter encoded in idxStr.
 type plan struct {
-	used  uint64
+	used  colSet
 	terms []planTerm // in argv order
 }
 
 func (p *plan) encode() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%x", p.used)
+	b.WriteString(p.used.encode())
 	for _, t := range p.terms {
 		kind := 'i'
 		if t.pushed {
@@ -78,7 +78,7 @@ func (p *plan) encode() string {
 
 func decodePlan(s string) (*plan, error) {
 	parts := strings.Split(s, ";")
-	used, err := strconv.ParseUint(parts[0], 16, 64)
+	used, err := decodeColSet(parts[0])
 	if err != nil {
 		return nil, fmt.Errorf("vtab: bad plan %q", s)
 	}
@@ -119,13 +119,9 @@ const (
 
 func (t *table) BestIndex(info *sqlvtab.IndexInfo) error {
 	cols := t.mod.schema.Columns
-	used := info.ColUsed
-	if used&(1<<63) != 0 {
-		used = math.MaxUint64 // bit 63 means "column 63 or later"
-	}
-	// used == 0 is real: SELECT count(*) reads no column, so it costs
-	// no fd scan, no name lookup, no tcp_info.
-	p := &plan{used: used}
+	// An empty set is real: SELECT count(*) reads no column, so it
+	// costs no fd scan, no name lookup, no tcp_info.
+	p := &plan{used: fromColUsed(uint64(info.ColUsed), len(cols))}
 	cost, rows := fullScanCost, float64(100000)
 	selector, narrowed := false, 0
 	for i := range info.Constraints {
@@ -209,7 +205,18 @@ type lookupTerm struct {
 	key any
 }
 
-func (c *cursor) Filter(_ int, idxStr string, vals []sqlvtab.Value) error {
+// recoverTo turns a panic in a producer or a column getter of table into
+// one error line naming the table: a Go stack trace must never escape
+// through SQLite, and the engine stays usable.
+func recoverTo(table string, err *error) {
+	if r := recover(); r != nil {
+		msg := strings.Join(strings.Fields(fmt.Sprint(r)), " ")
+		*err = fmt.Errorf("%s: internal error: %s", table, msg)
+	}
+}
+
+func (c *cursor) Filter(_ int, idxStr string, vals []sqlvtab.Value) (err error) {
+	defer recoverTo(c.table.mod.schema.Name, &err)
 	p, err := c.table.plan(idxStr)
 	if err != nil {
 		return err
@@ -353,7 +360,8 @@ func (c *cursor) row() int {
 	return int(c.rows[c.pos])
 }
 
-func (c *cursor) Column(col int) (sqlvtab.Value, error) {
+func (c *cursor) Column(col int) (v sqlvtab.Value, err error) {
+	defer recoverTo(c.table.mod.schema.Name, &err)
 	return c.snap.rows.Value(c.row(), col), nil
 }
 

@@ -9,7 +9,6 @@ import (
 // groupRecord is one row of multicast_groups.
 type groupRecord struct {
 	procstat.Group
-	netns uint64
 }
 
 // MulticastGroups is the multicast_groups table: what netstat -g shows.
@@ -29,8 +28,7 @@ var MulticastGroups = &Table[groupRecord]{
 			Value: func(r *groupRecord) any { return r.Group.Group.String() }},
 		{Name: "family", Type: Text, Values: inetFamilies, Doc: "address family: inet, inet6",
 			Value: func(r *groupRecord) any { return r.Family }},
-		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the membership belongs to",
-			Value: func(r *groupRecord) any { return nullIfZero(r.netns) }},
+		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the membership belongs to"},
 	},
 	Rows: readGroups,
 }
@@ -40,10 +38,9 @@ func readGroups(ctx context.Context, src *Source, q *Query) ([]groupRecord, erro
 	if err != nil {
 		return nil, missingProc(src, "multicast_groups", err)
 	}
-	netns := src.NetNS()
 	recs := make([]groupRecord, len(list))
 	for i, g := range list {
-		recs[i] = groupRecord{Group: g, netns: netns}
+		recs[i] = groupRecord{Group: g}
 	}
 	return recs, nil
 }

@@ -219,16 +219,6 @@ func (r *resolver) service(port int, proto string, numeric bool) string {
 	return strconv.Itoa(port)
 }
 
-// hostName returns the name of an address, or its numeric text; ok is
-// false when text is not an IP address.
-func (r *resolver) hostName(text string) (string, bool) {
-	a, err := netip.ParseAddr(text)
-	if err != nil {
-		return "", false
-	}
-	return r.lookupHost(a), true
-}
-
 // lookupHost is glibc's getnameinfo(3) without flags for a: a reverse
 // lookup in the resolver's order, else the numeric text.
 //

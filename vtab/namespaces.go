@@ -142,12 +142,13 @@ func intersectTargets(a, b []nsTarget, first bool) []nsTarget {
 }
 
 // nsRows joins the parts of one snapshot (one per namespace) and answers
-// netns_name.
+// netns and netns_name.
 type nsRows struct {
 	parts   []*part
 	starts  []int
 	total   int
 	nameCol int // -1 for a table without namespaces
+	inoCol  int // netns; -1 for a table without namespaces
 }
 
 func (r *nsRows) add(p *part) {
@@ -166,8 +167,11 @@ func (r *nsRows) Len() int { return r.total }
 
 func (r *nsRows) Value(row, col int) any {
 	p, local := r.part(row)
-	if col == r.nameCol {
+	switch col {
+	case r.nameCol:
 		return p.name
+	case r.inoCol:
+		return nullIfZero(p.inode)
 	}
 	return p.rows.Value(local, col)
 }
@@ -207,9 +211,9 @@ var Namespaces = &Table[namespaceRecord]{
 			Value: func(r *namespaceRecord) any { return int64(len(r.PIDs)) }},
 		{Name: "current", Type: Integer, Doc: "1 for the namespace netsql runs in",
 			Value: func(r *namespaceRecord) any { return boolInt(r.current) }},
-		{Name: "cgroup", Type: Text, Doc: "the cgroup of its lowest pid, as processes.cgroup shows it",
+		{Name: "cgroup", Type: Text, Cost: CostCgroup, Doc: "the cgroup of its lowest pid, as processes.cgroup shows it",
 			Value: func(r *namespaceRecord) any { return nullIfEmpty(r.cg.Path) }},
-		{Name: "container_id", Type: Text, Doc: "the container of its lowest pid, as processes.container_id shows it (Docker, containerd, CRI-O, Podman); NULL when none",
+		{Name: "container_id", Type: Text, Cost: CostCgroup, Doc: "the container of its lowest pid, as processes.container_id shows it (Docker, containerd, CRI-O, Podman); NULL when none",
 			Value: func(r *namespaceRecord) any { return nullIfEmpty(r.cg.ContainerID) }},
 	},
 	Key:  func(r *namespaceRecord) string { return strconv.FormatUint(r.Inode, 10) },
@@ -228,7 +232,7 @@ func readNamespaces(_ context.Context, src *Source, q *Query) ([]namespaceRecord
 	recs := make([]namespaceRecord, len(all))
 	for i, n := range all {
 		recs[i] = namespaceRecord{Namespace: n, current: n.Inode == own}
-		if len(n.PIDs) > 0 && q.Uses("cgroup", "container_id") {
+		if len(n.PIDs) > 0 && q.Needs(CostCgroup) {
 			recs[i].cg = readAttribution(src, n.PIDs[0])
 		}
 	}

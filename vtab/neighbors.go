@@ -16,7 +16,6 @@ type neighborRecord struct {
 	n     rtnl.Neighbor
 	iface any
 	state any
-	netns uint64
 }
 
 // Neighbors is the neighbors table: the ARP (IPv4) and NDP (IPv6) caches.
@@ -51,8 +50,7 @@ var Neighbors = &Table[neighborRecord]{
 				}
 				return int64(0)
 			}},
-		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the entry belongs to",
-			Value: func(r *neighborRecord) any { return nullIfZero(r.netns) }},
+		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the entry belongs to"},
 	},
 	Rows: readNeighbors,
 	Key:  func(r *neighborRecord) string { return rowKey(r.n.Index, r.n.Address) },
@@ -73,16 +71,15 @@ func readNeighbors(ctx context.Context, src *Source, q *Query) ([]neighborRecord
 		}
 		return readProcNeighbors(src, fam)
 	}
-	list, names, err := routeDump(ctx, src, q, "neighbors", func(c *rtnl.Client) ([]rtnl.Neighbor, error) {
+	list, names, err := routeDump(ctx, src, q, "neighbors", func(c RouteReader) ([]rtnl.Neighbor, error) {
 		return c.Neighbors(ctx, rtnl.NeighFilter{Family: fam, Index: idx})
 	})
 	if err != nil {
 		return nil, err
 	}
-	netns := src.NetNS()
 	recs := make([]neighborRecord, len(list))
 	for i, n := range list {
-		recs[i] = neighborRecord{n: n, iface: nameOr(names, n.Index), state: strings.Join(n.StateNames(), ","), netns: netns}
+		recs[i] = neighborRecord{n: n, iface: nameOr(names, n.Index), state: strings.Join(n.StateNames(), ",")}
 	}
 	return recs, nil
 }
@@ -95,7 +92,6 @@ func readProcNeighbors(src *Source, fam int) ([]neighborRecord, error) {
 	if err != nil {
 		return nil, missingProc(src, "neighbors", err)
 	}
-	netns := src.NetNS()
 	var recs []neighborRecord
 	for _, e := range list {
 		if e.Flags&procstat.ATFPublish != 0 {
@@ -103,7 +99,7 @@ func readProcNeighbors(src *Source, fam int) ([]neighborRecord, error) {
 		}
 		r := neighborRecord{
 			n:     rtnl.Neighbor{Family: unix.AF_INET, Address: e.Address},
-			iface: e.Interface, netns: netns,
+			iface: e.Interface,
 		}
 		if e.Flags&procstat.ATFComplete != 0 {
 			r.n.MAC = e.MAC

@@ -24,9 +24,9 @@ func openFixture(t *testing.T) (*Engine, func() []string) {
 	t.Helper()
 	var mu sync.Mutex
 	var notes []string
-	eng, err := Open(Options{ProcRoot: fixtureProc, Notify: func(m string) {
+	eng, err := Open(Options{ProcRoot: fixtureProc, Notify: func(n Notice) {
 		mu.Lock()
-		notes = append(notes, m)
+		notes = append(notes, n.Msg)
 		mu.Unlock()
 	}})
 	if err != nil {
@@ -206,7 +206,7 @@ func TestEmptyProcTreeGivesEmptyTablesAndNotices(t *testing.T) {
 	root := t.TempDir()
 	os.Mkdir(root+"/net", 0o755)
 	var notes []string
-	eng, err := Open(Options{ProcRoot: root, Notify: func(m string) { notes = append(notes, m) }})
+	eng, err := Open(Options{ProcRoot: root, Notify: func(n Notice) { notes = append(notes, n.Msg) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +354,7 @@ func TestRoutePushdown(t *testing.T) {
 		{[]Constraint{{"family", sqlvtab.OpEQ, "unix"}}, 0, 0, true},
 		{[]Constraint{{"family", sqlvtab.OpEQ, "inet"}, {"family", sqlvtab.OpEQ, "inet6"}}, 0, 0, true},
 	} {
-		q := &Query{schema: &schema, used: ^uint64(0), Constraints: c.cons}
+		q := &Query{schema: &schema, used: allColumns(len(schema.Columns)), Constraints: c.cons}
 		rq, err := newRouteQuery(src, q)
 		if err != nil {
 			t.Fatal(err)
@@ -373,4 +373,13 @@ func TestFixtureRepeatedEqualities(t *testing.T) {
 	wantRows(t, eng, "SELECT pid FROM processes WHERE pid = 9058 AND pid = 9058.0 COLLATE NOCASE", "9058")
 	wantRows(t, eng, "SELECT count(*) FROM processes WHERE pid = 9058 AND pid = 1", "0")
 	wantRows(t, eng, "SELECT count(*) FROM routes WHERE table_id = 254 AND table_id = '254'", "2")
+}
+
+// allColumns returns the set of columns 0..n-1.
+func allColumns(n int) colSet {
+	var s colSet
+	for i := 0; i < n; i++ {
+		s = s.with(i)
+	}
+	return s
 }

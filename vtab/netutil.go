@@ -57,15 +57,10 @@ func intFilter(q *Query, column string) (v int, set, ok bool) {
 	return ints[0], true, true
 }
 
-// dialRoute opens an rtnetlink socket in the namespace src reads.
-func dialRoute(src *Source, table string) (*rtnl.Client, error) {
-	var c *rtnl.Client
-	var err error
-	if src.netnsPath != "" {
-		c, err = rtnl.DialNetNS(src.netnsPath)
-	} else {
-		c, err = rtnl.Dial()
-	}
+// dialRoute opens the source's rtnetlink reader for the namespace it
+// reads.
+func dialRoute(src *Source, table string) (RouteReader, error) {
+	c, err := src.route()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", table, err)
 	}
@@ -75,7 +70,7 @@ func dialRoute(src *Source, table string) (*rtnl.Client, error) {
 // routeDump runs one rtnetlink dump in src's namespace and, when the
 // statement uses the interface column, maps interface indexes to names
 // with one link dump on the same socket (names is nil otherwise).
-func routeDump[T any](ctx context.Context, src *Source, q *Query, table string, dump func(*rtnl.Client) ([]T, error)) (list []T, names map[int]string, err error) {
+func routeDump[T any](ctx context.Context, src *Source, q *Query, table string, dump func(RouteReader) ([]T, error)) (list []T, names map[int]string, err error) {
 	c, err := dialRoute(src, table)
 	if err != nil {
 		return nil, nil, err
@@ -93,7 +88,7 @@ func routeDump[T any](ctx context.Context, src *Source, q *Query, table string, 
 }
 
 // linkNames maps interface indexes to names with one link dump.
-func linkNames(ctx context.Context, c *rtnl.Client) (map[int]string, error) {
+func linkNames(ctx context.Context, c RouteReader) (map[int]string, error) {
 	links, err := c.Links(ctx, rtnl.LinkFilter{})
 	if err != nil {
 		return nil, err
@@ -130,7 +125,7 @@ func missingProc(src *Source, table string, err error) error {
 	if errors.As(err, &pe) {
 		path = pe.Path
 	}
-	src.Notice(fmt.Sprintf("netsql: %s: %s is missing; the table is empty", table, path))
+	src.Notice(Notice{NoticeMissing, fmt.Sprintf("netsql: %s: %s is missing; the table is empty", table, path)})
 	return nil
 }
 
@@ -177,7 +172,7 @@ func (src *Source) sysfs() string {
 	}
 	root, err := src.sysRoot()
 	if err != nil {
-		src.Notice(fmt.Sprintf("netsql: cannot read sysfs inside namespace %s (%v); values read from it (interfaces.speed_mbps) are NULL there", src.nsName, err))
+		src.Notice(Notice{NoticeIncomplete, fmt.Sprintf("netsql: cannot read sysfs inside namespace %s (%v); values read from it (interfaces.speed_mbps) are NULL there", src.nsName, err)})
 		return ""
 	}
 	return root

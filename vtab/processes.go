@@ -39,17 +39,17 @@ var Processes = &Table[processRecord]{
 			Value: func(r *processRecord) any { return r.Cmdline }},
 		{Name: "uid", Type: Integer, Doc: "real user id",
 			Value: func(r *processRecord) any { return int64(r.UID) }},
-		{Name: "user", Type: Text, Doc: "login name for uid, or the number when it has none",
+		{Name: "user", Type: Text, Cost: CostUserName, Doc: "login name for uid, or the number when it has none",
 			Value: func(r *processRecord) any { return r.user }},
 		{Name: "netns", Type: Integer, Doc: "inode of the process's network namespace; NULL when it cannot be read",
 			Value: func(r *processRecord) any { return nullIfZero(r.NetNS) }},
-		{Name: "cgroup", Type: Text, Doc: cgroupDoc,
+		{Name: "cgroup", Type: Text, Cost: CostCgroup, Doc: cgroupDoc,
 			Value: func(r *processRecord) any { return nullIfEmpty(r.cg.Path) }},
-		{Name: "unit", Type: Text, Doc: unitDoc,
+		{Name: "unit", Type: Text, Cost: CostCgroup, Doc: unitDoc,
 			Value: func(r *processRecord) any { return nullIfEmpty(r.cg.Unit) }},
-		{Name: "container_id", Type: Text, Doc: containerIDDoc,
+		{Name: "container_id", Type: Text, Cost: CostCgroup, Doc: containerIDDoc,
 			Value: func(r *processRecord) any { return nullIfEmpty(r.cg.ContainerID) }},
-		{Name: "pod_uid", Type: Text, Doc: "the Kubernetes pod's uid, from a kubepods-*-pod<uid>.slice (underscores read as dashes) or /kubepods/QOS/pod<uid> cgroup; NULL outside a pod",
+		{Name: "pod_uid", Type: Text, Cost: CostCgroup, Doc: "the Kubernetes pod's uid, from a kubepods-*-pod<uid>.slice (underscores read as dashes) or /kubepods/QOS/pod<uid> cgroup; NULL outside a pod",
 			Value: func(r *processRecord) any { return nullIfEmpty(r.cg.PodUID) }},
 	},
 	Rows: readProcesses,
@@ -81,10 +81,10 @@ func readProcesses(ctx context.Context, src *Source, q *Query) ([]processRecord,
 		}
 	}
 	recs := make([]processRecord, len(list))
-	withCgroup := q.Uses(cgroupColumns...)
+	withCgroup := q.Needs(CostCgroup)
 	for i, p := range list {
 		recs[i].Process = p
-		if q.Uses("user") {
+		if q.Needs(CostUserName) {
 			recs[i].user = src.UserName(p.UID)
 		}
 		if withCgroup {
@@ -96,9 +96,6 @@ func readProcesses(ctx context.Context, src *Source, q *Query) ([]processRecord,
 	}
 	return recs, nil
 }
-
-// cgroupColumns are the processes columns read from /proc/PID/cgroup.
-var cgroupColumns = []string{"cgroup", "unit", "container_id", "pod_uid"}
 
 // The docs of the columns every table derives from a cgroup path.
 const (
@@ -166,7 +163,7 @@ var SocketOwners = &Table[ownerRecord]{
 			Value: func(r *ownerRecord) any { return int64(r.PID) }},
 		{Name: "fd", Type: Integer, Doc: "its file descriptor number",
 			Value: func(r *ownerRecord) any { return int64(r.FD) }},
-		{Name: "program", Type: Text, Doc: programDoc,
+		{Name: "program", Type: Text, Cost: CostProgram, Doc: programDoc,
 			Value: func(r *ownerRecord) any { return r.program }},
 	},
 	Rows: readOwners,
@@ -190,7 +187,7 @@ func readOwners(ctx context.Context, src *Source, q *Query) ([]ownerRecord, erro
 	names := newProgramNames(src)
 	for i, o := range res.Owners {
 		recs[i].Owner = o
-		if q.Uses("program") {
+		if q.Needs(CostProgram) {
 			if recs[i].program, err = names.get(ctx, o.PID); err != nil {
 				return nil, fmt.Errorf("socket_owners: %w", err)
 			}

@@ -67,7 +67,7 @@ func readIPAddr4(t *testing.T) map[string]ipAddr4 {
 // what the files cannot tell.
 func TestProcAddresses4MatchIP(t *testing.T) {
 	var notices []string
-	eng, err := Open(Options{ProcRoot: netifFixture, Notify: func(m string) { notices = append(notices, m) }})
+	eng, err := Open(Options{ProcRoot: netifFixture, Notify: func(n Notice) { notices = append(notices, n.Msg) }})
 	if err != nil {
 		t.Fatal(err)
 	}

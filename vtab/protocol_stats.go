@@ -9,7 +9,6 @@ import (
 // counterRecord is one row of protocol_stats.
 type counterRecord struct {
 	procstat.Counter
-	netns uint64
 }
 
 // ProtocolStats is the protocol_stats table: the counters netstat -s
@@ -26,8 +25,7 @@ var ProtocolStats = &Table[counterRecord]{
 			Value: func(r *counterRecord) any { return r.Name }},
 		{Name: "value", Type: Integer, Doc: "the counter (Tcp MaxConn is -1 when the limit is dynamic)",
 			Value: func(r *counterRecord) any { return r.Value }},
-		{Name: "netns", Type: Integer, Doc: "inode of the network namespace counted",
-			Value: func(r *counterRecord) any { return nullIfZero(r.netns) }},
+		{Name: "netns", Type: Integer, Doc: "inode of the network namespace counted"},
 	},
 	Rows: readProtocolStats,
 }
@@ -37,10 +35,9 @@ func readProtocolStats(ctx context.Context, src *Source, q *Query) ([]counterRec
 	if err != nil {
 		return nil, missingProc(src, "protocol_stats", err)
 	}
-	netns := src.NetNS()
 	recs := make([]counterRecord, len(list))
 	for i, c := range list {
-		recs[i] = counterRecord{Counter: c, netns: netns}
+		recs[i] = counterRecord{Counter: c}
 	}
 	return recs, nil
 }

@@ -32,7 +32,6 @@ type routeRecord struct {
 	refcnt   any
 	use      any
 	noMetric bool // /proc's ipv6_route carries no MTU, window or irtt
-	netns    uint64
 }
 
 // RTF_* route flags as /proc/net/route and /proc/net/ipv6_route print
@@ -196,27 +195,27 @@ var Routes = &Table[routeRecord]{
 			Value: func(r *routeRecord) any { return netmask4(r.family, r.dst.Bits()) }},
 		{Name: "gateway", Type: Text, Doc: "next-hop router; NULL for a directly connected route (netstat prints 0.0.0.0 or ::)",
 			Value: func(r *routeRecord) any { return addrOrNull(r.gateway) }},
-		{Name: "source", Type: Text, Doc: "preferred source address (ip route's src); NULL when none",
+		{Name: "source", Type: Text, Cost: CostNetlinkOnly, Doc: "preferred source address (ip route's src); NULL when none",
 			Value: func(r *routeRecord) any { return addrOrNull(r.src) }},
 		{Name: "interface", Type: Text, Doc: "outgoing interface; NULL when none (blackhole, unreachable)",
 			Value: func(r *routeRecord) any { return r.iface }},
 		{Name: "metric", Type: Integer, Doc: "route priority: lower wins (ip route's metric, netstat's Metric/Met)",
 			Value: func(r *routeRecord) any { return r.metric }},
-		{Name: "mtu", Type: Integer, Doc: "path MTU locked on the route; 0 when unset, NULL with --proc",
+		{Name: "mtu", Type: Integer, Cost: CostNetlinkOnly, Doc: "path MTU locked on the route; 0 when unset, NULL with --proc",
 			Value: func(r *routeRecord) any { return r.nl(int64(r.r.Metrics.MTU)) }},
-		{Name: "advmss", Type: Integer, Doc: "advertised TCP MSS; 0 when unset (netstat's MSS column shows advmss+40 when set); NULL for IPv6 with --proc",
+		{Name: "advmss", Type: Integer, Cost: CostNetlinkOnly, Doc: "advertised TCP MSS; 0 when unset (netstat's MSS column shows advmss+40 when set); NULL for IPv6 with --proc",
 			Value: func(r *routeRecord) any { return r.advmss }},
-		{Name: "window", Type: Integer, Doc: "TCP window clamp; 0 when unset, NULL for IPv6 with --proc",
+		{Name: "window", Type: Integer, Cost: CostNetlinkOnly, Doc: "TCP window clamp; 0 when unset, NULL for IPv6 with --proc",
 			Value: func(r *routeRecord) any { return r.routeMetric(r.r.Metrics.Window) }},
-		{Name: "irtt", Type: Integer, Doc: "initial round-trip time in milliseconds (netstat's irtt); 0 when unset, NULL for IPv6 with --proc",
+		{Name: "irtt", Type: Integer, Cost: CostNetlinkOnly, Doc: "initial round-trip time in milliseconds (netstat's irtt); 0 when unset, NULL for IPv6 with --proc",
 			Value: func(r *routeRecord) any { return r.routeMetric(r.r.Metrics.RTT >> 3) }},
-		{Name: "table_id", Type: Integer, Push: pushEQ, Doc: "routing table number: 254 main, 255 local, 253 default; NULL for IPv6 with --proc",
+		{Name: "table_id", Type: Integer, Cost: CostNetlinkOnly, Push: pushEQ, Doc: "routing table number: 254 main, 255 local, 253 default; NULL for IPv6 with --proc",
 			Value: func(r *routeRecord) any { return r.tableID }},
-		{Name: "table", Type: Text, Push: pushEQ, Doc: "routing table name from iproute2's rt_tables (main, local, default...), else the number",
+		{Name: "table", Type: Text, Cost: CostNetlinkOnly, Push: pushEQ, Doc: "routing table name from iproute2's rt_tables (main, local, default...), else the number",
 			Value: func(r *routeRecord) any { return r.table }},
-		{Name: "protocol", Type: Text, Doc: "who installed the route: kernel, boot, static, dhcp, ra, bird...; NULL with --proc",
+		{Name: "protocol", Type: Text, Cost: CostNetlinkOnly, Doc: "who installed the route: kernel, boot, static, dhcp, ra, bird...; NULL with --proc",
 			Value: func(r *routeRecord) any { return r.nl(rtnl.ProtocolName(r.r.Protocol)) }},
-		{Name: "scope", Type: Text, Doc: "route scope: global, link, host, site, nowhere; NULL with --proc",
+		{Name: "scope", Type: Text, Cost: CostNetlinkOnly, Doc: "route scope: global, link, host, site, nowhere; NULL with --proc",
 			Value: func(r *routeRecord) any { return r.nl(rtnl.ScopeName(r.r.Scope)) }},
 		{Name: "type", Type: Text, Doc: "unicast, local, broadcast, multicast, anycast, unreachable, blackhole, prohibit, throw...; with --proc NULL where /proc cannot tell (reject routes)",
 			Value: func(r *routeRecord) any { return r.typ }},
@@ -227,7 +226,7 @@ var Routes = &Table[routeRecord]{
 				}
 				return RouteFlags4(r.rtf)
 			}},
-		{Name: "weight", Type: Integer, Doc: "weight of this next hop of a multipath route; NULL for a single-path route",
+		{Name: "weight", Type: Integer, Cost: CostNetlinkOnly, Doc: "weight of this next hop of a multipath route; NULL for a single-path route",
 			Value: func(r *routeRecord) any {
 				if !r.r.Multipath {
 					return nil
@@ -241,26 +240,25 @@ var Routes = &Table[routeRecord]{
 				}
 				return int64(r.r.Hop)
 			}},
-		{Name: "pref", Type: Text, Doc: "IPv6 router preference: low, medium, high; NULL when none or with --proc",
+		{Name: "pref", Type: Text, Cost: CostNetlinkOnly, Doc: "IPv6 router preference: low, medium, high; NULL when none or with --proc",
 			Value: func(r *routeRecord) any {
 				if p := r.r.PrefName(); p != "" {
 					return p
 				}
 				return nil
 			}},
-		{Name: "expires", Type: Real, Doc: "seconds until the route expires (RA-learned routes); NULL when it does not or with --proc",
+		{Name: "expires", Type: Real, Cost: CostNetlinkOnly, Doc: "seconds until the route expires (RA-learned routes); NULL when it does not or with --proc",
 			Value: func(r *routeRecord) any {
 				if r.r.Expires == 0 {
 					return nil
 				}
 				return float64(r.r.Expires) / 100
 			}},
-		{Name: "refcnt", Type: Integer, Doc: "references, as netstat -r's Ref column; only /proc carries it, so a query using refcnt or use (and none of the columns only rtnetlink fills) reads IPv6 routes from net/ipv6_route even live, as netstat does: every table, the kernel's ::/0 reject entry included; NULL for routes read through rtnetlink",
+		{Name: "refcnt", Type: Integer, Cost: CostProcOnly, Doc: "references, as netstat -r's Ref column; only /proc carries it, so a query using refcnt or use (and none of the columns only rtnetlink fills) reads IPv6 routes from net/ipv6_route even live, as netstat does: every table, the kernel's ::/0 reject entry included; NULL for routes read through rtnetlink",
 			Value: func(r *routeRecord) any { return r.refcnt }},
-		{Name: "use", Type: Integer, Doc: "lookups, as netstat -r's Use column (always 0 on current kernels); read like refcnt: NULL for IPv4 routes read through rtnetlink",
+		{Name: "use", Type: Integer, Cost: CostProcOnly, Doc: "lookups, as netstat -r's Use column (always 0 on current kernels); read like refcnt: NULL for IPv4 routes read through rtnetlink",
 			Value: func(r *routeRecord) any { return r.use }},
-		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the route belongs to",
-			Value: func(r *routeRecord) any { return nullIfZero(r.netns) }},
+		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the route belongs to"},
 	},
 	Rows: readRoutes,
 	Key: func(r *routeRecord) string {
@@ -351,13 +349,6 @@ func (rq *routeQuery) tableName(id uint32) any {
 	return strconv.FormatUint(uint64(id), 10)
 }
 
-// netlinkOnlyRouteColumns are the routes columns net/ipv6_route cannot
-// fill: a query using one reads IPv6 routes through rtnetlink.
-var netlinkOnlyRouteColumns = []string{
-	"source", "mtu", "advmss", "window", "irtt", "table_id", "table",
-	"protocol", "scope", "weight", "pref", "expires",
-}
-
 func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, error) {
 	rq, err := newRouteQuery(src, q)
 	if err != nil || rq.none {
@@ -370,7 +361,7 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 	// and no column only rtnetlink fills, gets the IPv6 routes as netstat
 	// -r -A inet6 sees them, from there. (SELECT * stays on rtnetlink.)
 	var procV6 []routeRecord
-	if rq.table == 0 && rq.family != unix.AF_INET && q.Uses("refcnt", "use") && !q.Uses(netlinkOnlyRouteColumns...) {
+	if rq.table == 0 && rq.family != unix.AF_INET && q.Needs(CostProcOnly) && !q.Needs(CostNetlinkOnly) {
 		procV6, err = readProcRoutes(src, &routeQuery{family: unix.AF_INET6, names: rq.names})
 		if err != nil {
 			return nil, err
@@ -380,7 +371,7 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 		}
 		rq.family = unix.AF_INET
 	}
-	routes, names, err := routeDump(ctx, src, q, "routes", func(c *rtnl.Client) ([]rtnl.Route, error) {
+	routes, names, err := routeDump(ctx, src, q, "routes", func(c RouteReader) ([]rtnl.Route, error) {
 		routes, err := c.Routes(ctx, rtnl.RouteFilter{Family: rq.family, Table: rq.table})
 		if err != nil || !rtnl.NeedsNexthops(routes) {
 			return routes, err
@@ -395,7 +386,6 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 	if err != nil {
 		return nil, err
 	}
-	netns := src.NetNS()
 	recs := make([]routeRecord, len(routes))
 	for i, r := range routes {
 		recs[i] = routeRecord{
@@ -403,7 +393,7 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 			iface: nameOr(names, r.OIF), metric: int64(r.Priority),
 			rtf: rtfOf(&r), netlink: true, r: r,
 			tableID: int64(r.Table), table: rq.tableName(r.Table), typ: r.TypeName(),
-			advmss: int64(r.Metrics.AdvMSS), netns: netns,
+			advmss: int64(r.Metrics.AdvMSS),
 		}
 	}
 	return append(recs, procV6...), nil
@@ -411,7 +401,6 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 
 // readProcRoutes reads net/route (the IPv4 main table) and net/ipv6_route.
 func readProcRoutes(src *Source, rq *routeQuery) ([]routeRecord, error) {
-	netns := src.NetNS()
 	var recs []routeRecord
 	if rq.family != unix.AF_INET6 && (rq.table == 0 || rq.table == unix.RT_TABLE_MAIN) {
 		v4, err := procstat.Routes4(src.NetRoot)
@@ -428,7 +417,7 @@ func readProcRoutes(src *Source, rq *routeQuery) ([]routeRecord, error) {
 			rec := routeRecord{
 				family: unix.AF_INET, dst: p, metric: r.Metric, rtf: r.Flags,
 				tableID: int64(unix.RT_TABLE_MAIN), table: rq.tableName(unix.RT_TABLE_MAIN),
-				refcnt: r.RefCnt, use: r.Use, netns: netns,
+				refcnt: r.RefCnt, use: r.Use,
 				r: rtnl.Route{Metrics: rtnl.RouteMetrics{Window: uint32(r.Window), RTT: uint32(r.IRTT) << 3}},
 			}
 			if r.Flags&rtfGateway != 0 {
@@ -457,7 +446,7 @@ func readProcRoutes(src *Source, rq *routeQuery) ([]routeRecord, error) {
 		for _, r := range v6 {
 			rec := routeRecord{
 				family: unix.AF_INET6, dst: r.Destination, metric: int64(r.Metric), rtf: r.Flags,
-				refcnt: int64(r.RefCnt), use: int64(r.Use), noMetric: true, netns: netns,
+				refcnt: int64(r.RefCnt), use: int64(r.Use), noMetric: true,
 			}
 			if r.Flags&rtfGateway != 0 {
 				rec.gateway = r.NextHop

@@ -17,7 +17,6 @@ type ruleRecord struct {
 	r     rtnl.Rule
 	table any // name, or nil when the rule has no table
 	proto any // ip_proto name, or nil when the rule has none
-	netns uint64
 }
 
 // Rules is the rules table: the policy routing rules (ip rule).
@@ -98,8 +97,7 @@ var Rules = &Table[ruleRecord]{
 			Value: func(r *ruleRecord) any { return rtnl.ProtocolName(r.r.Protocol) }},
 		{Name: "flags", Type: Text, Doc: "rule flags, comma-separated: invert, unresolved (a goto to no rule), iif_detached, oif_detached (no such device now), permanent; '' for none",
 			Value: func(r *ruleRecord) any { return strings.Join(rtnl.RuleFlagNames(r.r.Flags), ",") }},
-		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the rule belongs to",
-			Value: func(r *ruleRecord) any { return nullIfZero(r.netns) }},
+		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the rule belongs to"},
 	},
 	Rows: readRules,
 	Key:  func(r *ruleRecord) string { return rowKey(fmt.Sprintf("%+v", ruleKey(&r.r))) },
@@ -123,7 +121,7 @@ func readRules(ctx context.Context, src *Source, q *Query) ([]ruleRecord, error)
 		return nil, nil
 	}
 	if !src.Live {
-		src.Notice(fmt.Sprintf("netsql: rules: a /proc tree holds no policy routing rules (only rtnetlink lists them); rules is empty with --proc %s", src.ProcRoot))
+		src.Notice(Notice{NoticeIncomplete, fmt.Sprintf("netsql: rules: a /proc tree holds no policy routing rules (only rtnetlink lists them); rules is empty with --proc %s", src.ProcRoot)})
 		return nil, nil
 	}
 	c, err := dialRoute(src, "rules")
@@ -146,10 +144,9 @@ func readRules(ctx context.Context, src *Source, q *Query) ([]ruleRecord, error)
 		protos = protocolNames(src)
 	}
 	tables := &routeQuery{names: names}
-	netns := src.NetNS()
 	recs := make([]ruleRecord, len(list))
 	for i, r := range list {
-		rec := ruleRecord{r: r, netns: netns}
+		rec := ruleRecord{r: r}
 		if r.Table != 0 {
 			rec.table = tables.tableName(r.Table)
 		}

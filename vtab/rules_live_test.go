@@ -176,7 +176,7 @@ func ipRuleRow(t *testing.T, fam string, o map[string]any) string {
 // answer.
 func TestRulesFromProcTreeIsEmptyWithNotice(t *testing.T) {
 	var notes []string
-	eng, err := Open(Options{ProcRoot: fixtureProc, Notify: func(m string) { notes = append(notes, m) }})
+	eng, err := Open(Options{ProcRoot: fixtureProc, Notify: func(n Notice) { notes = append(notes, n.Msg) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ type statement struct {
 // part is one read of one table in one namespace.
 type part struct {
 	rows  rowSet
-	used  uint64
+	used  colSet
 	inode uint64
 	name  any // the namespace's name, what netns_name shows
 	// rowids maps row numbers to the rowids SQLite sees, the same in every
@@ -68,7 +68,7 @@ type part struct {
 // plus the equality indexes built over them.
 type snapshot struct {
 	rows  *nsRows
-	used  uint64
+	used  colSet
 	index map[int]map[any][]int32
 	mu    sync.Mutex
 }
@@ -216,7 +216,7 @@ func (s *session) snapshot(m *module, q *Query, sel []Constraint) (snap *snapsho
 	}
 	skey := name + "\x02" + strings.Join(inodes, ",") + "\x02" + ckey
 	for _, snap := range s.snaps[skey] {
-		if snap.used&q.used == q.used {
+		if snap.used.covers(q.used) {
 			s.mu.Unlock()
 			return snap, dropped, nil
 		}
@@ -224,13 +224,14 @@ func (s *session) snapshot(m *module, q *Query, sel []Constraint) (snap *snapsho
 	// Read with every column an earlier snapshot of this key needed, so
 	// the cursors of a self-join end up sharing one read.
 	for _, snap := range s.snaps[skey] {
-		q.used |= snap.used
+		q.used = q.used.union(snap.used)
 	}
 	s.mu.Unlock()
 
-	rows := &nsRows{nameCol: -1}
+	rows := &nsRows{nameCol: -1, inoCol: -1}
 	if m.schema.PerNetNS {
 		rows.nameCol = m.schema.ColumnIndex(netnsNameColumn)
+		rows.inoCol = m.schema.ColumnIndex(netnsColumn)
 	}
 	for _, t := range targets {
 		p, err := s.part(ctx, m, q, ckey, t)
@@ -286,7 +287,7 @@ func (s *session) part(ctx context.Context, m *module, q *Query, ckey string, t 
 	pkey := name + "\x02" + strconv.FormatUint(t.ns.Inode, 10) + "\x02" + ckey
 	s.mu.Lock()
 	for _, p := range s.parts[pkey] {
-		if p.used&q.used == q.used {
+		if p.used.covers(q.used) {
 			s.mu.Unlock()
 			return p, nil
 		}
@@ -299,7 +300,7 @@ func (s *session) part(ctx context.Context, m *module, q *Query, ckey string, t 
 	rows, err := m.produce(ctx, q, t)
 	if err != nil {
 		if t.optional {
-			m.eng.src.Notice(fmt.Sprintf("netsql: %s: skipped namespace %s: %v", name, t.ns.Name(), err))
+			m.eng.src.Notice(Notice{NoticeSkippedNamespace, fmt.Sprintf("netsql: %s: skipped namespace %s: %v", name, t.ns.Name(), err)})
 			return nil, nil
 		}
 		return nil, err

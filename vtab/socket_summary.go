@@ -9,7 +9,6 @@ import (
 // sockstatRecord is one row of socket_summary.
 type sockstatRecord struct {
 	procstat.SockstatEntry
-	netns uint64
 }
 
 // SocketSummary is the socket_summary table: what ss -s prints.
@@ -27,8 +26,7 @@ var SocketSummary = &Table[sockstatRecord]{
 			Value: func(r *sockstatRecord) any { return r.Name }},
 		{Name: "value", Type: Integer, Doc: "the number",
 			Value: func(r *sockstatRecord) any { return r.Value }},
-		{Name: "netns", Type: Integer, Doc: "inode of the network namespace counted",
-			Value: func(r *sockstatRecord) any { return nullIfZero(r.netns) }},
+		{Name: "netns", Type: Integer, Doc: "inode of the network namespace counted"},
 	},
 	Rows: readSocketSummary,
 }
@@ -38,10 +36,9 @@ func readSocketSummary(ctx context.Context, src *Source, q *Query) ([]sockstatRe
 	if err != nil {
 		return nil, missingProc(src, "socket_summary", err)
 	}
-	netns := src.NetNS()
 	recs := make([]sockstatRecord, len(list))
 	for i, e := range list {
-		recs[i] = sockstatRecord{SockstatEntry: e, netns: netns}
+		recs[i] = sockstatRecord{SockstatEntry: e}
 	}
 	return recs, nil
 }

@@ -18,8 +18,7 @@ import (
 
 // socketRecord is one row of the sockets table.
 type socketRecord struct {
-	*sock.Socket // points into the reader's slice: no copy of 80k records
-	netns        uint64
+	*sock.Socket            // points into the reader's slice: no copy of 80k records
 	owner        *ownerInfo // nil when not asked for or not visible
 	user         string
 	ifnames      map[int]string // the namespace's interface names, when bound_interface is used
@@ -67,17 +66,16 @@ var Sockets = &Table[socketRecord]{
 			Value: func(r *socketRecord) any { return nullIfZero(uint64(r.Backlog)) }},
 		{Name: "uid", Type: Integer, Doc: "owning user id (the socket's, not the process's)",
 			Value: func(r *socketRecord) any { return int64(r.UID) }},
-		{Name: "user", Type: Text, Doc: "login name for uid from the passwd database, or the number when it has none",
+		{Name: "user", Type: Text, Cost: CostUserName, Doc: "login name for uid from the passwd database, or the number when it has none",
 			Value: func(r *socketRecord) any { return r.user }},
 		{Name: "inode", Type: Integer, Doc: "socket inode (0 for TIME_WAIT and other sockets no file holds)",
 			Value: func(r *socketRecord) any { return int64(r.Inode) }},
-		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the socket lives in",
-			Value: func(r *socketRecord) any { return nullIfZero(r.netns) }},
-		{Name: "pid", Type: Integer, Doc: "a process holding the socket (the lowest pid, as netstat -p shows); NULL when no visible process holds it. socket_owners lists them all",
+		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the socket lives in"},
+		{Name: "pid", Type: Integer, Cost: CostOwners, Doc: "a process holding the socket (the lowest pid, as netstat -p shows); NULL when no visible process holds it. socket_owners lists them all",
 			Value: ownerValue(func(o *ownerInfo) any { return int64(o.pid) })},
-		{Name: "program", Type: Text, Doc: programDoc,
+		{Name: "program", Type: Text, Cost: CostOwners | CostProgram, Doc: programDoc,
 			Value: ownerValue(func(o *ownerInfo) any { return o.program })},
-		{Name: "fd", Type: Integer, Doc: "that process's lowest file descriptor for the socket",
+		{Name: "fd", Type: Integer, Cost: CostOwners, Doc: "that process's lowest file descriptor for the socket",
 			Value: ownerValue(func(o *ownerInfo) any { return int64(o.fd) })},
 		{Name: "bound_interface", Type: Text, Doc: "device the socket is bound to (SO_BINDTODEVICE, or the interface of the link-local IPv6 address it uses), as ss prints it after % in addr%dev:port; NULL when unbound, for unix sockets, and when read from /proc/net (--proc), which does not show it. Its ifindex as text if the device is gone",
 			Value: func(r *socketRecord) any {
@@ -86,9 +84,9 @@ var Sockets = &Table[socketRecord]{
 				}
 				return nameOr(r.ifnames, int(r.BoundIf))
 			}},
-		{Name: "unit", Type: Text, Doc: "the systemd unit of that process (processes.unit): nginx.service, session-3.scope, docker-ID.scope; NULL when none or no visible process holds the socket",
+		{Name: "unit", Type: Text, Cost: CostOwners | CostCgroup, Doc: "the systemd unit of that process (processes.unit): nginx.service, session-3.scope, docker-ID.scope; NULL when none or no visible process holds the socket",
 			Value: ownerCgroupValue(func(a *cgroup.Attribution) string { return a.Unit })},
-		{Name: "container_id", Type: Text, Doc: "the container that process runs in (processes.container_id): Docker, containerd, CRI-O or Podman's 64-hex id; NULL when none or no visible process holds the socket",
+		{Name: "container_id", Type: Text, Cost: CostOwners | CostCgroup, Doc: "the container that process runs in (processes.container_id): Docker, containerd, CRI-O or Podman's 64-hex id; NULL when none or no visible process holds the socket",
 			Value: ownerCgroupValue(func(a *cgroup.Attribution) string { return a.ContainerID })},
 		{Name: "path", Type: Text, Doc: "unix socket path; abstract names start with @; NULL when unbound or not unix",
 			Value: func(r *socketRecord) any { return nullIfEmpty(r.Path) }},
@@ -128,17 +126,16 @@ func readSockets(ctx context.Context, src *Source, q *Query) ([]socketRecord, er
 		return nil, fmt.Errorf("sockets: %w", err)
 	}
 	recs := make([]socketRecord, len(socks))
-	netns := src.NetNS()
 	for i := range socks {
-		recs[i] = socketRecord{Socket: &socks[i], netns: netns}
+		recs[i] = socketRecord{Socket: &socks[i]}
 	}
-	if q.Uses("user") {
+	if q.Needs(CostUserName) {
 		for i := range recs {
 			recs[i].user = src.UserName(recs[i].UID)
 		}
 	}
-	if q.Uses(ownerColumns...) {
-		if err := attachOwners(ctx, src, recs, q.Uses(socketCgroupColumns...)); err != nil {
+	if q.Needs(CostOwners) {
+		if err := attachOwners(ctx, src, recs, q.Needs(CostCgroup)); err != nil {
 			return nil, err
 		}
 	}
@@ -251,13 +248,6 @@ func socketKey(r *socketRecord) string {
 	return rowKey(r.Family, uint8(r.Protocol), r.Local, r.Remote, r.Inode)
 }
 
-// ownerColumns are the sockets columns that need the fd scan;
-// socketCgroupColumns those that also read the owner's cgroup.
-var (
-	socketCgroupColumns = []string{"unit", "container_id"}
-	ownerColumns        = append([]string{"pid", "program", "fd"}, socketCgroupColumns...)
-)
-
 // attachOwners finds, for every socket with an inode, the process netstat
 // -p would name: the lowest pid holding it, and in it the lowest fd. With
 // withCgroup it also reads each such process's cgroup, once per process.
@@ -315,11 +305,11 @@ func attachOwners(ctx context.Context, src *Source, recs []socketRecord, withCgr
 
 // deniedNotice explains NULL owners, as netstat's "Not all processes could
 // be identified" does.
-func deniedNotice(n int) string {
+func deniedNotice(n int) Notice {
 	if os.Geteuid() != 0 {
-		return "netsql: not all processes could be identified: other users' sockets show pid NULL; run as root to see them all"
+		return Notice{NoticeOwnersDenied, "netsql: not all processes could be identified: other users' sockets show pid NULL; run as root to see them all"}
 	}
-	return fmt.Sprintf("netsql: the file descriptors of %d process(es) could not be read; sockets only they hold show pid NULL", n)
+	return Notice{NoticeOwnersDenied, fmt.Sprintf("netsql: the file descriptors of %d process(es) could not be read; sockets only they hold show pid NULL", n)}
 }
 
 // programNames caches per-pid program names for one read.

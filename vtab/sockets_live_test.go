@@ -17,7 +17,7 @@ import (
 // liveEngine opens an engine on the running kernel.
 func liveEngine(t *testing.T) *Engine {
 	t.Helper()
-	eng, err := Open(Options{Notify: func(msg string) { t.Log(msg) }})
+	eng, err := Open(Options{Notify: func(n Notice) { t.Log(n.Msg) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ var procNetColumns = []struct {
 // readSocketList reads the sockets req asks for from src and, on a live
 // kernel, joins in the /proc/net-only columns q uses.
 func readSocketList(ctx context.Context, src *Source, q *Query, req sock.Request) ([]sock.Socket, error) {
-	socks, err := src.Sockets.Sockets(ctx, req)
+	socks, err := src.sockets().Sockets(ctx, req)
 	if err != nil || !src.Live {
 		return socks, err // a /proc tree's sockets come from /proc/net
 	}
@@ -123,7 +123,6 @@ func unixFlagWords(flags uint32) string {
 // unixLineRecord is one row of unix_socket_lines.
 type unixLineRecord struct {
 	sock.Socket
-	netns uint64
 }
 
 // UnixSocketLines is the unix_socket_lines table: /proc/net/unix line by line,
@@ -148,8 +147,7 @@ var UnixSocketLines = &Table[unixLineRecord]{
 			Value: func(r *unixLineRecord) any { return int64(r.Inode) }},
 		{Name: "path", Type: Text, Doc: "bound path; abstract names start with @ (their NULs shown as @); NULL when unbound",
 			Value: func(r *unixLineRecord) any { return nullIfEmpty(r.Path) }},
-		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the socket lives in",
-			Value: func(r *unixLineRecord) any { return nullIfZero(r.netns) }},
+		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the socket lives in"},
 	},
 	Rows: readUnixSocketLines,
 }
@@ -159,10 +157,9 @@ func readUnixSocketLines(ctx context.Context, src *Source, _ *Query) ([]unixLine
 	if err != nil {
 		return nil, fmt.Errorf("unix_socket_lines: %w", err)
 	}
-	netns := src.NetNS()
 	recs := make([]unixLineRecord, len(socks))
 	for i := range socks {
-		recs[i] = unixLineRecord{Socket: socks[i], netns: netns}
+		recs[i] = unixLineRecord{Socket: socks[i]}
 	}
 	return recs, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/netsql/netsql/vtab/netns"
 	"github.com/netsql/netsql/vtab/procnet"
 	"github.com/netsql/netsql/vtab/procs"
+	"github.com/netsql/netsql/vtab/rtnl"
 	"github.com/netsql/netsql/vtab/sock"
 	"github.com/netsql/netsql/vtab/sockdiag"
 )
@@ -48,6 +49,11 @@ type Source struct {
 	RunDir string
 	// Sockets reads socket tables.
 	Sockets sock.Reader
+	// Route opens a reader of the rtnetlink objects (links, addresses,
+	// routes, neighbours, rules) of the namespace the source reads; nil
+	// dials the kernel there. Tests replace it with canned answers. The
+	// sources the engine derives for other namespaces dial those.
+	Route func() (RouteReader, error)
 
 	// parent is the source this one was derived from for another
 	// namespace; caches and notices are the parent's.
@@ -61,8 +67,8 @@ type Source struct {
 
 	ownerScans atomic.Int64 // /proc/*/fd walks made (tests check the scan runs only when needed)
 
-	notify   func(string)
-	noticed  sync.Map // notice text -> struct{}
+	notify   func(Notice)
+	noticed  sync.Map // Notice -> struct{}
 	usersMu  sync.Mutex
 	users    map[uint32]string
 	passwd   map[uint32]string // a --proc tree's etc/passwd, read once
@@ -77,7 +83,7 @@ const liveNetRoot = "/proc/thread-self"
 
 // NewSource returns the source for procRoot ("" for the live kernel).
 // notify receives one-line notices (nil discards them).
-func NewSource(procRoot string, notify func(string)) (*Source, error) {
+func NewSource(procRoot string, notify func(Notice)) (*Source, error) {
 	s := &Source{notify: notify, users: map[uint32]string{}, RunDir: netns.RunDir}
 	if procRoot == "" {
 		// /proc/net follows the thread group leader, which Go may have
@@ -173,14 +179,14 @@ func (s *Source) inNamespace(n netns.Namespace, anchor *netns.Anchor) *Source {
 	return d
 }
 
-// Notice sends msg to the user once per source, however often it recurs.
-func (s *Source) Notice(msg string) {
+// Notice sends n to the user once per source, however often it recurs.
+func (s *Source) Notice(n Notice) {
 	s = s.root()
 	if s.notify == nil {
 		return
 	}
-	if _, dup := s.noticed.LoadOrStore(msg, struct{}{}); !dup {
-		s.notify(msg)
+	if _, dup := s.noticed.LoadOrStore(n, struct{}{}); !dup {
+		s.notify(n)
 	}
 }
 
@@ -193,6 +199,9 @@ func (s *Source) UserName(uid uint32) string {
 	s = s.root()
 	s.usersMu.Lock()
 	defer s.usersMu.Unlock()
+	if s.users == nil { // a Source built without NewSource
+		s.users = map[uint32]string{}
+	}
 	if name, ok := s.users[uid]; ok {
 		return name
 	}
@@ -264,6 +273,49 @@ func (s *Source) NetNS() uint64 {
 	return s.netns
 }
 
+// RouteReader reads the rtnetlink objects of one namespace, as
+// *rtnl.Client does: each call one dump.
+type RouteReader interface {
+	Links(ctx context.Context, f rtnl.LinkFilter) ([]rtnl.Link, error)
+	Addresses(ctx context.Context, f rtnl.AddrFilter) ([]rtnl.Address, error)
+	Routes(ctx context.Context, f rtnl.RouteFilter) ([]rtnl.Route, error)
+	Neighbors(ctx context.Context, f rtnl.NeighFilter) ([]rtnl.Neighbor, error)
+	Rules(ctx context.Context, f rtnl.RuleFilter) ([]rtnl.Rule, error)
+	Nexthops(ctx context.Context) ([]rtnl.Nexthop, error)
+	Close() error
+}
+
+// route opens the source's rtnetlink reader: Route when set, else a
+// socket dialled in the namespace the source reads.
+func (s *Source) route() (RouteReader, error) {
+	if s.Route != nil {
+		return s.Route()
+	}
+	if s.netnsPath != "" {
+		return rtnl.DialNetNS(s.netnsPath)
+	}
+	return rtnl.Dial()
+}
+
+// errNoReader is the error of a reader a Source was built without.
+var errNoReader = errors.New("the source has no reader for it (build sources with NewSource)")
+
+// sockets returns the socket reader, or one that fails with errNoReader
+// when the Source was built without one.
+func (s *Source) sockets() sock.Reader {
+	if s.Sockets == nil {
+		return noSockets{}
+	}
+	return s.Sockets
+}
+
+// noSockets is the socket reader of a Source built without one.
+type noSockets struct{}
+
+func (noSockets) Sockets(context.Context, sock.Request) ([]sock.Socket, error) {
+	return nil, fmt.Errorf("sockets: %w", errNoReader)
+}
+
 // fallbackReader reads sockets through netlink and falls back to /proc/net
 // for what netlink cannot give: everything, when the kernel refuses
 // NETLINK_SOCK_DIAG (said once), or single dumps whose diag module the
@@ -300,7 +352,7 @@ func (f *fallbackReader) Sockets(ctx context.Context, req sock.Request) ([]sock.
 		f.mu.Lock()
 		f.refused = true
 		f.mu.Unlock()
-		f.src.Notice(fmt.Sprintf("netsql: netlink sock_diag unavailable (%v); reading /proc/net instead", err))
+		f.src.Notice(Notice{NoticeFallback, fmt.Sprintf("netsql: netlink sock_diag unavailable (%v); reading /proc/net instead", err)})
 		return f.fallback.Sockets(ctx, req)
 	}
 	return nil, err

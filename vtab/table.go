@@ -48,8 +48,14 @@ type Column[T any] struct {
 	// TCP states differ); the error for a word outside Values shows it
 	// instead of the bare list.
 	ValuesHelp string
+	// Cost is the work beyond the table's basic read that the column's
+	// value needs; the producer asks Query.Needs and skips what no used
+	// column costs.
+	Cost Cost
 	// Value returns the column's value for one record: nil, int64,
 	// float64, string or []byte. It runs only for columns SQLite reads.
+	// The netns column of a PerNetNS table has none: the adapter fills it
+	// with the inode of the namespace it read, as it fills netns_name.
 	Value func(*T) any
 }
 
@@ -62,8 +68,9 @@ type Table[T any] struct {
 	// Examples are further queries, each shown after Example (one per
 	// column worth its own example) and run by the tests like it.
 	Examples []string
-	// PerNetNS tables describe one network namespace and have a netns
-	// column. The adapter adds the hidden netns_name column and answers
+	// PerNetNS tables describe one network namespace and declare a netns
+	// column without a Value: the adapter fills it with the namespace's
+	// inode (NULL when unknown), adds the hidden netns_name column and answers
 	// `netns = INODE` and `netns_name = 'NAME' | 'pid:N' | '*'` by calling
 	// Rows once per selected namespace with a Source reading that one.
 	PerNetNS bool
@@ -84,6 +91,30 @@ type Table[T any] struct {
 	Kill *Killer[T]
 }
 
+// Cost is work a column's value needs beyond the table's basic read,
+// declared on the column so producers skip it when no used column needs
+// it, without lists of column names.
+type Cost uint32
+
+// The costs a column can declare.
+const (
+	// CostOwners: the owning processes, from a /proc/*/fd scan.
+	CostOwners Cost = 1 << iota
+	// CostCgroup: the cgroup of a process, from /proc/PID/cgroup.
+	CostCgroup
+	// CostUserName: a uid's login name, from the passwd database.
+	CostUserName
+	// CostProgram: a process's program name, from /proc/PID.
+	CostProgram
+	// CostProcOnly: a value only a /proc file carries (routes' refcnt
+	// and use are in net/ipv6_route, not rtnetlink).
+	CostProcOnly
+	// CostNetlinkOnly: a value only netlink carries.
+	CostNetlinkOnly
+	// CostSysfs: a value read from the namespace's sysfs.
+	CostSysfs
+)
+
 // Def is a declared table of any record type: what the engine registers.
 type Def interface {
 	// Schema describes the table for SQLite, .schema and documentation.
@@ -103,6 +134,9 @@ type Schema struct {
 	Keyed bool
 	// Killable reports whether DELETE acts on the kernel (Table.Kill).
 	Killable bool
+	// noValue names a column declared without a Value getter that the
+	// adapter does not fill; validate rejects it.
+	noValue string
 }
 
 // ColumnSchema is the record-type-free description of a column.
@@ -116,13 +150,18 @@ type ColumnSchema struct {
 	Values []string
 	// ValuesHelp says which of Values apply where; empty for a plain list.
 	ValuesHelp string
+	// Cost is the work beyond the table's read the column needs.
+	Cost Cost
 }
 
 // Schema implements Def.
 func (t *Table[T]) Schema() Schema {
 	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example, Examples: t.Examples, Keyed: t.Key != nil, PerNetNS: t.PerNetNS, Killable: t.Kill != nil}
 	for _, c := range t.Columns {
-		cs := ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push, Values: c.Values, ValuesHelp: c.ValuesHelp}
+		cs := ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push, Values: c.Values, ValuesHelp: c.ValuesHelp, Cost: c.Cost}
+		if c.Value == nil && !(t.PerNetNS && c.Name == netnsColumn) && s.noValue == "" {
+			s.noValue = c.Name
+		}
 		if t.PerNetNS && c.Name == netnsColumn {
 			cs.Push = pushEQ // the adapter picks the namespaces
 		}
@@ -207,8 +246,11 @@ func (s Schema) validate() error {
 	if s.Name == "" || len(s.Columns) == 0 || s.Doc == "" {
 		return fmt.Errorf("vtab: table %q: name, doc and columns are required", s.Name)
 	}
-	if len(s.Columns) > 63 {
-		return fmt.Errorf("vtab: table %s: more than 63 columns defeats column pruning", s.Name)
+	if s.noValue != "" {
+		return fmt.Errorf("vtab: table %s column %s: no Value", s.Name, s.noValue)
+	}
+	if s.PerNetNS && s.ColumnIndex(netnsColumn) < 0 {
+		return fmt.Errorf("vtab: table %s is PerNetNS but declares no %s column", s.Name, netnsColumn)
 	}
 	seen := map[string]bool{}
 	for _, c := range s.Columns {
@@ -251,7 +293,7 @@ type Constraint struct {
 // columns are used and which pushed-down constraints apply.
 type Query struct {
 	schema      *Schema
-	used        uint64
+	used        colSet
 	Constraints []Constraint
 }
 
@@ -259,7 +301,19 @@ type Query struct {
 // Producers skip costly work (an fd scan, a name lookup) for unused columns.
 func (q *Query) Uses(names ...string) bool {
 	for _, n := range names {
-		if i := q.schema.ColumnIndex(n); i >= 0 && q.used&(1<<uint(i)) != 0 {
+		if i := q.schema.ColumnIndex(n); i >= 0 && q.used.has(i) {
+			return true
+		}
+	}
+	return false
+}
+
+// Needs reports whether any column the statement reads declares one of
+// the costs in c: producers skip the work (an fd scan, a cgroup read)
+// otherwise.
+func (q *Query) Needs(c Cost) bool {
+	for i, col := range q.schema.Columns {
+		if col.Cost&c != 0 && q.used.has(i) {
 			return true
 		}
 	}

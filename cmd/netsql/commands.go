@@ -46,7 +46,7 @@ func catalog(cfg *config, stderr io.Writer) (qs []queries.Query, skipped []*quer
 			err = pe.Err
 		}
 		if notify := cfg.notifier(stderr); notify != nil {
-			notify(fmt.Sprintf("netsql: user queries in %s not read: %v", dir, err))
+			notify(vtab.Notice{Kind: vtab.NoticeInfo, Msg: fmt.Sprintf("netsql: user queries in %s not read: %v", dir, err)})
 		}
 	}
 	for _, e := range skipped {

@@ -111,14 +111,14 @@ const quietUsage = "print no notices (such as \"not all processes could be ident
 
 // notifier is where the engine's notices go: nowhere with --quiet,
 // netstat's own wording in netstat mode, else a line on stderr.
-func (c *config) notifier(stderr io.Writer) func(string) {
+func (c *config) notifier(stderr io.Writer) func(vtab.Notice) {
 	switch {
 	case c.quiet:
 		return nil
 	case c.netstat != nil:
 		return netstat.Notifier(stderr)
 	}
-	return func(msg string) { fmt.Fprintln(stderr, msg) }
+	return func(n vtab.Notice) { fmt.Fprintln(stderr, n.Msg) }
 }
 
 type paramFlag map[string]string

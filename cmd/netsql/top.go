@@ -90,9 +90,9 @@ func runTop(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	notes := &noticeLog{}
-	var notify func(string)
+	var notify func(vtab.Notice)
 	if !cfg.quiet {
-		notify = notes.add
+		notify = func(n vtab.Notice) { notes.add(n.Msg) }
 	}
 	// netstat.Open: a user panel may call any function a query can.
 	eng, err := netstat.Open(vtab.Options{ProcRoot: cfg.proc, Notify: notify})

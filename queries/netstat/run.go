@@ -379,19 +379,19 @@ func RunRaw(ctx context.Context, eng *vtab.Engine, q *queries.Query, params map[
 }
 
 // Notifier returns an engine notice handler for netstat mode: notices that
-// some processes' sockets could not be attributed become netstat's own
-// message (printed once, and only when not root, as netstat does); other
-// notices pass through.
-func Notifier(stderr io.Writer) func(string) {
+// some processes' sockets could not be attributed (vtab.NoticeOwnersDenied)
+// become netstat's own message (printed once, and only when not root, as
+// netstat does); other notices pass through.
+func Notifier(stderr io.Writer) func(vtab.Notice) {
 	said := false
-	return func(msg string) {
-		if strings.Contains(msg, "could be identified") || strings.Contains(msg, "could not be read") {
+	return func(n vtab.Notice) {
+		if n.Kind == vtab.NoticeOwnersDenied {
 			if !said && os.Geteuid() != 0 {
 				io.WriteString(stderr, "(Not all processes could be identified, non-owned process info\n will not be shown, you would have to be root to see it all.)\n")
 			}
 			said = true
 			return
 		}
-		fmt.Fprintln(stderr, msg)
+		fmt.Fprintln(stderr, n.Msg)
 	}
 }
