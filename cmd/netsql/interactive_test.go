@@ -1,51 +1,23 @@
 package main
 
 import (
-	"fmt"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestShellOpensOnTerminal runs the built command with no SQL on a
 // terminal (a tmux pane) and drives the shell like a user.
 func TestShellOpensOnTerminal(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (.ci/run installs it)")
-	}
+	tm := newTmux(t)
 	dir := t.TempDir()
 	bin := netsqlBinary(t)
-	sock := filepath.Join(dir, "tmux.sock")
-	tmux := func(args ...string) string {
-		out, err := exec.Command("tmux", append([]string{"-S", sock}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	tmux := tm.run
 	cmd := "env HOME=" + dir + " XDG_STATE_HOME=" + dir + "/state XDG_CONFIG_HOME=" + dir + "/config " +
 		bin + " --proc " + fixtureProc
 	tmux("new-session", "-d", "-x", "120", "-y", "30", cmd)
-	t.Cleanup(func() { exec.Command("tmux", "-S", sock, "kill-server").Run() })
-	waitUntil := func(what string, ok func(screen string) bool) string {
-		deadline := time.Now().Add(20 * time.Second) // generous: CI machines are busy
-		for {
-			screen := tmux("capture-pane", "-p")
-			if ok(screen) {
-				return screen
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("screen never showed %s:\n%s", what, screen)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	waitFor := func(want string) string {
-		return waitUntil(fmt.Sprintf("%q", want), func(screen string) bool { return strings.Contains(screen, want) })
-	}
+	waitUntil := func(what string, ok func(screen string) bool) string { return tm.waitUntil("", what, ok) }
+	waitFor := func(want string) string { return tm.waitFor("", want) }
 	// tmux reads an argument ending in ';' as a command separator unless
 	// the ';' is escaped; -l sends the rest literally.
 	typeLine := func(line string) {

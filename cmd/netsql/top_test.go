@@ -160,46 +160,19 @@ func TestTopUnprivileged(t *testing.T) {
 // the full-screen frame gone and the line discipline back to canonical
 // mode with echo.
 func TestTopInTerminal(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (.ci/run installs it)")
-	}
+	tm := newTmux(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "netsql")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := netsqlBinary(t)
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	sock := filepath.Join(dir, "tmux.sock")
-	tmux := func(args ...string) string {
-		out, err := exec.Command("tmux", append([]string{"-S", sock}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
-	t.Cleanup(func() { exec.Command("tmux", "-S", sock, "kill-server").Run() })
+	tmux := tm.run
 	target := "one"
-	waitUntil := func(what string, ok func(screen string) bool) string {
-		deadline := time.Now().Add(20 * time.Second) // generous: CI machines are busy
-		for {
-			screen := tmux("capture-pane", "-p", "-t", target)
-			if ok(screen) {
-				return screen
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("screen never showed %s:\n%s", what, screen)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	waitFor := func(want string) string {
-		return waitUntil(strconv.Quote(want), func(screen string) bool { return strings.Contains(screen, want) })
-	}
+	waitUntil := func(what string, ok func(screen string) bool) string { return tm.waitUntil(target, what, ok) }
+	waitFor := func(want string) string { return tm.waitFor(target, want) }
 	// The script records the pid top runs as, then what the terminal
 	// looks like after it: stty's modes and a marker.
 	script := func(n int) string {
