@@ -71,6 +71,8 @@ var table = []work{
 type options struct {
 	conns, closeWait, procs int
 	runs                    int
+	lines                   string
+	only                    map[int]bool // parsed -lines; nil: all
 	timeout                 time.Duration
 	netsqlBin, loadBin      string
 	long                    bool
@@ -87,6 +89,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.closeWait, "close-wait", 2000, "netsql-load -close-wait: half-closed connections")
 	fs.IntVar(&o.procs, "procs", 5, "netsql-load -procs: processes holding the sockets")
 	fs.IntVar(&o.runs, "runs", 3, "runs of each command (the median time is reported)")
+	fs.StringVar(&o.lines, "lines", "", "run only these lines of the table (comma-separated numbers from 1; default all)")
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up on one command after this long")
 	fs.StringVar(&o.netsqlBin, "netsql", "", "use this netsql binary instead of building ./cmd/netsql")
 	fs.StringVar(&o.loadBin, "load", "", "use this netsql-load binary instead of building ./cmd/netsql-load")
@@ -102,6 +105,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.lines != "" {
+		o.only = map[int]bool{}
+		for _, f := range strings.Split(o.lines, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > len(table) {
+				return o, fmt.Errorf("-lines: %q is not a line number from 1 to %d", f, len(table))
+			}
+			o.only[n] = true
+		}
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -187,37 +200,65 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		return fmt.Errorf("true: %w", err)
 	}
 
+	// A command that fails (or passes -timeout) is reported in its cell
+	// and the others still run; the exit status says something failed.
 	results := make([][2][]measure, len(table))
+	failures := make([][2]string, len(table))
+	failed := 0
+	one := func(r, i, side int, name string, args []string) error {
+		cmdline := strings.Join(append([]string{name}, args...), " ")
+		if side == 0 {
+			cmdline = "netsql " + strings.Join(args[2:], " ")
+		}
+		m, err := measureCmd(ctx, o.timeout, name, args...)
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted: %w", ctx.Err())
+		}
+		if err != nil {
+			logf("run %d/%d: %s: %v", r+1, o.runs, cmdline, err)
+			if failures[i][side] == "" {
+				failed++
+			}
+			failures[i][side] = oneLine(err.Error())
+			return nil
+		}
+		results[i][side] = append(results[i][side], m)
+		logf("run %d/%d: %s: %.2f s, %s", r+1, o.runs, cmdline, m.wall.Seconds(), mbs(m.maxRSS))
+		return nil
+	}
 	for r := 0; r < o.runs; r++ {
 		for i, w := range table {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("interrupted: %w", err)
+			if o.only != nil && !o.only[i+1] {
+				continue
 			}
-			m, err := measureCmd(ctx, o.timeout, o.netsqlBin, w.netsql...)
-			if err != nil {
-				return fmt.Errorf("netsql %s: %w", strings.Join(w.netsql, " "), err)
+			// netsql's own statement timeout (30 s) would cut the
+			// largest scales short; -timeout bounds every command.
+			if err := one(r, i, 0, o.netsqlBin, append([]string{"--timeout", "0"}, w.netsql...)); err != nil {
+				return err
 			}
-			results[i][0] = append(results[i][0], m)
-			logf("run %d/%d: netsql %s: %.2f s, %s", r+1, o.runs, strings.Join(w.netsql, " "), m.wall.Seconds(), mbs(m.maxRSS))
 			if w.ref == nil {
 				continue
 			}
 			if _, lerr := exec.LookPath(w.ref[0]); lerr != nil {
 				continue // reported as not installed
 			}
-			m, err = measureCmd(ctx, o.timeout, w.ref[0], w.ref[1:]...)
-			if err != nil {
-				return fmt.Errorf("%s: %w", strings.Join(w.ref, " "), err)
+			if err := one(r, i, 1, w.ref[0], w.ref[1:]); err != nil {
+				return err
 			}
-			results[i][1] = append(results[i][1], m)
-			logf("run %d/%d: %s: %.2f s, %s", r+1, o.runs, strings.Join(w.ref, " "), m.wall.Seconds(), mbs(m.maxRSS))
 		}
 	}
 
 	fmt.Fprintf(stdout, "%s; %d run(s) each, median time, peak RSS (ru_maxrss)\n\n", strings.TrimPrefix(load.ready, "ready: "), o.runs)
+	count := "?"
+	if len(results[0][0]) > 0 {
+		count = strings.TrimSpace(string(results[0][0][0].stdout))
+	}
 	fmt.Fprintf(stdout, "netsql counts %s TCP (IPv4) sockets; host: %d CPUs, load average %s at the start; RSS floor (`true`): %s\n\n",
-		strings.TrimSpace(string(results[0][0][0].stdout)), runtime.NumCPU(), load.loadavg, mbs(floor.maxRSS))
-	writeTable(stdout, results)
+		count, runtime.NumCPU(), load.loadavg, mbs(floor.maxRSS))
+	writeTable(stdout, o, results, failures)
+	if failed > 0 {
+		err = fmt.Errorf("%d command(s) failed; see the table", failed)
+	}
 
 	if o.long {
 		fmt.Fprintln(stdout)
@@ -233,7 +274,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		}
 		writeLong(stdout, o, s, r)
 	}
-	return nil
+	return err
 }
 
 // build compiles pkg (relative to the module root of the working
@@ -473,24 +514,40 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.2f×", a/b)
 }
 
-// writeTable prints the results as the issue's table, one line per work.
-func writeTable(w io.Writer, results [][2][]measure) {
+// writeTable prints the results as the issue's table, one line per work
+// that ran; a command that failed shows its error in place of its time.
+func writeTable(w io.Writer, o options, results [][2][]measure, failures [][2]string) {
 	fmt.Fprintln(w, "| work | netsql time | netsql peak RSS | reference | reference time | reference peak RSS | time ratio | RSS ratio |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for i, wk := range table {
-		ns := results[i][0]
+		if o.only != nil && !o.only[i+1] {
+			continue
+		}
+		ns, refs := results[i][0], results[i][1]
+		nt, nr := "—", "—"
+		if len(ns) > 0 {
+			nt, nr = secs(median(ns)), mbs(peak(ns))
+		}
+		if f := failures[i][0]; f != "" {
+			nt = "failed: " + strings.ReplaceAll(f, "|", "/")
+		}
 		ref, rt, rr, tr, mr := "—", "—", "—", "—", "—"
 		if wk.ref != nil {
 			ref = "`" + strings.Join(wk.ref, " ") + "`"
-			if refs := results[i][1]; len(refs) > 0 {
+			switch {
+			case failures[i][1] != "":
+				rt = "failed: " + strings.ReplaceAll(failures[i][1], "|", "/")
+			case len(refs) > 0:
 				rt, rr = secs(median(refs)), mbs(peak(refs))
-				tr = ratio(median(ns).Seconds(), median(refs).Seconds())
-				mr = ratio(float64(peak(ns)), float64(peak(refs)))
-			} else {
+			default:
 				ref += " (not installed)"
 			}
+			if len(ns) > 0 && len(refs) > 0 {
+				tr = ratio(median(ns).Seconds(), median(refs).Seconds())
+				mr = ratio(float64(peak(ns)), float64(peak(refs)))
+			}
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", wk.name, secs(median(ns)), mbs(peak(ns)), ref, rt, rr, tr, mr)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", wk.name, nt, nr, ref, rt, rr, tr, mr)
 	}
 }
 
