@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestUnknownCommand: a word that is neither SQL nor a sub-command is a
@@ -228,5 +229,28 @@ func TestNetstatContinuousSignals(t *testing.T) {
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Errorf("--timeout 300ms netstat -c: exit %d after its third listing and SIGINT, want 130", code)
+	}
+}
+
+// TestNetstatHasNoDefaultTimeout: netstat has no time limit, so neither
+// has `netsql netstat` unless --timeout is given (at 400k sockets
+// `netstat -tanp` takes minutes); SQL keeps its 30 s default.
+func TestNetstatHasNoDefaultTimeout(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{[]string{"netstat", "-tanp"}, 0},
+		{[]string{"--timeout", "5s", "netstat", "-tanp"}, 5 * time.Second},
+		{[]string{"SELECT 1"}, 30 * time.Second},
+		{[]string{"--timeout", "0", "SELECT 1"}, 0},
+	} {
+		cfg, err := parseArgs(c.args, io.Discard)
+		if err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		if cfg.timeout != c.want {
+			t.Errorf("%q: timeout %v, want %v", c.args, cfg.timeout, c.want)
+		}
 	}
 }

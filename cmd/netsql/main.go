@@ -243,8 +243,11 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	if cfg.version {
 		return cfg, nil
 	}
+	timeoutSet := false
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
+		case "timeout":
+			timeoutSet = true
 		case "format", "header", "fail-on-rows", "db":
 			if f.Name == "format" {
 				cfg.formatSet = true
@@ -252,6 +255,12 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 			cfg.layoutFlags = append(cfg.layoutFlags, "--"+f.Name)
 		}
 	})
+	if cfg.netstat != nil && !timeoutSet {
+		// netstat has no time limit: `netsql netstat -tanp` on a host
+		// holding hundreds of thousands of sockets must not stop at the
+		// 30 s meant for ad-hoc SQL. --timeout still bounds it if given.
+		cfg.timeout = 0
+	}
 	if cfg.netstat != nil && len(cfg.layoutFlags) > 0 {
 		return nil, fmt.Errorf("%s does not apply to netstat, which prints netstat's own text layout; for rows as csv or json, query the tables (netsql -q lists the netstat-* queries behind each view)", cfg.layoutFlags[0])
 	}
