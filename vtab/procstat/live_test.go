@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -107,12 +109,33 @@ func TestLiveServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range ss {
-		if s.Name == "ssh" && s.Port == 22 && s.Protocol == "tcp" {
-			return
-		}
+	// The first well-formed line of the host's own file, found here
+	// without the parser, must be among what the parser returns (no
+	// assumption about which services this host lists).
+	b, err := os.ReadFile(DefaultServicesPath)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Errorf("%s has no ssh 22/tcp among %d entries", DefaultServicesPath, len(ss))
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(strings.SplitN(line, "#", 2)[0])
+		if len(f) < 2 {
+			continue
+		}
+		port, proto, ok := strings.Cut(f[1], "/")
+		n, err := strconv.Atoi(port)
+		if !ok || err != nil || n < 0 || n > 65535 {
+			continue
+		}
+		for _, s := range ss {
+			if s.Name == f[0] && s.Port == n && s.Protocol == proto {
+				return
+			}
+		}
+		t.Fatalf("%s: %q (its first service line) is not among the %d entries parsed", DefaultServicesPath, line, len(ss))
+	}
+	if len(ss) != 0 {
+		t.Errorf("%s has no well-formed line, yet %d entries were parsed", DefaultServicesPath, len(ss))
+	}
 }
 
 // TestLiveRouteTables reads the host's rt_tables (or the built-ins).
