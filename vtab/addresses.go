@@ -35,7 +35,7 @@ var Addresses = &Table[addressRecord]{
 		"With --proc, IPv6 addresses come from net/if_inet6 and IPv4 ones are rebuilt from net/fib_trie and net/route (prefix, device and, where the files show it, broadcast; no label, flags or peer): an address the files do not place on an interface (point-to-point, on a down interface, a /32 without a prefix route) has NULL interface, ifindex and prefix_len (a notice names them), and a local route added to the local table by hand looks like an address; without net/fib_trie, asking for family = 'inet' is an error and otherwise the IPv4 rows are missing (a notice says so).",
 	Example: "SELECT interface, address || '/' || prefix_len AS cidr, flags FROM addresses WHERE scope = 'global' ORDER BY interface;",
 	Columns: []Column[addressRecord]{
-		{Name: "interface", Type: Text, Doc: "interface name; NULL with --proc for an IPv4 address the files do not place",
+		{Name: "interface", Type: Text, Cost: CostLinkNames, Doc: "interface name; NULL with --proc for an IPv4 address the files do not place",
 			Value: func(r *addressRecord) any { return r.iface }},
 		{Name: "ifindex", Type: Integer, Push: pushEQ, Doc: "interface index (join to interfaces.index); NULL when unknown (--proc)",
 			Value: func(r *addressRecord) any { return nullIfZero(uint64(r.a.Index)) }},

@@ -120,7 +120,7 @@ var Interfaces = &Table[interfaceRecord]{
 			Value: func(r *interfaceRecord) any { return r.operstate }},
 		{Name: "speed_mbps", Type: Integer, Cost: CostSysfs, Doc: "link speed in Mbit/s (ethtool's Speed), from sysfs as seen inside the interface's namespace; NULL when unknown (link down, bridges, most virtual devices) or when that sysfs cannot be mounted (a notice says why)",
 			Value: func(r *interfaceRecord) any { return r.speed }},
-		{Name: "master", Type: Text, Doc: "the bridge or bond this interface is enslaved to; NULL when none",
+		{Name: "master", Type: Text, Cost: CostLinkNames, Doc: "the bridge or bond this interface is enslaved to; NULL when none",
 			Value: func(r *interfaceRecord) any { return r.master }},
 		{Name: "kind", Type: Text, Doc: "driver kind of a virtual device: veth, bridge, bond, vlan, dummy...; NULL for physical devices, lo, and with --proc",
 			Value: func(r *interfaceRecord) any { return r.kind }},
@@ -225,7 +225,7 @@ func readInterfaces(ctx context.Context, src *Source, q *Query) ([]interfaceReco
 			r.kind = l.Kind
 		}
 		if l.MasterIndex != 0 {
-			if _, known := names[l.MasterIndex]; !known && q.Uses("master") {
+			if _, known := names[l.MasterIndex]; !known && q.Needs(CostLinkNames) {
 				if ms, err := c.Links(ctx, rtnl.LinkFilter{Index: l.MasterIndex}); err == nil && len(ms) == 1 {
 					names[l.MasterIndex] = ms[0].Name
 				}

@@ -32,7 +32,7 @@ var Neighbors = &Table[neighborRecord]{
 			Value: func(r *neighborRecord) any { return afName(r.n.Family) }},
 		{Name: "mac", Type: Text, Doc: "link-layer address; NULL while unresolved",
 			Value: func(r *neighborRecord) any { return macText(r.n.MAC) }},
-		{Name: "interface", Type: Text, Doc: "interface the neighbour is reached on",
+		{Name: "interface", Type: Text, Cost: CostLinkNames, Doc: "interface the neighbour is reached on",
 			Value: func(r *neighborRecord) any { return r.iface }},
 		{Name: "ifindex", Type: Integer, Push: pushEQ, Doc: "interface index (join to interfaces.index); NULL with --proc",
 			Value: func(r *neighborRecord) any {

@@ -67,9 +67,9 @@ func dialRoute(src *Source, table string) (RouteReader, error) {
 	return c, nil
 }
 
-// routeDump runs one rtnetlink dump in src's namespace and, when the
-// statement uses the interface column, maps interface indexes to names
-// with one link dump on the same socket (names is nil otherwise).
+// routeDump runs one rtnetlink dump in src's namespace and, when a used
+// column needs interface names (CostLinkNames), maps interface indexes to
+// names with one link dump on the same socket (names is nil otherwise).
 func routeDump[T any](ctx context.Context, src *Source, q *Query, table string, dump func(RouteReader) ([]T, error)) (list []T, names map[int]string, err error) {
 	c, err := dialRoute(src, table)
 	if err != nil {
@@ -79,7 +79,7 @@ func routeDump[T any](ctx context.Context, src *Source, q *Query, table string, 
 	if list, err = dump(c); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", table, err)
 	}
-	if q.Uses("interface") {
+	if q.Needs(CostLinkNames) {
 		if names, err = linkNames(ctx, c); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", table, err)
 		}

@@ -2,6 +2,9 @@ package vtab
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -182,7 +185,7 @@ var Routes = &Table[routeRecord]{
 	PerNetNS: true,
 	Doc: "IPv4 and IPv6 routes of every routing table (ip route show table all), one row per next hop of a multipath route, read through rtnetlink. " +
 		"With --proc, from net/route (IPv4 main table only) and net/ipv6_route (all IPv6 routes, without table, protocol or scope: those are NULL). " +
-		"A query using refcnt or use and no column net/ipv6_route lacks (table, protocol, scope, source, metrics, weight, pref, expires) reads its IPv6 routes from net/ipv6_route live too, as netstat does.",
+		"The rows are the same whatever columns a query selects: refcnt and use are joined from net/route and net/ipv6_route; ipv6_route_lines is net/ipv6_route line by line, as netstat -r -A inet6 reads it.",
 	Example: "SELECT \"table\", count(*) FROM routes GROUP BY 1 ORDER BY 2 DESC;",
 	Columns: []Column[routeRecord]{
 		{Name: "family", Type: Text, Push: pushEQ, Values: inetFamilies, Doc: "address family: inet, inet6",
@@ -197,7 +200,7 @@ var Routes = &Table[routeRecord]{
 			Value: func(r *routeRecord) any { return addrOrNull(r.gateway) }},
 		{Name: "source", Type: Text, Cost: CostNetlinkOnly, Doc: "preferred source address (ip route's src); NULL when none",
 			Value: func(r *routeRecord) any { return addrOrNull(r.src) }},
-		{Name: "interface", Type: Text, Doc: "outgoing interface; NULL when none (blackhole, unreachable)",
+		{Name: "interface", Type: Text, Cost: CostLinkNames, Doc: "outgoing interface; NULL when none (blackhole, unreachable)",
 			Value: func(r *routeRecord) any { return r.iface }},
 		{Name: "metric", Type: Integer, Doc: "route priority: lower wins (ip route's metric, netstat's Metric/Met)",
 			Value: func(r *routeRecord) any { return r.metric }},
@@ -211,7 +214,7 @@ var Routes = &Table[routeRecord]{
 			Value: func(r *routeRecord) any { return r.routeMetric(r.r.Metrics.RTT >> 3) }},
 		{Name: "table_id", Type: Integer, Cost: CostNetlinkOnly, Push: pushEQ, Doc: "routing table number: 254 main, 255 local, 253 default; NULL for IPv6 with --proc",
 			Value: func(r *routeRecord) any { return r.tableID }},
-		{Name: "table", Type: Text, Cost: CostNetlinkOnly, Push: pushEQ, Doc: "routing table name from iproute2's rt_tables (main, local, default...), else the number",
+		{Name: "table", Type: Text, Cost: CostNetlinkOnly | CostEtc, Push: pushEQ, Doc: "routing table name from iproute2's rt_tables (main, local, default...), else the number",
 			Value: func(r *routeRecord) any { return r.table }},
 		{Name: "protocol", Type: Text, Cost: CostNetlinkOnly, Doc: "who installed the route: kernel, boot, static, dhcp, ra, bird...; NULL with --proc",
 			Value: func(r *routeRecord) any { return r.nl(rtnl.ProtocolName(r.r.Protocol)) }},
@@ -254,9 +257,9 @@ var Routes = &Table[routeRecord]{
 				}
 				return float64(r.r.Expires) / 100
 			}},
-		{Name: "refcnt", Type: Integer, Cost: CostProcOnly, Doc: "references, as netstat -r's Ref column; only /proc carries it, so a query using refcnt or use (and none of the columns only rtnetlink fills) reads IPv6 routes from net/ipv6_route even live, as netstat does: every table, the kernel's ::/0 reject entry included; NULL for routes read through rtnetlink",
+		{Name: "refcnt", Type: Integer, Cost: CostProcOnly | CostLinkNames, Doc: "references, as netstat -r's Ref column: only /proc carries it, joined from net/ipv6_route (IPv6) and net/route (IPv4 main table) by destination, gateway, interface and metric; NULL for a route neither file lists",
 			Value: func(r *routeRecord) any { return r.refcnt }},
-		{Name: "use", Type: Integer, Cost: CostProcOnly, Doc: "lookups, as netstat -r's Use column (always 0 on current kernels); read like refcnt: NULL for IPv4 routes read through rtnetlink",
+		{Name: "use", Type: Integer, Cost: CostProcOnly | CostLinkNames, Doc: "lookups, as netstat -r's Use column (always 0 on current kernels); joined like refcnt, NULL where it is",
 			Value: func(r *routeRecord) any { return r.use }},
 		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the route belongs to"},
 	},
@@ -305,7 +308,7 @@ func newRouteQuery(src *Source, q *Query) (*routeQuery, error) {
 		rq.table = uint32(id)
 	}
 	tableNames := q.Values("table", sqlvtab.OpEQ)
-	if len(tableNames) > 0 || q.Uses("table") {
+	if len(tableNames) > 0 || q.Needs(CostEtc) {
 		names, err := routeTableNames(src)
 		if err != nil {
 			return nil, err
@@ -357,20 +360,6 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 	if !src.Live {
 		return readProcRoutes(src, rq)
 	}
-	// Ref and Use exist only in net/ipv6_route: a query that reads them,
-	// and no column only rtnetlink fills, gets the IPv6 routes as netstat
-	// -r -A inet6 sees them, from there. (SELECT * stays on rtnetlink.)
-	var procV6 []routeRecord
-	if rq.table == 0 && rq.family != unix.AF_INET && q.Needs(CostProcOnly) && !q.Needs(CostNetlinkOnly) {
-		procV6, err = readProcRoutes(src, &routeQuery{family: unix.AF_INET6, names: rq.names})
-		if err != nil {
-			return nil, err
-		}
-		if rq.family == unix.AF_INET6 {
-			return procV6, nil
-		}
-		rq.family = unix.AF_INET
-	}
 	routes, names, err := routeDump(ctx, src, q, "routes", func(c RouteReader) ([]rtnl.Route, error) {
 		routes, err := c.Routes(ctx, rtnl.RouteFilter{Family: rq.family, Table: rq.table})
 		if err != nil || !rtnl.NeedsNexthops(routes) {
@@ -396,7 +385,76 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 			advmss: int64(r.Metrics.AdvMSS),
 		}
 	}
-	return append(recs, procV6...), nil
+	if q.Needs(CostProcOnly) {
+		if err := joinRouteCounts(src, recs); err != nil {
+			return nil, err
+		}
+	}
+	return recs, nil
+}
+
+// routeCountKey identifies a route in net/route and net/ipv6_route, which
+// carry refcnt and use (rtnetlink does not): family, destination, the
+// gateway as the file prints it (0.0.0.0 or :: for none, and for an IPv4
+// route's IPv6 gateway), the interface ("" for none) and the metric.
+func routeCountKey(family int, dst netip.Prefix, gw netip.Addr, iface string, metric int64) string {
+	if family == unix.AF_INET && !gw.Is4() {
+		gw = netip.IPv4Unspecified()
+	}
+	if family == unix.AF_INET6 && !gw.IsValid() {
+		gw = netip.IPv6Unspecified()
+	}
+	return rowKey(family, dst.Masked(), gw, iface, metric)
+}
+
+// routeCounts are the refcnt and use of one /proc route line.
+type routeCounts struct{ refcnt, use int64 }
+
+// joinRouteCounts fills refcnt and use of routes read through rtnetlink
+// from net/route (the IPv4 main table) and net/ipv6_route, matching lines
+// by routeCountKey; each line answers one route, in order, so the next
+// hops of a multipath route and equal routes of two tables each take
+// their own line. A route no line lists keeps NULL; a missing file leaves
+// its family's values NULL.
+func joinRouteCounts(src *Source, recs []routeRecord) error {
+	lines := map[string][]routeCounts{}
+	v4, err := procstat.Routes4(src.NetRoot)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("routes: refcnt: %w", err)
+	}
+	for _, r := range v4 {
+		p, ok := r.Prefix()
+		if !ok {
+			continue // a non-contiguous mask: no rtnetlink route has it
+		}
+		iface := r.Iface
+		if iface == "*" {
+			iface = ""
+		}
+		k := routeCountKey(unix.AF_INET, p, r.Gateway, iface, r.Metric)
+		lines[k] = append(lines[k], routeCounts{r.RefCnt, r.Use})
+	}
+	v6, err := procstat.Routes6(src.NetRoot)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("routes: refcnt: %w", err)
+	}
+	for _, r := range v6 {
+		k := routeCountKey(unix.AF_INET6, r.Destination, r.NextHop, r.Iface, int64(r.Metric))
+		lines[k] = append(lines[k], routeCounts{int64(r.RefCnt), int64(r.Use)})
+	}
+	for i := range recs {
+		r := &recs[i]
+		if r.family == unix.AF_INET && r.tableID != int64(unix.RT_TABLE_MAIN) {
+			continue // net/route holds the main table only
+		}
+		iface, _ := r.iface.(string)
+		k := routeCountKey(r.family, r.dst, r.gateway, iface, r.metric)
+		if c := lines[k]; len(c) > 0 {
+			r.refcnt, r.use = c[0].refcnt, c[0].use
+			lines[k] = c[1:]
+		}
+	}
+	return nil
 }
 
 // readProcRoutes reads net/route (the IPv4 main table) and net/ipv6_route.

@@ -59,7 +59,7 @@ var Rules = &Table[ruleRecord]{
 			Value: func(r *ruleRecord) any { return rangeStart(r.r.UIDRange) }},
 		{Name: "uid_end", Type: Integer, Doc: "last uid of the uidrange (inclusive); NULL when any",
 			Value: func(r *ruleRecord) any { return rangeEnd(r.r.UIDRange) }},
-		{Name: "ip_proto", Type: Text, Doc: "IP protocol the rule matches (ipproto), named from /etc/protocols (tcp, udp...) or the number as text; NULL when any",
+		{Name: "ip_proto", Type: Text, Cost: CostEtc, Doc: "IP protocol the rule matches (ipproto), named from /etc/protocols (tcp, udp...) or the number as text; NULL when any",
 			Value: func(r *ruleRecord) any { return r.proto }},
 		{Name: "sport_start", Type: Integer, Doc: "first source port the rule matches (sport); NULL when any",
 			Value: func(r *ruleRecord) any { return rangeStart(r.r.SportRange) }},
@@ -85,7 +85,7 @@ var Rules = &Table[ruleRecord]{
 			Value: func(r *ruleRecord) any { return r.r.ActionName() }},
 		{Name: "table_id", Type: Integer, Doc: "number of the routing table a lookup rule consults: 255 local, 254 main, 253 default; NULL when none (other actions, l3mdev)",
 			Value: func(r *ruleRecord) any { return nullIfZero(uint64(r.r.Table)) }},
-		{Name: "table", Type: Text, Doc: "that table's name from iproute2's rt_tables (local, main, default...), else the number; NULL when none",
+		{Name: "table", Type: Text, Cost: CostEtc, Doc: "that table's name from iproute2's rt_tables (local, main, default...), else the number; NULL when none",
 			Value: func(r *ruleRecord) any { return r.table }},
 		{Name: "goto_priority", Type: Integer, Doc: "goto rules: the priority of the rule they jump to; NULL for other actions (flags says unresolved when no rule has that priority)",
 			Value: func(r *ruleRecord) any { return optInt(r.r.Goto) }},
@@ -133,14 +133,16 @@ func readRules(ctx context.Context, src *Source, q *Query) ([]ruleRecord, error)
 	if err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
+	// One CostEtc covers both /etc files: reading the other small file
+	// too costs less than telling the columns apart.
 	var names map[uint32]string
-	if q.Uses("table") {
+	if q.Needs(CostEtc) {
 		if names, err = routeTableNames(src); err != nil {
 			return nil, fmt.Errorf("rules: %w", err)
 		}
 	}
 	var protos map[uint8]string
-	if q.Uses("ip_proto") {
+	if q.Needs(CostEtc) {
 		protos = protocolNames(src)
 	}
 	tables := &routeQuery{names: names}

@@ -107,12 +107,17 @@ const (
 	// CostProgram: a process's program name, from /proc/PID.
 	CostProgram
 	// CostProcOnly: a value only a /proc file carries (routes' refcnt
-	// and use are in net/ipv6_route, not rtnetlink).
+	// and use are in net/route and net/ipv6_route, not rtnetlink).
 	CostProcOnly
 	// CostNetlinkOnly: a value only netlink carries.
 	CostNetlinkOnly
 	// CostSysfs: a value read from the namespace's sysfs.
 	CostSysfs
+	// CostLinkNames: interface names, from one more link dump (or the
+	// /proc tree's own files).
+	CostLinkNames
+	// CostEtc: a name from an /etc file (rt_tables, protocols).
+	CostEtc
 )
 
 // Def is a declared table of any record type: what the engine registers.
