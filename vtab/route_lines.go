@@ -59,7 +59,7 @@ var IPv6RouteLines = &Table[route6LineRecord]{
 }
 
 func readIPv6RouteLines(ctx context.Context, src *Source, _ *Query) ([]route6LineRecord, error) {
-	list, err := procstat.Routes6(src.NetRoot)
+	list, err := src.procNet().routes6()
 	if err != nil {
 		return nil, missingProc(src, "ipv6_route_lines", err)
 	}

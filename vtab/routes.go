@@ -2,9 +2,6 @@ package vtab
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -12,7 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 	sqlvtab "modernc.org/sqlite/vtab"
 
-	"github.com/netsql/netsql/vtab/procstat"
 	"github.com/netsql/netsql/vtab/rtnl"
 )
 
@@ -309,7 +305,7 @@ func newRouteQuery(src *Source, q *Query) (*routeQuery, error) {
 	}
 	tableNames := q.Values("table", sqlvtab.OpEQ)
 	if len(tableNames) > 0 || q.Needs(CostEtc) {
-		names, err := routeTableNames(src)
+		names, err := src.etc().routeTableNames()
 		if err != nil {
 			return nil, err
 		}
@@ -357,180 +353,5 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 	if err != nil || rq.none {
 		return nil, err
 	}
-	if !src.Live {
-		return readProcRoutes(src, rq)
-	}
-	routes, names, err := routeDump(ctx, src, q, "routes", func(c RouteReader) ([]rtnl.Route, error) {
-		routes, err := c.Routes(ctx, rtnl.RouteFilter{Family: rq.family, Table: rq.table})
-		if err != nil || !rtnl.NeedsNexthops(routes) {
-			return routes, err
-		}
-		// nexthop_compat_mode=0: routes name their nexthop objects only.
-		nhs, err := c.Nexthops(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return rtnl.ExpandNexthops(routes, nhs), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	recs := make([]routeRecord, len(routes))
-	for i, r := range routes {
-		recs[i] = routeRecord{
-			family: r.Family, dst: r.Dst, gateway: r.Gateway, src: r.Src,
-			iface: nameOr(names, r.OIF), metric: int64(r.Priority),
-			rtf: rtfOf(&r), netlink: true, r: r,
-			tableID: int64(r.Table), table: rq.tableName(r.Table), typ: r.TypeName(),
-			advmss: int64(r.Metrics.AdvMSS),
-		}
-	}
-	if q.Needs(CostProcOnly) {
-		if err := joinRouteCounts(src, recs); err != nil {
-			return nil, err
-		}
-	}
-	return recs, nil
-}
-
-// routeCountKey identifies a route in net/route and net/ipv6_route, which
-// carry refcnt and use (rtnetlink does not): family, destination, the
-// gateway as the file prints it (0.0.0.0 or :: for none, and for an IPv4
-// route's IPv6 gateway), the interface ("" for none) and the metric.
-func routeCountKey(family int, dst netip.Prefix, gw netip.Addr, iface string, metric int64) string {
-	if family == unix.AF_INET && !gw.Is4() {
-		gw = netip.IPv4Unspecified()
-	}
-	if family == unix.AF_INET6 && !gw.IsValid() {
-		gw = netip.IPv6Unspecified()
-	}
-	return rowKey(family, dst.Masked(), gw, iface, metric)
-}
-
-// routeCounts are the refcnt and use of one /proc route line.
-type routeCounts struct{ refcnt, use int64 }
-
-// joinRouteCounts fills refcnt and use of routes read through rtnetlink
-// from net/route (the IPv4 main table) and net/ipv6_route, matching lines
-// by routeCountKey; each line answers one route, in order, so the next
-// hops of a multipath route and equal routes of two tables each take
-// their own line. A route no line lists keeps NULL; a missing file leaves
-// its family's values NULL.
-func joinRouteCounts(src *Source, recs []routeRecord) error {
-	lines := map[string][]routeCounts{}
-	v4, err := procstat.Routes4(src.NetRoot)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("routes: refcnt: %w", err)
-	}
-	for _, r := range v4 {
-		p, ok := r.Prefix()
-		if !ok {
-			continue // a non-contiguous mask: no rtnetlink route has it
-		}
-		iface := r.Iface
-		if iface == "*" {
-			iface = ""
-		}
-		k := routeCountKey(unix.AF_INET, p, r.Gateway, iface, r.Metric)
-		lines[k] = append(lines[k], routeCounts{r.RefCnt, r.Use})
-	}
-	v6, err := procstat.Routes6(src.NetRoot)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("routes: refcnt: %w", err)
-	}
-	for _, r := range v6 {
-		k := routeCountKey(unix.AF_INET6, r.Destination, r.NextHop, r.Iface, int64(r.Metric))
-		lines[k] = append(lines[k], routeCounts{int64(r.RefCnt), int64(r.Use)})
-	}
-	for i := range recs {
-		r := &recs[i]
-		if r.family == unix.AF_INET && r.tableID != int64(unix.RT_TABLE_MAIN) {
-			continue // net/route holds the main table only
-		}
-		iface, _ := r.iface.(string)
-		k := routeCountKey(r.family, r.dst, r.gateway, iface, r.metric)
-		if c := lines[k]; len(c) > 0 {
-			r.refcnt, r.use = c[0].refcnt, c[0].use
-			lines[k] = c[1:]
-		}
-	}
-	return nil
-}
-
-// readProcRoutes reads net/route (the IPv4 main table) and net/ipv6_route.
-func readProcRoutes(src *Source, rq *routeQuery) ([]routeRecord, error) {
-	var recs []routeRecord
-	if rq.family != unix.AF_INET6 && (rq.table == 0 || rq.table == unix.RT_TABLE_MAIN) {
-		v4, err := procstat.Routes4(src.NetRoot)
-		if err != nil {
-			if err := missingProc(src, "routes", err); err != nil {
-				return nil, err
-			}
-		}
-		for _, r := range v4 {
-			p, ok := r.Prefix()
-			if !ok {
-				p = netip.PrefixFrom(r.Destination, 32) // a non-contiguous mask: no prefix length fits
-			}
-			rec := routeRecord{
-				family: unix.AF_INET, dst: p, metric: r.Metric, rtf: r.Flags,
-				tableID: int64(unix.RT_TABLE_MAIN), table: rq.tableName(unix.RT_TABLE_MAIN),
-				refcnt: r.RefCnt, use: r.Use,
-				r: rtnl.Route{Metrics: rtnl.RouteMetrics{Window: uint32(r.Window), RTT: uint32(r.IRTT) << 3}},
-			}
-			if r.Flags&rtfGateway != 0 {
-				rec.gateway = r.Gateway
-			}
-			if r.Iface != "*" {
-				rec.iface = r.Iface
-			}
-			rec.advmss = int64(0)
-			if r.MTU > 40 {
-				rec.advmss = r.MTU - 40 // the kernel prints advmss+40 in the MTU column
-			}
-			if r.Flags&rtfReject == 0 && rec.iface != nil {
-				rec.typ = "unicast"
-			}
-			recs = append(recs, rec)
-		}
-	}
-	if rq.family != unix.AF_INET && rq.table == 0 {
-		v6, err := procstat.Routes6(src.NetRoot)
-		if err != nil {
-			if err := missingProc(src, "routes", err); err != nil {
-				return nil, err
-			}
-		}
-		for _, r := range v6 {
-			rec := routeRecord{
-				family: unix.AF_INET6, dst: r.Destination, metric: int64(r.Metric), rtf: r.Flags,
-				refcnt: int64(r.RefCnt), use: int64(r.Use), noMetric: true,
-			}
-			if r.Flags&rtfGateway != 0 {
-				rec.gateway = r.NextHop
-			}
-			if r.Iface != "" {
-				rec.iface = r.Iface
-			}
-			rec.typ = procRouteType6(r)
-			recs = append(recs, rec)
-		}
-	}
-	return recs, nil
-}
-
-// procRouteType6 infers a route type from ipv6_route's flags; nil where
-// they cannot tell (every reject type prints the same RTF_REJECT).
-func procRouteType6(r procstat.Route6) any {
-	switch {
-	case r.Flags&rtfReject != 0:
-		return nil
-	case r.Flags&rtfLocal != 0:
-		return "local"
-	case r.Flags&rtfAnycast != 0:
-		return "anycast"
-	case r.Destination.Addr().IsMulticast():
-		return "multicast"
-	}
-	return "unicast"
+	return src.readers().route.routes(ctx, rq, routeWants{names: q.Needs(CostLinkNames), counts: q.Needs(CostProcOnly)})
 }

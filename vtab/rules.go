@@ -3,7 +3,6 @@ package vtab
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -120,30 +119,21 @@ func readRules(ctx context.Context, src *Source, q *Query) ([]ruleRecord, error)
 	if !ok {
 		return nil, nil
 	}
-	if !src.Live {
-		src.Notice(Notice{NoticeIncomplete, fmt.Sprintf("netsql: rules: a /proc tree holds no policy routing rules (only rtnetlink lists them); rules is empty with --proc %s", src.ProcRoot)})
-		return nil, nil
-	}
-	c, err := dialRoute(src, "rules")
-	if err != nil {
+	list, err := src.readers().rule.rules(ctx, rtnl.RuleFilter{Family: fam})
+	if err != nil || len(list) == 0 {
 		return nil, err
-	}
-	defer c.Close()
-	list, err := c.Rules(ctx, rtnl.RuleFilter{Family: fam})
-	if err != nil {
-		return nil, fmt.Errorf("rules: %w", err)
 	}
 	// One CostEtc covers both /etc files: reading the other small file
 	// too costs less than telling the columns apart.
 	var names map[uint32]string
 	if q.Needs(CostEtc) {
-		if names, err = routeTableNames(src); err != nil {
+		if names, err = src.etc().routeTableNames(); err != nil {
 			return nil, fmt.Errorf("rules: %w", err)
 		}
 	}
 	var protos map[uint8]string
 	if q.Needs(CostEtc) {
-		protos = protocolNames(src)
+		protos = src.etc().protocolNames()
 	}
 	tables := &routeQuery{names: names}
 	recs := make([]ruleRecord, len(list))
@@ -163,23 +153,6 @@ func readRules(ctx context.Context, src *Source, q *Query) ([]ruleRecord, error)
 		recs[i] = rec
 	}
 	return recs, nil
-}
-
-// protocolNames maps IP protocol numbers to names from EtcRoot's
-// protocols file, the first name for a number winning as in
-// getprotobynumber(3). A missing file leaves the numbers unnamed.
-func protocolNames(src *Source) map[uint8]string {
-	m := map[uint8]string{}
-	forFields(filepath.Join(src.etcRoot(), "protocols"), func(f []string) {
-		n, err := strconv.ParseUint(f[1], 10, 8)
-		if err != nil {
-			return
-		}
-		if _, seen := m[uint8(n)]; !seen {
-			m[uint8(n)] = f[0]
-		}
-	})
-	return m
 }
 
 // optInt is *p as an INTEGER, or NULL when p is nil.

@@ -55,6 +55,9 @@ type Source struct {
 	// sources the engine derives for other namespaces dial those.
 	Route func() (RouteReader, error)
 
+	// rd are the per-kind readers (readers.go) its constructor chose.
+	rd readers
+
 	// parent is the source this one was derived from for another
 	// namespace; caches and notices are the parent's.
 	parent    *Source
@@ -97,6 +100,7 @@ func NewSource(procRoot string, notify func(Notice)) (*Source, error) {
 			fallback: procnet.New(liveNetRoot),
 			src:      s,
 		}
+		s.rd = liveReaders(s)
 		return s, nil
 	}
 	st, err := os.Stat(procRoot)
@@ -120,6 +124,7 @@ func NewSource(procRoot string, notify func(Notice)) (*Source, error) {
 	if st, err := os.Stat(filepath.Join(procRoot, "..", "etc")); err == nil && st.IsDir() {
 		s.EtcRoot = filepath.Join(procRoot, "..", "etc")
 	}
+	s.rd = procTreeReaders(s)
 	return s, nil
 }
 
@@ -176,6 +181,7 @@ func (s *Source) inNamespace(n netns.Namespace, anchor *netns.Anchor) *Source {
 		fallback: procnet.New(d.NetRoot),
 		src:      d,
 	}
+	d.rd = liveReaders(d)
 	return d
 }
 
