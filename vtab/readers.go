@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netsql/netsql/vtab/conntrack"
 	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/netns"
 	"github.com/netsql/netsql/vtab/procstat"
@@ -81,6 +82,16 @@ type namespaceReader interface {
 	single() bool
 }
 
+// conntrackReader reads netfilter's connection tracking table.
+type conntrackReader interface {
+	// flows hands each flow f selects to add; reset drops what add
+	// collected when the read starts over.
+	flows(ctx context.Context, f conntrack.Filter, reset func(), add func(*conntrack.Flow) error) error
+	// stats returns the tracker's counters, count and max; ok is false
+	// when the source has none (a notice says why).
+	stats(ctx context.Context) (s conntrack.Stats, ok bool, err error)
+}
+
 // readers are the per-kind readers of one Source.
 type readers struct {
 	link  linkReader
@@ -88,6 +99,7 @@ type readers struct {
 	route routeReader
 	neigh neighborReader
 	rule  ruleReader
+	ct    conntrackReader
 	ns    namespaceReader
 }
 
@@ -95,7 +107,7 @@ type readers struct {
 // rtnetlink dialled there, its sysfs mounted there).
 func liveReaders(src *Source) readers {
 	l := liveNet{src}
-	return readers{link: l, addr: l, route: l, neigh: l, rule: l,
+	return readers{link: l, addr: l, route: l, neigh: l, rule: l, ct: l,
 		ns: liveNamespaces{procRoot: src.ProcRoot, runDir: src.RunDir}}
 }
 
@@ -103,7 +115,7 @@ func liveReaders(src *Source) readers {
 // beside it: one namespace.
 func procTreeReaders(src *Source) readers {
 	t := treeNet{src}
-	return readers{link: t, addr: t, route: t, neigh: t, rule: t, ns: treeNamespaces{}}
+	return readers{link: t, addr: t, route: t, neigh: t, rule: t, ct: t, ns: treeNamespaces{}}
 }
 
 // readers returns the source's readers: those its constructor gave it,
@@ -247,6 +259,71 @@ func (l liveNet) rules(ctx context.Context, f rtnl.RuleFilter) ([]rtnl.Rule, err
 func (t treeNet) rules(context.Context, rtnl.RuleFilter) ([]rtnl.Rule, error) {
 	t.src.Notice(Notice{NoticeIncomplete, fmt.Sprintf("netsql: rules: a /proc tree holds no policy routing rules (only rtnetlink lists them); rules is empty with --proc %s", t.src.ProcRoot)})
 	return nil, nil
+}
+
+// flows dumps the tracker through ctnetlink in the namespace read.
+func (l liveNet) flows(ctx context.Context, f conntrack.Filter, reset func(), add func(*conntrack.Flow) error) error {
+	err := conntrack.Dump(ctx, l.src.netnsPath, f, reset, add)
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return fmt.Errorf("%w (ctnetlink and /proc/net/nf_conntrack need root: CAP_NET_ADMIN)", err)
+	}
+	return err
+}
+
+// flows parses the tree's net/nf_conntrack.
+func (t treeNet) flows(_ context.Context, f conntrack.Filter, _ func(), add func(*conntrack.Flow) error) error {
+	fh, err := os.Open(filepath.Join(t.src.NetRoot, "net", "nf_conntrack"))
+	if err != nil {
+		return missingProc(t.src, "conntrack", err)
+	}
+	defer fh.Close()
+	return conntrack.ParseProc(fh, f, add)
+}
+
+// stats asks ctnetlink for the per-CPU counters, falling back to
+// net/stat/nf_conntrack (world-readable) without CAP_NET_ADMIN, and
+// reads count and max inside the namespace.
+func (l liveNet) stats(ctx context.Context) (conntrack.Stats, bool, error) {
+	src := l.src
+	s, err := conntrack.CPUStats(ctx, src.netnsPath)
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		src.Notice(Notice{NoticeFallback, "netsql: conntrack_stats: ctnetlink needs CAP_NET_ADMIN; reading net/stat/nf_conntrack instead"})
+		return procConntrackStats(src, src.netnsPath)
+	}
+	if err != nil {
+		return s, false, err
+	}
+	return withLimits(src, s, src.netnsPath)
+}
+
+// stats reads the tree's net/stat/nf_conntrack and sys/net/netfilter.
+func (t treeNet) stats(context.Context) (conntrack.Stats, bool, error) {
+	return procConntrackStats(t.src, "")
+}
+
+// procConntrackStats reads net/stat/nf_conntrack, then count and max.
+func procConntrackStats(src *Source, nsPath string) (conntrack.Stats, bool, error) {
+	fh, err := os.Open(filepath.Join(src.NetRoot, "net", "stat", "nf_conntrack"))
+	if err != nil {
+		return conntrack.Stats{}, false, missingProc(src, "conntrack_stats", err)
+	}
+	defer fh.Close()
+	s, err := conntrack.ParseProcStats(fh)
+	if err != nil {
+		return s, false, err
+	}
+	return withLimits(src, s, nsPath)
+}
+
+// withLimits adds the table's count and max, read in the namespace at
+// nsPath ("" for the tree's or netsql's own).
+func withLimits(src *Source, s conntrack.Stats, nsPath string) (conntrack.Stats, bool, error) {
+	lim, err := conntrack.ReadLimits(src.ProcRoot, nsPath)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return s, false, err
+	}
+	s.Count, s.Max = lim.Count, lim.Max
+	return s, true, nil
 }
 
 // liveNamespaces lists the live kernel's namespaces: named ones under
