@@ -25,8 +25,13 @@ import (
 )
 
 // Source is where tables read from: the live kernel or a /proc tree on
-// disk. It also holds the small caches that outlive one statement (user
-// names) and the one-time notices.
+// disk, through one reader per kind of object (readers.go) that its
+// constructor chooses: NewSource("") the live readers (rtnetlink, sysfs
+// and ctnetlink in netsql's namespace; the engine derives sources bound
+// to each other namespace a statement reads), NewSource(DIR) the /proc
+// tree's (procstat parsers of DIR, the sysfs and etc beside it). Table
+// producers only map what the readers return. It also holds the small
+// caches that outlive one statement (user names) and the one-time notices.
 type Source struct {
 	// ProcRoot is the /proc tree to read: "/proc" for the live kernel.
 	ProcRoot string

@@ -7,6 +7,18 @@
 // everywhere, and the same declarations drive `.schema`, completion and the
 // README's table reference.
 //
+// Tables never read the kernel themselves: a Source does, through one
+// reader per kind of object (readers.go: links with their sysfs values,
+// addresses, routes, neighbours, rules, conntrack, namespaces, the net/
+// files no netlink family carries, /etc files; sockets through
+// Source.Sockets). Each kind has a live implementation (rtnetlink, sysfs
+// and ctnetlink inside the namespace read) and a /proc-tree one
+// (procstat over a --proc DIR) returning the same types; NewSource picks
+// them, and the engine binds live ones to each namespace a statement
+// reads. The readers are packages below vtab (rtnl, sockdiag, procnet,
+// procstat, procs, cgroup, conntrack, netns, fileread), all netlink
+// through the core in vtab/netlink.
+//
 // Open returns an Engine: a *sql.DB whose connection has every table.
 // Packages above vtab add SQL functions and collations through
 // Options.Extensions (queries/netstat adds netstat's wording that way).
