@@ -1,9 +1,11 @@
 package vtab
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/netip"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -926,4 +929,45 @@ func (e etcFiles) protocolNames() map[uint8]string {
 		}
 	})
 	return m
+}
+
+// maxPasswdBytes caps how much of a bundle's passwd is read.
+const maxPasswdBytes = 16 << 20
+
+// passwd reads the directory's passwd file into uid -> name. A missing,
+// unreadable or non-regular file (a FIFO must not block) gives an empty
+// map: names stay numeric, as the C library leaves them.
+func (e etcFiles) passwd() map[uint32]string {
+	f, err := os.OpenFile(filepath.Join(e.root, "passwd"), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return map[uint32]string{}
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return map[uint32]string{}
+	}
+	return parsePasswd(io.LimitReader(f, maxPasswdBytes))
+}
+
+// parsePasswd parses passwd(5) lines, name:password:uid:gid:gecos:dir:shell.
+// The first line for a uid wins, as getpwuid returns it; NIS compat
+// entries (+ and -), comments and lines that do not parse are skipped.
+func parsePasswd(r io.Reader) map[uint32]string {
+	out := map[uint32]string{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		f := strings.SplitN(sc.Text(), ":", 4)
+		if len(f) < 4 || f[0] == "" || strings.ContainsAny(f[0][:1], "+-#") {
+			continue
+		}
+		uid, err := strconv.ParseUint(f[2], 10, 32)
+		if err != nil {
+			continue
+		}
+		if _, dup := out[uint32(uid)]; !dup {
+			out[uint32(uid)] = f[0]
+		}
+	}
+	return out
 }
