@@ -6,9 +6,8 @@
 -- param: extend=2 accepted for symmetry with netstat-route; the IPv6 layout has one form
 --
 -- netstat reads /proc/net/ipv6_route: every table, the kernel's reject
--- entry (::/0 !n lo) included. Using refcnt makes the routes table read
--- its IPv6 routes from there too, live as with --proc. Met is printed
--- signed (4294967295 is -1).
+-- entry (::/0 !n lo) included; ipv6_route_lines is that file line by
+-- line, live as with --proc. Met is printed signed (4294967295 is -1).
 
 SELECT 'Kernel IPv6 routing table';
 SELECT 'Destination                    Next Hop                   Flag Met Ref  Use If';
@@ -18,7 +17,6 @@ SELECT printf('%-30s %-26s %-4s %-3d %-1d %6d %s',
         netstat_host(ifnull(gateway, '::'), :numeric),
         flags,
         iif(metric > 2147483647, metric - 4294967296, metric),
-        ifnull(refcnt, 0), ifnull(use, 0), ifnull(interface, ''))
-FROM routes
-WHERE family = 'inet6'
+        refcnt, use, ifnull(interface, ''))
+FROM ipv6_route_lines
 ORDER BY rowid;

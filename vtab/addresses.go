@@ -2,17 +2,10 @@ package vtab
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
-	"net/netip"
-	"sort"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/netsql/netsql/vtab/procstat"
 	"github.com/netsql/netsql/vtab/rtnl"
 )
 
@@ -35,7 +28,7 @@ var Addresses = &Table[addressRecord]{
 		"With --proc, IPv6 addresses come from net/if_inet6 and IPv4 ones are rebuilt from net/fib_trie and net/route (prefix, device and, where the files show it, broadcast; no label, flags or peer): an address the files do not place on an interface (point-to-point, on a down interface, a /32 without a prefix route) has NULL interface, ifindex and prefix_len (a notice names them), and a local route added to the local table by hand looks like an address; without net/fib_trie, asking for family = 'inet' is an error and otherwise the IPv4 rows are missing (a notice says so).",
 	Example: "SELECT interface, address || '/' || prefix_len AS cidr, flags FROM addresses WHERE scope = 'global' ORDER BY interface;",
 	Columns: []Column[addressRecord]{
-		{Name: "interface", Type: Text, Doc: "interface name; NULL with --proc for an IPv4 address the files do not place",
+		{Name: "interface", Type: Text, Cost: CostLinkNames, Doc: "interface name; NULL with --proc for an IPv4 address the files do not place",
 			Value: func(r *addressRecord) any { return r.iface }},
 		{Name: "ifindex", Type: Integer, Push: pushEQ, Doc: "interface index (join to interfaces.index); NULL when unknown (--proc)",
 			Value: func(r *addressRecord) any { return nullIfZero(uint64(r.a.Index)) }},
@@ -93,151 +86,11 @@ func readAddresses(ctx context.Context, src *Source, q *Query) ([]addressRecord,
 	if !ok || set && idx <= 0 {
 		return nil, nil
 	}
-	if !src.Live {
-		return readProcAddresses(src, fam)
-	}
-	addrs, names, err := routeDump(ctx, src, q, "addresses", func(c RouteReader) ([]rtnl.Address, error) {
-		return c.Addresses(ctx, rtnl.AddrFilter{Family: fam, Index: idx})
-	})
-	if set && errors.Is(err, unix.ENODEV) {
-		return nil, nil // a strict kernel refuses a dump filtered by an index no link has
-	}
-	if err != nil {
-		return nil, err
-	}
-	recs := make([]addressRecord, len(addrs))
-	for i, a := range addrs {
-		recs[i] = addressRecord{a: a, iface: nameOr(names, a.Index)}
-	}
-	if fam != unix.AF_INET {
-		inet6Order(src, recs)
-	}
-	return recs, nil
-}
-
-// inet6Order puts the IPv6 rows (in their places among the IPv4 ones) in
-// net/if_inet6's order, the kernel's address hash order, which ifconfig
-// and netstat -ie print; the rtnetlink dump orders them per device by
-// scope instead. Without the file the dump's order stays.
-func inet6Order(src *Source, recs []addressRecord) {
-	list, err := procstat.Addresses6(src.NetRoot)
-	if err != nil {
-		return
-	}
-	pos := make(map[string]int, len(list))
-	for i, a := range list {
-		pos[rowKey(a.Index, a.Address)] = i
-	}
-	var at []int
-	var six []addressRecord
-	for i, r := range recs {
-		if r.a.Family == unix.AF_INET6 {
-			at = append(at, i)
-			six = append(six, r)
-		}
-	}
-	rank := func(r addressRecord) int {
-		if p, ok := pos[rowKey(r.a.Index, r.a.Address)]; ok {
-			return p
-		}
-		return len(list)
-	}
-	sort.SliceStable(six, func(i, j int) bool { return rank(six[i]) < rank(six[j]) })
-	for k, i := range at {
-		recs[i] = six[k]
-	}
+	return src.readers().addr.addresses(ctx, rtnl.AddrFilter{Family: fam, Index: idx}, q.Needs(CostLinkNames))
 }
 
 // if_inet6 scope classes (IFA_HOST, IFA_LINK, IFA_SITE) as RT_SCOPE_*.
 var inet6Scopes = map[uint8]uint8{
 	0x00: unix.RT_SCOPE_UNIVERSE, 0x10: unix.RT_SCOPE_HOST,
 	0x20: unix.RT_SCOPE_LINK, 0x40: unix.RT_SCOPE_SITE,
-}
-
-func readProcAddresses(src *Source, fam int) ([]addressRecord, error) {
-	var recs []addressRecord
-	if fam != unix.AF_INET6 {
-		v4, err := procstat.Addresses4(src.NetRoot)
-		switch {
-		case errors.Is(err, fs.ErrNotExist) && fam == unix.AF_INET:
-			return nil, fmt.Errorf("addresses: IPv4 addresses are not in a /proc tree without net/fib_trie (only rtnetlink lists them); --proc %s has IPv6 addresses only, from net/if_inet6", src.ProcRoot)
-		case errors.Is(err, fs.ErrNotExist):
-			src.Notice(Notice{NoticeIncomplete, "netsql: addresses: a /proc tree without net/fib_trie holds no IPv4 addresses; showing IPv6 ones from net/if_inet6"})
-		case err != nil:
-			return nil, fmt.Errorf("addresses: %w", err)
-		}
-		var unplaced, noBcast []string
-		for _, a := range v4 {
-			idx := 0
-			if s, ok := readSys(src, a.Interface, "ifindex"); ok {
-				idx, _ = strconv.Atoi(s)
-			}
-			rec := addressRecord{
-				a: rtnl.Address{
-					Index: idx, Family: unix.AF_INET, Address: a.Address, PrefixLen: a.PrefixLen,
-					Local: a.Address, Broadcast: a.Broadcast, Scope: inet4Scope(a.Address),
-					Flags: unix.IFA_F_PERMANENT, ValidLft: rtnl.Forever, PreferredLft: rtnl.Forever,
-				},
-				iface: nullIfEmpty(a.Interface), proc: true,
-				unplaced: a.Interface == "",
-			}
-			switch {
-			case rec.unplaced:
-				unplaced = append(unplaced, a.Address.String())
-			case a.BroadcastUnknown:
-				noBcast = append(noBcast, a.Address.String())
-			}
-			recs = append(recs, rec)
-		}
-		if msg := procAddrNotice(unplaced, noBcast); msg != "" {
-			src.Notice(Notice{NoticeIncomplete, msg})
-		}
-		if fam == unix.AF_INET {
-			return recs, nil
-		}
-	}
-	list, err := procstat.Addresses6(src.NetRoot)
-	if err != nil {
-		return recs, missingProc(src, "addresses", err)
-	}
-	for _, a := range list {
-		scope, ok := inet6Scopes[a.Scope]
-		if !ok {
-			scope = unix.RT_SCOPE_NOWHERE
-		}
-		recs = append(recs, addressRecord{
-			a: rtnl.Address{
-				Index: a.Index, Family: unix.AF_INET6, Address: a.Address, PrefixLen: a.PrefixLen,
-				Local: a.Address, Scope: scope, Flags: uint32(a.Flags),
-				ValidLft: rtnl.Forever, PreferredLft: rtnl.Forever,
-			},
-			iface: a.Interface, proc: true,
-		})
-	}
-	return recs, nil
-}
-
-// procAddrNotice says, in one line, what a /proc tree could not tell
-// about its IPv4 addresses; "" when it told everything.
-func procAddrNotice(unplaced, noBcast []string) string {
-	var parts []string
-	if len(unplaced) > 0 {
-		parts = append(parts, fmt.Sprintf("no route places %s on an interface (point-to-point, down interface, /32 without a prefix route): interface and prefix_len are NULL", strings.Join(unplaced, ", ")))
-	}
-	if len(noBcast) > 0 {
-		parts = append(parts, fmt.Sprintf("whether %s have their network's broadcast address cannot be told (the kernel routes it either way): broadcast is NULL", strings.Join(noBcast, ", ")))
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "netsql: addresses: a /proc tree lists no IPv4 addresses, they are rebuilt from net/fib_trie and net/route: " + strings.Join(parts, "; ")
-}
-
-// inet4Scope is the scope the kernel gives an IPv4 address: host for
-// 127.0.0.0/8, global otherwise (what `ip addr add` picks by default).
-func inet4Scope(a netip.Addr) uint8 {
-	if a.IsLoopback() {
-		return unix.RT_SCOPE_HOST
-	}
-	return unix.RT_SCOPE_UNIVERSE
 }

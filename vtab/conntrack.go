@@ -2,11 +2,6 @@ package vtab
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -146,22 +141,10 @@ func readConntrack(ctx context.Context, src *Source, q *Query) ([]conntrackRecor
 	}
 	netns := src.NetNS()
 	var recs []conntrackRecord
-	add := func(fl *conntrack.Flow) error {
+	err := src.readers().ct.flows(ctx, f, func() { recs = recs[:0] }, func(fl *conntrack.Flow) error {
 		recs = append(recs, conntrackRecord{fl: *fl, netns: netns})
 		return nil
-	}
-	if !src.Live {
-		fh, err := os.Open(filepath.Join(src.NetRoot, "net", "nf_conntrack"))
-		if err != nil {
-			return nil, missingProc(src, "conntrack", err)
-		}
-		defer fh.Close()
-		return recs, conntrack.ParseProc(fh, f, add)
-	}
-	err := conntrack.Dump(ctx, src.netnsPath, f, func() { recs = recs[:0] }, add)
-	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-		return nil, fmt.Errorf("%w (ctnetlink and /proc/net/nf_conntrack need root: CAP_NET_ADMIN)", err)
-	}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -214,38 +197,10 @@ func conntrackStatsColumns() []Column[conntrack.Stats] {
 }
 
 func readConntrackStats(ctx context.Context, src *Source, q *Query) ([]conntrack.Stats, error) {
-	var s conntrack.Stats
-	var err error
-	readProc := !src.Live
-	if src.Live {
-		s, err = conntrack.CPUStats(ctx, src.netnsPath)
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			// ctnetlink answers CAP_NET_ADMIN only; the per-CPU table
-			// in /proc is world-readable.
-			src.Notice(Notice{NoticeFallback, "netsql: conntrack_stats: ctnetlink needs CAP_NET_ADMIN; reading net/stat/nf_conntrack instead"})
-			readProc = true
-		}
-	}
-	if readProc {
-		var fh *os.File
-		fh, err = os.Open(filepath.Join(src.NetRoot, "net", "stat", "nf_conntrack"))
-		if err != nil {
-			return nil, missingProc(src, "conntrack_stats", err)
-		}
-		defer fh.Close()
-		s, err = conntrack.ParseProcStats(fh)
-	}
-	if err != nil {
+	s, ok, err := src.readers().ct.stats(ctx)
+	if err != nil || !ok {
 		return nil, err
 	}
-	procRoot, nsPath := src.ProcRoot, src.netnsPath
-	if !src.Live {
-		nsPath = ""
-	}
-	lim, err := conntrack.ReadLimits(procRoot, nsPath)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	s.Count, s.Max, s.NetNS = lim.Count, lim.Max, src.NetNS()
+	s.NetNS = src.NetNS()
 	return []conntrack.Stats{s}, nil
 }

@@ -2,16 +2,11 @@ package vtab
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 	sqlvtab "modernc.org/sqlite/vtab"
 
-	"github.com/netsql/netsql/vtab/procstat"
 	"github.com/netsql/netsql/vtab/rtnl"
 )
 
@@ -120,7 +115,7 @@ var Interfaces = &Table[interfaceRecord]{
 			Value: func(r *interfaceRecord) any { return r.operstate }},
 		{Name: "speed_mbps", Type: Integer, Cost: CostSysfs, Doc: "link speed in Mbit/s (ethtool's Speed), from sysfs as seen inside the interface's namespace; NULL when unknown (link down, bridges, most virtual devices) or when that sysfs cannot be mounted (a notice says why)",
 			Value: func(r *interfaceRecord) any { return r.speed }},
-		{Name: "master", Type: Text, Doc: "the bridge or bond this interface is enslaved to; NULL when none",
+		{Name: "master", Type: Text, Cost: CostLinkNames, Doc: "the bridge or bond this interface is enslaved to; NULL when none",
 			Value: func(r *interfaceRecord) any { return r.master }},
 		{Name: "kind", Type: Text, Doc: "driver kind of a virtual device: veth, bridge, bond, vlan, dummy...; NULL for physical devices, lo, and with --proc",
 			Value: func(r *interfaceRecord) any { return r.kind }},
@@ -197,167 +192,20 @@ func readInterfaces(ctx context.Context, src *Source, q *Query) ([]interfaceReco
 		}
 		f.Index = idx
 	}
-	if !src.Live {
-		return readProcInterfaces(src, q, f)
-	}
-	c, err := dialRoute(src, "interfaces")
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	links, err := c.Links(ctx, f)
-	if err != nil {
-		return nil, fmt.Errorf("interfaces: %w", err)
-	}
-	names := map[int]string{}
-	for _, l := range links {
-		names[l.Index] = l.Name
-	}
-	recs := make([]interfaceRecord, len(links))
-	for i, l := range links {
-		r := interfaceRecord{
-			name: l.Name, index: int64(l.Index), mtu: int64(l.MTU),
-			flags: l.Flags, haveFlags: true, mac: macText(l.MAC),
-			typ: l.TypeName(), operstate: l.OperStateName(),
-			counters: countersOf(&l.Stats), txqlen: int64(l.TxQueueLen),
-		}
-		if l.Kind != "" {
-			r.kind = l.Kind
-		}
-		if l.MasterIndex != 0 {
-			if _, known := names[l.MasterIndex]; !known && q.Uses("master") {
-				if ms, err := c.Links(ctx, rtnl.LinkFilter{Index: l.MasterIndex}); err == nil && len(ms) == 1 {
-					names[l.MasterIndex] = ms[0].Name
-				}
-			}
-			r.master = nameOr(names, l.MasterIndex)
-		}
-		if q.Needs(CostSysfs) {
-			r.speed = sysSpeed(src, l.Name)
-		}
-		recs[i] = r
-	}
-	return recs, nil
+	return src.readers().link.links(ctx, f, linkWants{masterNames: q.Needs(CostLinkNames), speed: q.Needs(CostSysfs)})
 }
 
-// sysSpeed reads /sys/class/net/IF/speed: NULL when absent, unreadable
-// (EINVAL for virtual devices) or -1 (unknown).
-func sysSpeed(src *Source, iface string) any {
-	s, ok := readSys(src, iface, "speed")
-	if !ok {
-		return nil
+// linkRecord maps an rtnetlink link to a row; master and speed are the
+// reader's to fill.
+func linkRecord(l *rtnl.Link) interfaceRecord {
+	r := interfaceRecord{
+		name: l.Name, index: int64(l.Index), mtu: int64(l.MTU),
+		flags: l.Flags, haveFlags: true, mac: macText(l.MAC),
+		typ: l.TypeName(), operstate: l.OperStateName(),
+		counters: countersOf(&l.Stats), txqlen: int64(l.TxQueueLen),
 	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v <= 0 || v == 0xffffffff {
-		return nil
+	if l.Kind != "" {
+		r.kind = l.Kind
 	}
-	return v
-}
-
-// readProcInterfaces reads net/dev and, where it exists, the sysfs tree
-// beside the /proc tree.
-func readProcInterfaces(src *Source, q *Query, f rtnl.LinkFilter) ([]interfaceRecord, error) {
-	devs, err := procstat.DevCounters(src.NetRoot)
-	if err != nil {
-		return nil, missingProc(src, "interfaces", err)
-	}
-	var recs []interfaceRecord
-	for _, d := range devs {
-		if f.Name != "" && d.Interface != f.Name {
-			continue
-		}
-		r := interfaceRecord{
-			name: d.Interface,
-			counters: ifaceCounters{
-				rxPackets: d.RxPackets, rxBytes: d.RxBytes, rxErrors: d.RxErrors, rxDropped: d.RxDropped,
-				rxOver: d.RxFIFO, rxFrame: d.RxFrame, rxMulticast: d.RxMulticast,
-				txPackets: d.TxPackets, txBytes: d.TxBytes, txErrors: d.TxErrors, txDropped: d.TxDropped,
-				txOver: d.TxFIFO, txCarrier: d.TxCarrier, txColls: d.TxCollisions,
-			},
-		}
-		sysInterface(src, &r)
-		if f.Index != 0 && r.index != int64(f.Index) && r.index != nil {
-			continue
-		}
-		if q.Needs(CostSysfs) {
-			r.speed = sysSpeed(src, d.Interface)
-		}
-		recs = append(recs, r)
-	}
-	return recs, nil
-}
-
-// hasUpper reports whether sysfs shows iface under another device: a
-// bridge port (brport/), a master link, or an upper_* link (macvlan,
-// vlan, bond...).
-func hasUpper(src *Source, iface string) bool {
-	root := src.sysfs()
-	if root == "" {
-		return false
-	}
-	ents, err := os.ReadDir(filepath.Join(root, "class", "net", iface))
-	if err != nil {
-		return false
-	}
-	for _, e := range ents {
-		if n := e.Name(); n == "brport" || n == "master" || strings.HasPrefix(n, "upper_") {
-			return true
-		}
-	}
-	return false
-}
-
-// sysInterface fills what sysfs knows about r.name: index, MTU, queue length, flags,
-// MAC, type, operstate and master.
-func sysInterface(src *Source, r *interfaceRecord) {
-	num := func(attr string, base int) (int64, bool) {
-		s, ok := readSys(src, r.name, attr)
-		if !ok {
-			return 0, false
-		}
-		v, err := strconv.ParseInt(strings.TrimPrefix(s, "0x"), base, 64)
-		return v, err == nil
-	}
-	if v, ok := num("ifindex", 10); ok {
-		r.index = v
-	}
-	if v, ok := num("mtu", 10); ok {
-		r.mtu = v
-	}
-	if v, ok := num("tx_queue_len", 10); ok {
-		r.txqlen = v
-	}
-	oper, haveOper := readSys(src, r.name, "operstate")
-	if haveOper {
-		r.operstate = strings.ToUpper(oper)
-	}
-	if v, ok := num("flags", 16); ok {
-		// sysfs shows dev->flags; SIOCGIFFLAGS shows dev_get_flags(): the
-		// same, with IFF_RUNNING for an up device whose operstate is up
-		// or unknown, and PROMISC and ALLMULTI only as a user asked for
-		// them (dev->gflags, which sysfs does not show).
-		r.flags, r.haveFlags = uint32(v)&^unix.IFF_RUNNING, true
-		if r.flags&unix.IFF_UP != 0 && (oper == "up" || oper == "unknown" || !haveOper) {
-			r.flags |= unix.IFF_RUNNING
-		}
-		const kernelSet = unix.IFF_PROMISC | unix.IFF_ALLMULTI
-		if r.flags&kernelSet != 0 && hasUpper(src, r.name) {
-			// A bridge, bond, team or macvlan sets them on its lower
-			// devices itself; sysfs cannot tell those from a user's.
-			r.flags &^= kernelSet
-			src.Notice(Notice{NoticeIncomplete, "netsql: interfaces: with --proc, PROMISC and ALLMULTI of a device under a bridge, bond or macvlan are left out of flags: " +
-				"sysfs shows them whether the upper device or a user set them, and netstat shows only a user's"})
-		}
-	}
-	if v, ok := num("type", 10); ok && v >= 0 && v <= 0xffff {
-		r.typ = rtnl.ARPHRDName(uint16(v))
-	}
-	if s, ok := readSys(src, r.name, "address"); ok && s != "" {
-		r.mac = s
-	}
-	if root := src.sysfs(); root != "" {
-		if t, err := os.Readlink(filepath.Join(root, "class", "net", r.name, "master")); err == nil {
-			r.master = filepath.Base(t)
-		}
-	}
+	return r
 }

@@ -34,7 +34,7 @@ var MulticastGroups = &Table[groupRecord]{
 }
 
 func readGroups(ctx context.Context, src *Source, q *Query) ([]groupRecord, error) {
-	list, err := procstat.MulticastGroups(src.NetRoot)
+	list, err := src.procNet().groups()
 	if err != nil {
 		return nil, missingProc(src, "multicast_groups", err)
 	}

@@ -61,10 +61,11 @@ func selectNamespaces(src *Source, q *Query, sel []Constraint) ([]nsTarget, erro
 		}
 	}
 	own := src.NetNS()
+	nsr := src.readers().ns
 	if len(inodes) == 0 && len(names) == 0 {
 		t := nsTarget{ns: netns.Namespace{Inode: own}, own: true}
-		if q.Uses(netnsNameColumn) && src.Live {
-			if all, err := netns.List(src.ProcRoot, src.RunDir); err == nil {
+		if q.Uses(netnsNameColumn) && !nsr.single() {
+			if all, err := nsr.list(); err == nil {
 				for _, n := range all {
 					if n.Inode == own {
 						t.ns = n
@@ -74,7 +75,7 @@ func selectNamespaces(src *Source, q *Query, sel []Constraint) ([]nsTarget, erro
 		}
 		return []nsTarget{t}, nil
 	}
-	if !src.Live {
+	if nsr.single() {
 		for _, v := range inodes {
 			if n, ok := v.(int64); !ok || uint64(n) != own {
 				return nil, nil // a /proc tree holds one namespace
@@ -87,7 +88,7 @@ func selectNamespaces(src *Source, q *Query, sel []Constraint) ([]nsTarget, erro
 		}
 		return []nsTarget{{ns: netns.Namespace{Inode: own}, own: true}}, nil
 	}
-	all, err := netns.List(src.ProcRoot, src.RunDir)
+	all, err := nsr.list()
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +106,7 @@ func selectNamespaces(src *Source, q *Query, sel []Constraint) ([]nsTarget, erro
 			chosen = intersectTargets(chosen, every, len(chosen) == 0)
 			continue
 		}
-		n, err := netns.Resolve(src.ProcRoot, src.RunDir, sel)
+		n, err := nsr.resolve(sel)
 		if err != nil {
 			return nil, fmt.Errorf("netns_name %q: %w", sel, err)
 		}
@@ -222,10 +223,11 @@ var Namespaces = &Table[namespaceRecord]{
 
 func readNamespaces(_ context.Context, src *Source, q *Query) ([]namespaceRecord, error) {
 	own := src.NetNS()
-	if !src.Live {
+	nsr := src.readers().ns
+	if nsr.single() {
 		return []namespaceRecord{{Namespace: netns.Namespace{Inode: own}, current: true}}, nil
 	}
-	all, err := netns.List(src.ProcRoot, src.RunDir)
+	all, err := nsr.list()
 	if err != nil {
 		return nil, fmt.Errorf("namespaces: %w", err)
 	}

@@ -2,12 +2,7 @@ package vtab
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/netsql/netsql/vtab/procstat"
 	"github.com/netsql/netsql/vtab/rtnl"
 )
 
@@ -32,7 +27,7 @@ var Neighbors = &Table[neighborRecord]{
 			Value: func(r *neighborRecord) any { return afName(r.n.Family) }},
 		{Name: "mac", Type: Text, Doc: "link-layer address; NULL while unresolved",
 			Value: func(r *neighborRecord) any { return macText(r.n.MAC) }},
-		{Name: "interface", Type: Text, Doc: "interface the neighbour is reached on",
+		{Name: "interface", Type: Text, Cost: CostLinkNames, Doc: "interface the neighbour is reached on",
 			Value: func(r *neighborRecord) any { return r.iface }},
 		{Name: "ifindex", Type: Integer, Push: pushEQ, Doc: "interface index (join to interfaces.index); NULL with --proc",
 			Value: func(r *neighborRecord) any {
@@ -65,49 +60,5 @@ func readNeighbors(ctx context.Context, src *Source, q *Query) ([]neighborRecord
 	if !ok || set && idx <= 0 {
 		return nil, nil
 	}
-	if !src.Live {
-		if set {
-			return nil, nil // net/arp has no index: every row's ifindex is NULL
-		}
-		return readProcNeighbors(src, fam)
-	}
-	list, names, err := routeDump(ctx, src, q, "neighbors", func(c RouteReader) ([]rtnl.Neighbor, error) {
-		return c.Neighbors(ctx, rtnl.NeighFilter{Family: fam, Index: idx})
-	})
-	if err != nil {
-		return nil, err
-	}
-	recs := make([]neighborRecord, len(list))
-	for i, n := range list {
-		recs[i] = neighborRecord{n: n, iface: nameOr(names, n.Index), state: strings.Join(n.StateNames(), ",")}
-	}
-	return recs, nil
-}
-
-func readProcNeighbors(src *Source, fam int) ([]neighborRecord, error) {
-	if fam == unix.AF_INET6 {
-		return nil, fmt.Errorf("neighbors: IPv6 neighbours (NDP) are not in a /proc tree (only rtnetlink lists them); --proc %s has IPv4 ones only, from net/arp", src.ProcRoot)
-	}
-	list, err := procstat.ARP(src.NetRoot)
-	if err != nil {
-		return nil, missingProc(src, "neighbors", err)
-	}
-	var recs []neighborRecord
-	for _, e := range list {
-		if e.Flags&procstat.ATFPublish != 0 {
-			continue // a proxy entry, as ip neigh leaves them out
-		}
-		r := neighborRecord{
-			n:     rtnl.Neighbor{Family: unix.AF_INET, Address: e.Address},
-			iface: e.Interface,
-		}
-		if e.Flags&procstat.ATFComplete != 0 {
-			r.n.MAC = e.MAC
-		}
-		if e.Flags&procstat.ATFPermanent != 0 {
-			r.state = "PERMANENT"
-		}
-		recs = append(recs, r)
-	}
-	return recs, nil
+	return src.readers().neigh.neighbors(ctx, rtnl.NeighFilter{Family: fam, Index: idx}, q.Needs(CostLinkNames))
 }

@@ -31,7 +31,7 @@ var ProtocolStats = &Table[counterRecord]{
 }
 
 func readProtocolStats(ctx context.Context, src *Source, q *Query) ([]counterRecord, error) {
-	list, err := procstat.ProtocolCounters(src.NetRoot)
+	list, err := src.procNet().counters()
 	if err != nil {
 		return nil, missingProc(src, "protocol_stats", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 	sqlvtab "modernc.org/sqlite/vtab"
 
-	"github.com/netsql/netsql/vtab/procstat"
 	"github.com/netsql/netsql/vtab/rtnl"
 )
 
@@ -182,7 +181,7 @@ var Routes = &Table[routeRecord]{
 	PerNetNS: true,
 	Doc: "IPv4 and IPv6 routes of every routing table (ip route show table all), one row per next hop of a multipath route, read through rtnetlink. " +
 		"With --proc, from net/route (IPv4 main table only) and net/ipv6_route (all IPv6 routes, without table, protocol or scope: those are NULL). " +
-		"A query using refcnt or use and no column net/ipv6_route lacks (table, protocol, scope, source, metrics, weight, pref, expires) reads its IPv6 routes from net/ipv6_route live too, as netstat does.",
+		"The rows are the same whatever columns a query selects: refcnt and use are joined from net/route and net/ipv6_route; ipv6_route_lines is net/ipv6_route line by line, as netstat -r -A inet6 reads it.",
 	Example: "SELECT \"table\", count(*) FROM routes GROUP BY 1 ORDER BY 2 DESC;",
 	Columns: []Column[routeRecord]{
 		{Name: "family", Type: Text, Push: pushEQ, Values: inetFamilies, Doc: "address family: inet, inet6",
@@ -197,7 +196,7 @@ var Routes = &Table[routeRecord]{
 			Value: func(r *routeRecord) any { return addrOrNull(r.gateway) }},
 		{Name: "source", Type: Text, Cost: CostNetlinkOnly, Doc: "preferred source address (ip route's src); NULL when none",
 			Value: func(r *routeRecord) any { return addrOrNull(r.src) }},
-		{Name: "interface", Type: Text, Doc: "outgoing interface; NULL when none (blackhole, unreachable)",
+		{Name: "interface", Type: Text, Cost: CostLinkNames, Doc: "outgoing interface; NULL when none (blackhole, unreachable)",
 			Value: func(r *routeRecord) any { return r.iface }},
 		{Name: "metric", Type: Integer, Doc: "route priority: lower wins (ip route's metric, netstat's Metric/Met)",
 			Value: func(r *routeRecord) any { return r.metric }},
@@ -211,7 +210,7 @@ var Routes = &Table[routeRecord]{
 			Value: func(r *routeRecord) any { return r.routeMetric(r.r.Metrics.RTT >> 3) }},
 		{Name: "table_id", Type: Integer, Cost: CostNetlinkOnly, Push: pushEQ, Doc: "routing table number: 254 main, 255 local, 253 default; NULL for IPv6 with --proc",
 			Value: func(r *routeRecord) any { return r.tableID }},
-		{Name: "table", Type: Text, Cost: CostNetlinkOnly, Push: pushEQ, Doc: "routing table name from iproute2's rt_tables (main, local, default...), else the number",
+		{Name: "table", Type: Text, Cost: CostNetlinkOnly | CostEtc, Push: pushEQ, Doc: "routing table name from iproute2's rt_tables (main, local, default...), else the number",
 			Value: func(r *routeRecord) any { return r.table }},
 		{Name: "protocol", Type: Text, Cost: CostNetlinkOnly, Doc: "who installed the route: kernel, boot, static, dhcp, ra, bird...; NULL with --proc",
 			Value: func(r *routeRecord) any { return r.nl(rtnl.ProtocolName(r.r.Protocol)) }},
@@ -254,9 +253,9 @@ var Routes = &Table[routeRecord]{
 				}
 				return float64(r.r.Expires) / 100
 			}},
-		{Name: "refcnt", Type: Integer, Cost: CostProcOnly, Doc: "references, as netstat -r's Ref column; only /proc carries it, so a query using refcnt or use (and none of the columns only rtnetlink fills) reads IPv6 routes from net/ipv6_route even live, as netstat does: every table, the kernel's ::/0 reject entry included; NULL for routes read through rtnetlink",
+		{Name: "refcnt", Type: Integer, Cost: CostProcOnly | CostLinkNames, Doc: "references, as netstat -r's Ref column: only /proc carries it, joined from net/ipv6_route (IPv6) and net/route (IPv4 main table) by destination, gateway, interface and metric; NULL for a route neither file lists",
 			Value: func(r *routeRecord) any { return r.refcnt }},
-		{Name: "use", Type: Integer, Cost: CostProcOnly, Doc: "lookups, as netstat -r's Use column (always 0 on current kernels); read like refcnt: NULL for IPv4 routes read through rtnetlink",
+		{Name: "use", Type: Integer, Cost: CostProcOnly | CostLinkNames, Doc: "lookups, as netstat -r's Use column (always 0 on current kernels); joined like refcnt, NULL where it is",
 			Value: func(r *routeRecord) any { return r.use }},
 		{Name: "netns", Type: Integer, Doc: "inode of the network namespace the route belongs to"},
 	},
@@ -305,8 +304,8 @@ func newRouteQuery(src *Source, q *Query) (*routeQuery, error) {
 		rq.table = uint32(id)
 	}
 	tableNames := q.Values("table", sqlvtab.OpEQ)
-	if len(tableNames) > 0 || q.Uses("table") {
-		names, err := routeTableNames(src)
+	if len(tableNames) > 0 || q.Needs(CostEtc) {
+		names, err := src.etc().routeTableNames()
 		if err != nil {
 			return nil, err
 		}
@@ -354,125 +353,5 @@ func readRoutes(ctx context.Context, src *Source, q *Query) ([]routeRecord, erro
 	if err != nil || rq.none {
 		return nil, err
 	}
-	if !src.Live {
-		return readProcRoutes(src, rq)
-	}
-	// Ref and Use exist only in net/ipv6_route: a query that reads them,
-	// and no column only rtnetlink fills, gets the IPv6 routes as netstat
-	// -r -A inet6 sees them, from there. (SELECT * stays on rtnetlink.)
-	var procV6 []routeRecord
-	if rq.table == 0 && rq.family != unix.AF_INET && q.Needs(CostProcOnly) && !q.Needs(CostNetlinkOnly) {
-		procV6, err = readProcRoutes(src, &routeQuery{family: unix.AF_INET6, names: rq.names})
-		if err != nil {
-			return nil, err
-		}
-		if rq.family == unix.AF_INET6 {
-			return procV6, nil
-		}
-		rq.family = unix.AF_INET
-	}
-	routes, names, err := routeDump(ctx, src, q, "routes", func(c RouteReader) ([]rtnl.Route, error) {
-		routes, err := c.Routes(ctx, rtnl.RouteFilter{Family: rq.family, Table: rq.table})
-		if err != nil || !rtnl.NeedsNexthops(routes) {
-			return routes, err
-		}
-		// nexthop_compat_mode=0: routes name their nexthop objects only.
-		nhs, err := c.Nexthops(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return rtnl.ExpandNexthops(routes, nhs), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	recs := make([]routeRecord, len(routes))
-	for i, r := range routes {
-		recs[i] = routeRecord{
-			family: r.Family, dst: r.Dst, gateway: r.Gateway, src: r.Src,
-			iface: nameOr(names, r.OIF), metric: int64(r.Priority),
-			rtf: rtfOf(&r), netlink: true, r: r,
-			tableID: int64(r.Table), table: rq.tableName(r.Table), typ: r.TypeName(),
-			advmss: int64(r.Metrics.AdvMSS),
-		}
-	}
-	return append(recs, procV6...), nil
-}
-
-// readProcRoutes reads net/route (the IPv4 main table) and net/ipv6_route.
-func readProcRoutes(src *Source, rq *routeQuery) ([]routeRecord, error) {
-	var recs []routeRecord
-	if rq.family != unix.AF_INET6 && (rq.table == 0 || rq.table == unix.RT_TABLE_MAIN) {
-		v4, err := procstat.Routes4(src.NetRoot)
-		if err != nil {
-			if err := missingProc(src, "routes", err); err != nil {
-				return nil, err
-			}
-		}
-		for _, r := range v4 {
-			p, ok := r.Prefix()
-			if !ok {
-				p = netip.PrefixFrom(r.Destination, 32) // a non-contiguous mask: no prefix length fits
-			}
-			rec := routeRecord{
-				family: unix.AF_INET, dst: p, metric: r.Metric, rtf: r.Flags,
-				tableID: int64(unix.RT_TABLE_MAIN), table: rq.tableName(unix.RT_TABLE_MAIN),
-				refcnt: r.RefCnt, use: r.Use,
-				r: rtnl.Route{Metrics: rtnl.RouteMetrics{Window: uint32(r.Window), RTT: uint32(r.IRTT) << 3}},
-			}
-			if r.Flags&rtfGateway != 0 {
-				rec.gateway = r.Gateway
-			}
-			if r.Iface != "*" {
-				rec.iface = r.Iface
-			}
-			rec.advmss = int64(0)
-			if r.MTU > 40 {
-				rec.advmss = r.MTU - 40 // the kernel prints advmss+40 in the MTU column
-			}
-			if r.Flags&rtfReject == 0 && rec.iface != nil {
-				rec.typ = "unicast"
-			}
-			recs = append(recs, rec)
-		}
-	}
-	if rq.family != unix.AF_INET && rq.table == 0 {
-		v6, err := procstat.Routes6(src.NetRoot)
-		if err != nil {
-			if err := missingProc(src, "routes", err); err != nil {
-				return nil, err
-			}
-		}
-		for _, r := range v6 {
-			rec := routeRecord{
-				family: unix.AF_INET6, dst: r.Destination, metric: int64(r.Metric), rtf: r.Flags,
-				refcnt: int64(r.RefCnt), use: int64(r.Use), noMetric: true,
-			}
-			if r.Flags&rtfGateway != 0 {
-				rec.gateway = r.NextHop
-			}
-			if r.Iface != "" {
-				rec.iface = r.Iface
-			}
-			rec.typ = procRouteType6(r)
-			recs = append(recs, rec)
-		}
-	}
-	return recs, nil
-}
-
-// procRouteType6 infers a route type from ipv6_route's flags; nil where
-// they cannot tell (every reject type prints the same RTF_REJECT).
-func procRouteType6(r procstat.Route6) any {
-	switch {
-	case r.Flags&rtfReject != 0:
-		return nil
-	case r.Flags&rtfLocal != 0:
-		return "local"
-	case r.Flags&rtfAnycast != 0:
-		return "anycast"
-	case r.Destination.Addr().IsMulticast():
-		return "multicast"
-	}
-	return "unicast"
+	return src.readers().route.routes(ctx, rq, routeWants{names: q.Needs(CostLinkNames), counts: q.Needs(CostProcOnly)})
 }

@@ -3,7 +3,6 @@ package vtab
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -59,7 +58,7 @@ var Rules = &Table[ruleRecord]{
 			Value: func(r *ruleRecord) any { return rangeStart(r.r.UIDRange) }},
 		{Name: "uid_end", Type: Integer, Doc: "last uid of the uidrange (inclusive); NULL when any",
 			Value: func(r *ruleRecord) any { return rangeEnd(r.r.UIDRange) }},
-		{Name: "ip_proto", Type: Text, Doc: "IP protocol the rule matches (ipproto), named from /etc/protocols (tcp, udp...) or the number as text; NULL when any",
+		{Name: "ip_proto", Type: Text, Cost: CostEtc, Doc: "IP protocol the rule matches (ipproto), named from /etc/protocols (tcp, udp...) or the number as text; NULL when any",
 			Value: func(r *ruleRecord) any { return r.proto }},
 		{Name: "sport_start", Type: Integer, Doc: "first source port the rule matches (sport); NULL when any",
 			Value: func(r *ruleRecord) any { return rangeStart(r.r.SportRange) }},
@@ -85,7 +84,7 @@ var Rules = &Table[ruleRecord]{
 			Value: func(r *ruleRecord) any { return r.r.ActionName() }},
 		{Name: "table_id", Type: Integer, Doc: "number of the routing table a lookup rule consults: 255 local, 254 main, 253 default; NULL when none (other actions, l3mdev)",
 			Value: func(r *ruleRecord) any { return nullIfZero(uint64(r.r.Table)) }},
-		{Name: "table", Type: Text, Doc: "that table's name from iproute2's rt_tables (local, main, default...), else the number; NULL when none",
+		{Name: "table", Type: Text, Cost: CostEtc, Doc: "that table's name from iproute2's rt_tables (local, main, default...), else the number; NULL when none",
 			Value: func(r *ruleRecord) any { return r.table }},
 		{Name: "goto_priority", Type: Integer, Doc: "goto rules: the priority of the rule they jump to; NULL for other actions (flags says unresolved when no rule has that priority)",
 			Value: func(r *ruleRecord) any { return optInt(r.r.Goto) }},
@@ -120,28 +119,21 @@ func readRules(ctx context.Context, src *Source, q *Query) ([]ruleRecord, error)
 	if !ok {
 		return nil, nil
 	}
-	if !src.Live {
-		src.Notice(Notice{NoticeIncomplete, fmt.Sprintf("netsql: rules: a /proc tree holds no policy routing rules (only rtnetlink lists them); rules is empty with --proc %s", src.ProcRoot)})
-		return nil, nil
-	}
-	c, err := dialRoute(src, "rules")
-	if err != nil {
+	list, err := src.readers().rule.rules(ctx, rtnl.RuleFilter{Family: fam})
+	if err != nil || len(list) == 0 {
 		return nil, err
 	}
-	defer c.Close()
-	list, err := c.Rules(ctx, rtnl.RuleFilter{Family: fam})
-	if err != nil {
-		return nil, fmt.Errorf("rules: %w", err)
-	}
+	// One CostEtc covers both /etc files: reading the other small file
+	// too costs less than telling the columns apart.
 	var names map[uint32]string
-	if q.Uses("table") {
-		if names, err = routeTableNames(src); err != nil {
+	if q.Needs(CostEtc) {
+		if names, err = src.etc().routeTableNames(); err != nil {
 			return nil, fmt.Errorf("rules: %w", err)
 		}
 	}
 	var protos map[uint8]string
-	if q.Uses("ip_proto") {
-		protos = protocolNames(src)
+	if q.Needs(CostEtc) {
+		protos = src.etc().protocolNames()
 	}
 	tables := &routeQuery{names: names}
 	recs := make([]ruleRecord, len(list))
@@ -161,23 +153,6 @@ func readRules(ctx context.Context, src *Source, q *Query) ([]ruleRecord, error)
 		recs[i] = rec
 	}
 	return recs, nil
-}
-
-// protocolNames maps IP protocol numbers to names from EtcRoot's
-// protocols file, the first name for a number winning as in
-// getprotobynumber(3). A missing file leaves the numbers unnamed.
-func protocolNames(src *Source) map[uint8]string {
-	m := map[uint8]string{}
-	forFields(filepath.Join(src.etcRoot(), "protocols"), func(f []string) {
-		n, err := strconv.ParseUint(f[1], 10, 8)
-		if err != nil {
-			return
-		}
-		if _, seen := m[uint8(n)]; !seen {
-			m[uint8(n)] = f[0]
-		}
-	})
-	return m
 }
 
 // optInt is *p as an INTEGER, or NULL when p is nil.

@@ -2,7 +2,6 @@ package vtab
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 
 	"github.com/netsql/netsql/vtab/procstat"
@@ -40,7 +39,7 @@ var Services = &Table[serviceRecord]{
 }
 
 func readServices(ctx context.Context, src *Source, q *Query) ([]serviceRecord, error) {
-	list, err := procstat.Services(filepath.Join(src.etcRoot(), "services"))
+	list, err := src.etc().services()
 	if err != nil {
 		return nil, missingProc(src, "services", err)
 	}

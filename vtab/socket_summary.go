@@ -32,7 +32,7 @@ var SocketSummary = &Table[sockstatRecord]{
 }
 
 func readSocketSummary(ctx context.Context, src *Source, q *Query) ([]sockstatRecord, error) {
-	list, err := procstat.SocketSummary(src.NetRoot)
+	list, err := src.procNet().sockstat()
 	if err != nil {
 		return nil, missingProc(src, "socket_summary", err)
 	}

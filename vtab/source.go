@@ -1,20 +1,16 @@
 package vtab
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/netsql/netsql/vtab/netns"
 	"github.com/netsql/netsql/vtab/procnet"
@@ -25,8 +21,13 @@ import (
 )
 
 // Source is where tables read from: the live kernel or a /proc tree on
-// disk. It also holds the small caches that outlive one statement (user
-// names) and the one-time notices.
+// disk, through one reader per kind of object (readers.go) that its
+// constructor chooses: NewSource("") the live readers (rtnetlink, sysfs
+// and ctnetlink in netsql's namespace; the engine derives sources bound
+// to each other namespace a statement reads), NewSource(DIR) the /proc
+// tree's (procstat parsers of DIR, the sysfs and etc beside it). Table
+// producers only map what the readers return. It also holds the small
+// caches that outlive one statement (user names) and the one-time notices.
 type Source struct {
 	// ProcRoot is the /proc tree to read: "/proc" for the live kernel.
 	ProcRoot string
@@ -54,6 +55,9 @@ type Source struct {
 	// dials the kernel there. Tests replace it with canned answers. The
 	// sources the engine derives for other namespaces dial those.
 	Route func() (RouteReader, error)
+
+	// rd are the per-kind readers (readers.go) its constructor chose.
+	rd readers
 
 	// parent is the source this one was derived from for another
 	// namespace; caches and notices are the parent's.
@@ -97,6 +101,7 @@ func NewSource(procRoot string, notify func(Notice)) (*Source, error) {
 			fallback: procnet.New(liveNetRoot),
 			src:      s,
 		}
+		s.rd = liveReaders(s)
 		return s, nil
 	}
 	st, err := os.Stat(procRoot)
@@ -120,6 +125,7 @@ func NewSource(procRoot string, notify func(Notice)) (*Source, error) {
 	if st, err := os.Stat(filepath.Join(procRoot, "..", "etc")); err == nil && st.IsDir() {
 		s.EtcRoot = filepath.Join(procRoot, "..", "etc")
 	}
+	s.rd = procTreeReaders(s)
 	return s, nil
 }
 
@@ -176,6 +182,7 @@ func (s *Source) inNamespace(n netns.Namespace, anchor *netns.Anchor) *Source {
 		fallback: procnet.New(d.NetRoot),
 		src:      d,
 	}
+	d.rd = liveReaders(d)
 	return d
 }
 
@@ -208,7 +215,7 @@ func (s *Source) UserName(uid uint32) string {
 	name := strconv.FormatUint(uint64(uid), 10)
 	if etc := s.etcRoot(); !s.Live && etc != "/etc" {
 		if s.passwd == nil {
-			s.passwd = readPasswd(filepath.Join(etc, "passwd"))
+			s.passwd = s.etc().passwd()
 		}
 		if n, ok := s.passwd[uid]; ok {
 			name = n
@@ -218,47 +225,6 @@ func (s *Source) UserName(uid uint32) string {
 	}
 	s.users[uid] = name
 	return name
-}
-
-// maxPasswdBytes caps how much of a bundle's passwd is read.
-const maxPasswdBytes = 16 << 20
-
-// readPasswd reads a passwd file into uid -> name. A missing, unreadable
-// or non-regular file (a FIFO must not block) gives an empty map: names
-// stay numeric, as the C library leaves them.
-func readPasswd(path string) map[uint32]string {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return map[uint32]string{}
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return map[uint32]string{}
-	}
-	return parsePasswd(io.LimitReader(f, maxPasswdBytes))
-}
-
-// parsePasswd parses passwd(5) lines, name:password:uid:gid:gecos:dir:shell.
-// The first line for a uid wins, as getpwuid returns it; NIS compat
-// entries (+ and -), comments and lines that do not parse are skipped.
-func parsePasswd(r io.Reader) map[uint32]string {
-	out := map[uint32]string{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		f := strings.SplitN(sc.Text(), ":", 4)
-		if len(f) < 4 || f[0] == "" || strings.ContainsAny(f[0][:1], "+-#") {
-			continue
-		}
-		uid, err := strconv.ParseUint(f[2], 10, 32)
-		if err != nil {
-			continue
-		}
-		if _, dup := out[uint32(uid)]; !dup {
-			out[uint32(uid)] = f[0]
-		}
-	}
-	return out
 }
 
 // NetNS returns the inode of the network namespace the source describes

@@ -7,6 +7,18 @@
 // everywhere, and the same declarations drive `.schema`, completion and the
 // README's table reference.
 //
+// Tables never read the kernel themselves: a Source does, through one
+// reader per kind of object (readers.go: links with their sysfs values,
+// addresses, routes, neighbours, rules, conntrack, namespaces, the net/
+// files no netlink family carries, /etc files; sockets through
+// Source.Sockets). Each kind has a live implementation (rtnetlink, sysfs
+// and ctnetlink inside the namespace read) and a /proc-tree one
+// (procstat over a --proc DIR) returning the same types; NewSource picks
+// them, and the engine binds live ones to each namespace a statement
+// reads. The readers are packages below vtab (rtnl, sockdiag, procnet,
+// procstat, procs, cgroup, conntrack, netns, fileread), all netlink
+// through the core in vtab/netlink.
+//
 // Open returns an Engine: a *sql.DB whose connection has every table.
 // Packages above vtab add SQL functions and collations through
 // Options.Extensions (queries/netstat adds netstat's wording that way).
@@ -107,12 +119,17 @@ const (
 	// CostProgram: a process's program name, from /proc/PID.
 	CostProgram
 	// CostProcOnly: a value only a /proc file carries (routes' refcnt
-	// and use are in net/ipv6_route, not rtnetlink).
+	// and use are in net/route and net/ipv6_route, not rtnetlink).
 	CostProcOnly
 	// CostNetlinkOnly: a value only netlink carries.
 	CostNetlinkOnly
 	// CostSysfs: a value read from the namespace's sysfs.
 	CostSysfs
+	// CostLinkNames: interface names, from one more link dump (or the
+	// /proc tree's own files).
+	CostLinkNames
+	// CostEtc: a name from an /etc file (rt_tables, protocols).
+	CostEtc
 )
 
 // Def is a declared table of any record type: what the engine registers.

@@ -4,7 +4,7 @@ package vtab
 // README list them.
 func Tables() []Def {
 	return []Def{Sockets, SocketOwners, UnixSocketLines, Processes,
-		Routes, Rules, Interfaces, Addresses, Neighbors,
+		Routes, IPv6RouteLines, Rules, Interfaces, Addresses, Neighbors,
 		MulticastGroups, ProtocolStats, SocketSummary, Services, Namespaces,
 		Conntrack, ConntrackStats}
 }

@@ -4,7 +4,9 @@
 // A Client owns one netlink socket and reuses it across dumps; DialNetNS
 // opens that socket inside another network namespace. Decoding is done by
 // pure functions over []byte (ParseLinks, ParseAddresses, ParseRoutes,
-// ParseNeighbors), so tables can be tested on canned message bytes.
+// ParseNeighbors), so tables can be tested on canned message bytes:
+// Client.Record keeps a namespace's dump replies as the kernel sent them
+// (a Recording) and Replay answers a Client's requests from one.
 package rtnl
 
 import (
