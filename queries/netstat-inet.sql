@@ -30,17 +30,30 @@ SELECT 'Proto Recv-Q Send-Q Local Address           Foreign Address         Stat
     || iif(:programs, ' PID/Program name    ', '')
     || iif(:timers, ' Timer', '');
 
-WITH s AS (
+-- probes comes from /proc/net/tcp, which is read only when a statement
+-- names the column: only the -o arm names it, and the arm whose WHERE is
+-- false never reads the table, so -tanp does not read the file at all.
+WITH k AS (
     SELECT rowid AS n, proto, protocol, family, recv_q, send_q,
         local_address, local_port, remote_address, remote_port,
-        state, kernel_state, uid, inode, timer, timer_expires, retransmits, probes,
+        state, kernel_state, uid, inode, timer, timer_expires, retransmits,
+        NULL AS probes
+    FROM sockets WHERE NOT :timers
+    UNION ALL
+    SELECT rowid, proto, protocol, family, recv_q, send_q,
+        local_address, local_port, remote_address, remote_port,
+        state, kernel_state, uid, inode, timer, timer_expires, retransmits,
+        probes
+    FROM sockets WHERE :timers
+), s AS (
+    SELECT *,
         -- netstat's "server": a TCP socket without a remote port, any
         -- other socket without a remote address
         CASE protocol
             WHEN 'tcp' THEN remote_port = 0
             ELSE remote_address IN ('0.0.0.0', '::')
         END AS server
-    FROM sockets
+    FROM k
     WHERE protocol IN (iif(:tcp, 'tcp', NULL), iif(:udp, 'udp', NULL),
                        iif(:udplite, 'udplite', NULL), iif(:raw, 'raw', NULL))
       AND family IN (iif(:inet, 'inet', NULL), iif(:inet6, 'inet6', NULL))

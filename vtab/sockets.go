@@ -261,44 +261,46 @@ func attachOwners(ctx context.Context, src *Source, recs []socketRecord, withCgr
 	if len(want) == 0 {
 		return nil
 	}
-	src.root().ownerScans.Add(1)
-	res, err := procs.ScanSocketOwners(ctx, src.ProcRoot, want, procs.ScanOptions{})
+	idx, names, unlock, err := ownerIndex(ctx, src, want)
 	if err != nil {
-		return fmt.Errorf("sockets: find owners: %w", err)
+		return err
 	}
-	// Owners come sorted by pid then fd: the first one per inode wins.
+	defer unlock()
+	infos := make([]ownerInfo, 0, len(want)) // one allocation for every owner
 	best := make(map[uint64]*ownerInfo, len(want))
-	names := newProgramNames(src)
-	for _, o := range res.Owners {
-		if _, seen := best[o.Inode]; seen {
-			continue
-		}
-		best[o.Inode] = &ownerInfo{pid: o.PID, fd: o.FD}
-	}
 	cgroups := map[int]*cgroup.Attribution{}
-	for _, oi := range best {
-		if oi.program, err = names.get(ctx, oi.pid); err != nil {
-			return fmt.Errorf("sockets: find owners: %w", err)
-		}
-		if !withCgroup {
-			continue
-		}
-		if oi.cg = cgroups[oi.pid]; oi.cg == nil {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("sockets: %w", err)
-			}
-			a := readAttribution(src, oi.pid)
-			oi.cg = &a
-			cgroups[oi.pid] = oi.cg
-		}
-	}
 	unowned := false
 	for i := range recs {
-		recs[i].owner = best[recs[i].Inode]
-		unowned = unowned || recs[i].owner == nil && recs[i].Inode != 0
+		ino := recs[i].Inode
+		if ino == 0 {
+			continue
+		}
+		oi, seen := best[ino]
+		if !seen {
+			if o, ok := idx.Lookup(ino); ok {
+				infos = append(infos, ownerInfo{pid: o.PID, fd: o.FD})
+				oi = &infos[len(infos)-1]
+				if oi.program, err = names.get(ctx, oi.pid); err != nil {
+					return fmt.Errorf("sockets: find owners: %w", err)
+				}
+				if withCgroup {
+					if oi.cg = cgroups[oi.pid]; oi.cg == nil {
+						if err := ctx.Err(); err != nil {
+							return fmt.Errorf("sockets: %w", err)
+						}
+						a := readAttribution(src, oi.pid)
+						oi.cg = &a
+						cgroups[oi.pid] = oi.cg
+					}
+				}
+			}
+			best[ino] = oi
+		}
+		recs[i].owner = oi
+		unowned = unowned || oi == nil
 	}
-	if unowned && res.Denied > 0 {
-		src.Notice(deniedNotice(res.Denied))
+	if unowned && idx.Denied() > 0 {
+		src.Notice(deniedNotice(idx.Denied()))
 	}
 	return nil
 }

@@ -70,6 +70,7 @@ type Source struct {
 	nsName  string // its name as netns_name shows it
 
 	ownerScans atomic.Int64 // /proc/*/fd walks made (tests check the scan runs only when needed)
+	owners     ownerHold    // one fd walk shared while Engine.HoldOwners holds it
 
 	notify   func(Notice)
 	noticed  sync.Map // Notice -> struct{}

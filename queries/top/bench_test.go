@@ -23,8 +23,9 @@ func cpuTime(b *testing.B) time.Duration {
 // BenchmarkRefresh measures one refresh of the built-in panels on the
 // live kernel (every socket with its owner and tcp_info, interfaces,
 // protocol counters, then every panel), reporting the CPU it costs as
-// cpu-s/op beside the wall time, and the sockets it saw. The issue's
-// budget is 0.5 s of CPU per refresh at 80k sockets; run it beside
+// cpu-s/op beside the wall time, the sockets it saw and the test
+// process's peak RSS. The budget is 0.5 s of CPU per refresh at
+// 80k sockets; run it beside
 //
 //	go run ./cmd/netsql-load -conns 40000 -procs 5
 //
@@ -64,6 +65,11 @@ func BenchmarkRefresh(b *testing.B) {
 		}
 		b.ReportMetric((cpuTime(b)-cpu).Seconds()/float64(b.N), "cpu-s/op")
 		b.ReportMetric(sockets, "inet-sockets")
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-rss-MB") // the process's, every refresh so far
 	})
 	b.Run("ss-tanpi", func(b *testing.B) {
 		if _, err := exec.LookPath("ss"); err != nil {

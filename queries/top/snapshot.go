@@ -269,6 +269,10 @@ func (s *Snapshotter) Refresh(ctx context.Context) (*Snapshot, error) {
 	if !s.prev.IsZero() {
 		dt = now.Sub(s.prev).Seconds()
 	}
+	// Every table is read at one moment: one /proc fd walk serves the
+	// owner columns of every statement (and namespace) of the refresh.
+	release := s.eng.HoldOwners()
+	defer release()
 	for _, pl := range s.plans {
 		withPrev := pl.copied && dt > 0 && !s.static
 		pl.copied = false // until this copy succeeds: a failed one renamed it away
@@ -286,6 +290,7 @@ func (s *Snapshotter) Refresh(ctx context.Context) (*Snapshot, error) {
 		}
 		pl.copied = true
 	}
+	release()
 	s.prev = now
 	snap := &Snapshot{Time: now, Sets: map[string]*result.Set{}, Errs: map[string]error{}, Static: s.static}
 	for _, p := range s.panels {

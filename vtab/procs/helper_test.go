@@ -17,6 +17,8 @@ import (
 // The test binary doubles as a helper process, chosen by this variable:
 //
 //	hold N  open N socket fds (socketpairs), print "ready", wait for stdin EOF
+//	holes   hold socket fds with short and long runs of closed fds
+//	        between them, and pipes, print "ready", wait for stdin EOF
 //	scan    scan /proc, print the ScanResult summary as JSON
 const helperEnv = "NETSQL_PROCS_HELPER"
 
@@ -35,6 +37,8 @@ func TestMain(m *testing.M) {
 		fmt.Println("ready")
 		io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
+	case "holes":
+		os.Exit(holdWithHoles())
 	case "scan":
 		res, err := ScanSocketOwners(context.Background(), "/proc", nil, ScanOptions{})
 		out := struct {
@@ -53,11 +57,17 @@ func TestMain(m *testing.M) {
 // startHolders starts procs helper processes that each hold n socket fds,
 // and stops them when tb ends. It returns their pids.
 func startHolders(tb testing.TB, procs, n int) []int {
+	return startHelpers(tb, "hold", procs, n)
+}
+
+// startHelpers starts procs helper processes in mode (hold, holes) with
+// NETSQL_PROCS_N=n, stopped when tb ends, and returns their pids.
+func startHelpers(tb testing.TB, mode string, procs, n int) []int {
 	tb.Helper()
 	var pids []int
 	for range procs {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), helperEnv+"=hold", "NETSQL_PROCS_N="+strconv.Itoa(n))
+		cmd.Env = append(os.Environ(), helperEnv+"="+mode, "NETSQL_PROCS_N="+strconv.Itoa(n))
 		cmd.Stderr = os.Stderr
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
@@ -81,4 +91,39 @@ func startHolders(tb testing.TB, procs, n int) []int {
 		pids = append(pids, cmd.Process.Pid)
 	}
 	return pids
+}
+
+// holdWithHoles opens socket fds laid out with holes: every third of 30
+// closed (holes of one), pipes among them (fds that are not sockets),
+// and copies of a socket at fds 300, 301 and 4000 (holes far longer than
+// maxProbeMisses).
+func holdWithHoles() int {
+	var fds []int
+	for range 15 {
+		p, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "socketpair:", err)
+			return 1
+		}
+		fds = append(fds, p[0], p[1])
+		var pipe [2]int
+		if err := unix.Pipe(pipe[:]); err != nil {
+			fmt.Fprintln(os.Stderr, "pipe:", err)
+			return 1
+		}
+	}
+	for i, fd := range fds {
+		if i%3 == 1 {
+			unix.Close(fd)
+		}
+	}
+	for _, high := range []int{300, 301, 4000} {
+		if err := unix.Dup2(fds[0], high); err != nil {
+			fmt.Fprintln(os.Stderr, "dup2:", err)
+			return 1
+		}
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+	return 0
 }

@@ -328,3 +328,70 @@ func TestLiveDeniedAsNobody(t *testing.T) {
 	}
 	t.Logf("as nobody: %+v", got)
 }
+
+// TestLiveProbeMatchesList checks that reading fds by number (probeFDs)
+// finds exactly the owners listing every fd directory finds, on helper
+// processes holding dense runs of sockets, sockets among pipes with
+// holes of one fd, and copies at fds 300, 301 and 4000 past holes far
+// longer than the probe tries; while processes holding sockets come and
+// go during the scans.
+func TestLiveProbeMatchesList(t *testing.T) {
+	ctx := context.Background()
+	pids := append(startHolders(t, 2, 400), startHelpers(t, "holes", 1, 0)...)
+	holes := pids[len(pids)-1]
+
+	churn, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for churn.Err() == nil {
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), helperEnv+"=hold", "NETSQL_PROCS_N=50")
+			if cmd.Start() != nil {
+				return
+			}
+			time.Sleep(time.Duration(cmd.Process.Pid%5) * time.Millisecond)
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	defer func() { stop(); wg.Wait() }()
+
+	only := func(owners []Owner) []Owner {
+		var out []Owner
+		for _, o := range owners {
+			if slices.Contains(pids, o.PID) {
+				out = append(out, o)
+			}
+		}
+		return out
+	}
+	for round := range 3 {
+		var got [2][]Owner
+		for i, list := range []bool{false, true} {
+			res, err := ScanSocketOwners(ctx, "/proc", nil, ScanOptions{listFDs: list})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[i] = only(res.Owners)
+		}
+		if !slices.Equal(got[0], got[1]) {
+			t.Fatalf("round %d: by number:\n%v\nby listing:\n%v", round, got[0], got[1])
+		}
+		n, high := 0, []int{}
+		for _, o := range got[0] {
+			if o.PID == holes {
+				n++
+				if o.FD >= 300 {
+					high = append(high, o.FD)
+				}
+			}
+		}
+		// 30 sockets, 10 closed, 3 copies.
+		if n != 23 || !slices.Equal(high, []int{300, 301, 4000}) {
+			t.Fatalf("round %d: the holes helper shows %d socket fds (want 23), high ones %v (want 300 301 4000): %v", round, n, high, got[0])
+		}
+		if len(got[0]) != 2*400+23 {
+			t.Fatalf("round %d: %d owners in the helpers, want %d", round, len(got[0]), 2*400+23)
+		}
+	}
+}

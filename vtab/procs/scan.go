@@ -3,10 +3,14 @@
 // tree on disk (a support bundle or a test fixture) laid out the same way.
 //
 // The fd scan (ScanSocketOwners) is the expensive part of `netstat -p` and
-// `ss -p`. It opens every PROC/PID/fd directory once, lists it with getdents
-// into a reused buffer, and resolves each entry with readlinkat relative to
-// that directory, parsing "socket:[INODE]" in place; it allocates nothing per
-// file descriptor and spreads processes over GOMAXPROCS workers.
+// `ss -p`. It opens every PROC/PID/fd directory once and resolves each fd
+// with readlinkat relative to that directory, parsing "socket:[INODE]" in
+// place; it allocates nothing per file descriptor and spreads processes over
+// GOMAXPROCS workers. On the live procfs it reads fds by number while the
+// table is dense (the directory's size says how many are open), since
+// listing the directory costs the kernel a dentry lookup per fd; elsewhere,
+// and past holes in the table, it lists the directory with getdents into a
+// reused buffer.
 package procs
 
 import (
@@ -41,6 +45,10 @@ type ScanOptions struct {
 	// Workers is the number of goroutines that scan in parallel; 0 or less
 	// means runtime.GOMAXPROCS(0).
 	Workers int
+
+	// listFDs makes the scan list every fd directory (tests compare the
+	// two ways of finding the fds).
+	listFDs bool
 }
 
 // ScanResult is what ScanSocketOwners found.
@@ -114,7 +122,7 @@ func ScanSocketOwners(ctx context.Context, procRoot string, want map[uint64]stru
 		return ScanResult{}, nil
 	}
 
-	s := &scan{rootFd: rootFd, pids: pids}
+	s := &scan{rootFd: rootFd, pids: pids, probe: !opts.listFDs && isProcfs(rootFd)}
 	s.stopAt.Store(math.MaxInt64)
 	if want != nil {
 		if len(want) == 0 {
@@ -189,6 +197,10 @@ type scan struct {
 	rootFd int
 	pids   []int // ascending
 	next   atomic.Int64
+	// probe: the root is a live procfs, whose fd directories report
+	// how many fds are open as their size (Linux 6.2 and later) and
+	// whose directory offset is the fd number plus 2.
+	probe bool
 
 	// Early stop: want maps each wanted inode to its slot in found;
 	// remaining counts wanted inodes not yet found; stopAt is the lowest
@@ -217,6 +229,7 @@ type worker struct {
 	denied  int
 	err     error
 	path    []byte // "PID/fd\x00"
+	name    []byte // "FD\x00"
 	dents   []byte // getdents buffer
 	linkBuf [64]byte
 }
@@ -299,6 +312,70 @@ func (w *worker) scanPID(i int) {
 	}
 	defer unix.Close(dirFd)
 
+	first := 0 // the lowest fd left to find
+	if s.probe {
+		var done bool
+		if first, done = w.probeFDs(i, pid, dirFd); done {
+			return
+		}
+		// Skip the fds read: the offset is fd+2. Should the seek fail,
+		// listing from the start skips them by number.
+		unix.Seek(dirFd, int64(first)+2, 0)
+	}
+	w.listFDs(i, pid, dirFd, first)
+}
+
+// maxProbeMisses is how many fd numbers that are not open probeFDs
+// tries before it lists the rest of the directory instead.
+const maxProbeMisses = 16
+
+// probeFDs reads the links of process index i's fds by number, 0 up,
+// without listing the directory: listing /proc/PID/fd makes the kernel
+// look up (or create) a dentry per fd, which readlinkat then looks up
+// again, a fifth of a scan's cost. A live fd directory's size is the
+// number of open fds: once that many are read the process is done. A
+// table with holes costs a failed lookup per hole, so after
+// maxProbeMisses of them it returns the fd to list the directory from
+// (done false). done is true when the process needs nothing more.
+func (w *worker) probeFDs(i, pid, dirFd int) (next int, done bool) {
+	var st unix.Stat_t
+	if err := unix.Fstat(dirFd, &st); err != nil || st.Size <= 0 || st.Size > math.MaxInt32 {
+		return 0, false // an older kernel: no count
+	}
+	open := int(st.Size)
+	found, misses := 0, 0
+	for fd := 0; ; fd++ {
+		if found >= open {
+			return fd, true
+		}
+		if misses >= maxProbeMisses {
+			return fd, false
+		}
+		if fd%ctxCheckEvery == ctxCheckEvery-1 && w.abandon(i) {
+			return fd, true
+		}
+		w.name = append(appendPID(w.name[:0], fd), 0)
+		ln, errno := readlinkat(dirFd, &w.name[0], w.linkBuf[:])
+		switch {
+		case errno == 0:
+			found++
+			w.link(i, pid, fd, w.linkBuf[:ln])
+		case errno == unix.ENOENT || errno == unix.EBADF:
+			misses++ // not open (or closed meanwhile)
+		case vanished(errno):
+			return fd, true
+		case errno == unix.EACCES || errno == unix.EPERM:
+			w.denied++
+			return fd, true
+		default:
+			found++ // open, but not a link we can name
+		}
+	}
+}
+
+// listFDs lists process index i's fd directory from its current offset
+// and reads the link of every fd from first up.
+func (w *worker) listFDs(i, pid, dirFd, first int) {
 	deniedLink := false
 	sinceCheck := 0
 	for {
@@ -319,8 +396,8 @@ func (w *worker) scanPID(i int) {
 		buf := w.dents[:n]
 		for name, off, more := nextDirent(buf, 0); more; name, off, more = nextDirent(buf, off) {
 			fd, ok := parseFD(name)
-			if !ok {
-				continue // ".", ".." and anything else that is not an fd number
+			if !ok || fd < first {
+				continue // ".", "..", anything else that is not an fd number, fds already read
 			}
 			sinceCheck++
 			if sinceCheck == ctxCheckEvery {
@@ -337,24 +414,31 @@ func (w *worker) scanPID(i int) {
 				}
 				continue // ENOENT: closed since listed; anything else: not a socket we can name
 			}
-			ino, ok := parseSocketLink(w.linkBuf[:ln])
-			if !ok {
-				continue
-			}
-			if s.want != nil {
-				slot, ok := s.want[ino]
-				if !ok {
-					continue
-				}
-				if !s.found[slot].Load() && s.found[slot].CompareAndSwap(false, true) {
-					if s.remaining.Add(-1) == 0 {
-						s.lowerStopAt(int64(i))
-					}
-				}
-			}
-			w.owners = append(w.owners, Owner{Inode: ino, PID: pid, FD: fd})
+			w.link(i, pid, fd, w.linkBuf[:ln])
 		}
 	}
+}
+
+// link records fd of process index i when its link names a socket the
+// scan wants.
+func (w *worker) link(i, pid, fd int, target []byte) {
+	s := w.s
+	ino, ok := parseSocketLink(target)
+	if !ok {
+		return
+	}
+	if s.want != nil {
+		slot, ok := s.want[ino]
+		if !ok {
+			return
+		}
+		if !s.found[slot].Load() && s.found[slot].CompareAndSwap(false, true) {
+			if s.remaining.Add(-1) == 0 {
+				s.lowerStopAt(int64(i))
+			}
+		}
+	}
+	w.owners = append(w.owners, Owner{Inode: ino, PID: pid, FD: fd})
 }
 
 // lowerStopAt records that every wanted inode has been found by the time
@@ -483,6 +567,13 @@ func appendPID(b []byte, pid int) []byte {
 		pid /= 10
 	}
 	return append(b, tmp[i:]...)
+}
+
+// isProcfs reports whether dirFd is on a proc filesystem (the live
+// kernel's, not a copied tree).
+func isProcfs(dirFd int) bool {
+	var st unix.Statfs_t
+	return unix.Fstatfs(dirFd, &st) == nil && st.Type == unix.PROC_SUPER_MAGIC
 }
 
 // openDir opens path as a directory file descriptor.

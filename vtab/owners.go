@@ -1,0 +1,75 @@
+package vtab
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/netsql/netsql/vtab/procs"
+)
+
+// ownerHold lets several socket reads share one /proc fd walk for as
+// long as a caller holds it (Engine.HoldOwners); it lives on the root
+// Source, so the reads of every namespace share it.
+type ownerHold struct {
+	mu    sync.Mutex
+	holds int
+	idx   *procs.OwnerIndex // made by the first read while held
+	names *programNames     // the programs of idx's owners, read once
+}
+
+// HoldOwners makes every read of the sockets table's owner columns (pid,
+// fd, program and the cgroup ones) in this engine, in any statement and
+// any namespace, use one walk of /proc/*/fd, made by the first read that
+// needs owners, until release is called: the owners are then those of
+// that moment. netsql top holds owners for the statements of one refresh
+// and releases them after, so a refresh walks /proc once however many
+// namespaces it reads; a statement run after release walks /proc again.
+// Holds nest: the walk is dropped when the last one is released.
+// Release is idempotent.
+func (e *Engine) HoldOwners() (release func()) {
+	h := &e.src.root().owners
+	h.mu.Lock()
+	h.holds++
+	h.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if h.holds--; h.holds == 0 {
+				h.idx, h.names = nil, nil
+			}
+		})
+	}
+}
+
+// ownerIndex returns the owners of the sockets whose inodes are in want,
+// and the program-name cache to use with them: the held index when the
+// engine holds owners (walking /proc for it on first use), else a fresh
+// walk that stops once it has found every wanted inode. unlock must be
+// called when the caller is done with both.
+func ownerIndex(ctx context.Context, src *Source, want map[uint64]struct{}) (idx *procs.OwnerIndex, names *programNames, unlock func(), err error) {
+	h := &src.root().owners
+	h.mu.Lock()
+	if h.holds == 0 {
+		h.mu.Unlock()
+		src.root().ownerScans.Add(1)
+		res, err := procs.ScanSocketOwners(ctx, src.ProcRoot, want, procs.ScanOptions{})
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("sockets: find owners: %w", err)
+		}
+		return procs.NewOwnerIndex(res), newProgramNames(src), func() {}, nil
+	}
+	if h.idx == nil {
+		src.root().ownerScans.Add(1)
+		// Every owner, not only want's: later reads ask for other inodes.
+		res, err := procs.ScanSocketOwners(ctx, src.ProcRoot, nil, procs.ScanOptions{})
+		if err != nil {
+			h.mu.Unlock()
+			return nil, nil, nil, fmt.Errorf("sockets: find owners: %w", err)
+		}
+		h.idx, h.names = procs.NewOwnerIndex(res), newProgramNames(src.root())
+	}
+	return h.idx, h.names, h.mu.Unlock, nil
+}
