@@ -298,6 +298,10 @@ func runLong(ctx context.Context, o options, load *loadGen, dir string, stdout i
 	logf("serve: %d scrapes, warm-up %v; record --every %v for %v, warm-up %v; side by side",
 		o.scrapes, o.serveWarmup, o.recordEvery, o.recordFor, o.recordWarmup)
 	log := func(msg string) { logf("%s", msg) }
+	done := func(x longrun.Result) { // as soon as one ends
+		logf("%s", x)
+		logf("%s: descriptors open at the end: %s", x.Mode, strings.Join(x.End.FDs, ", "))
+	}
 	var (
 		s, r       longrun.Result
 		serr, rerr error
@@ -312,7 +316,9 @@ func runLong(ctx context.Context, o options, load *loadGen, dir string, stdout i
 		s, serr = longrun.Serve(lctx, o.netsqlBin, longrun.ServePlan{Scrapes: o.scrapes, WarmScrapes: 1, WarmFor: o.serveWarmup, For: o.serveFor, Log: log})
 		if serr != nil {
 			cancel()
+			return
 		}
+		done(s)
 	}()
 	go func() {
 		defer wg.Done()
@@ -320,18 +326,21 @@ func runLong(ctx context.Context, o options, load *loadGen, dir string, stdout i
 			Every: o.recordEvery, Warm: o.recordWarmup, For: o.recordFor, Log: log})
 		if rerr != nil {
 			cancel()
+			return
 		}
+		done(r)
 	}()
 	wg.Wait()
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted during serve and record: %w", ctx.Err())
 	}
+	for _, err := range []error{serr, rerr} {
+		if err != nil && !errors.Is(err, context.Canceled) { // not the other's stop
+			return err
+		}
+	}
 	if err := errors.Join(serr, rerr); err != nil {
 		return err
-	}
-	for _, x := range []longrun.Result{s, r} {
-		logf("%s", x)
-		logf("%s: descriptors open at the end: %s", x.Mode, strings.Join(x.End.FDs, ", "))
 	}
 	writeLong(stdout, o, load, s, r)
 	return nil
