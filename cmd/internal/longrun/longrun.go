@@ -159,7 +159,7 @@ const (
 	sampleEvery = 10 * time.Millisecond
 	// idleFor is how long the process must stay idle (no thread running
 	// or runnable, its CPU time unchanged) for the window to count as
-	// having seen it idle.
+	// having seen it idle, unless its pauses are shorter.
 	idleFor = 50 * time.Millisecond
 	// maxWindow ends a window that never sees the process idle.
 	maxWindow = 2 * time.Minute
@@ -167,12 +167,13 @@ const (
 
 // steady samples pid every 10 ms for at least window and then until the
 // process has been seen idle (no thread running or runnable and its CPU
-// time unchanged for 50 ms: between two scrapes or snapshots), at most 2 minutes. The descriptors are those
+// time unchanged for idle: between two scrapes or snapshots), at most 2
+// minutes. The descriptors are those
 // open, with the same target, in every reading; threads the fewest seen;
 // memory the last reading. Choose window longer than one iteration of
 // the process's work plus its pause, so that at least one reading falls
 // between two iterations.
-func steady(ctx context.Context, pid int, window time.Duration) (Sample, error) {
+func steady(ctx context.Context, pid int, window, idle time.Duration) (Sample, error) {
 	var (
 		out       Sample
 		fds       map[int]string
@@ -200,7 +201,7 @@ func steady(ctx context.Context, pid int, window time.Duration) (Sample, error) 
 		out.RSS, out.HWM = r.rss, r.hwm
 		if r.cpu != lastCPU || r.busy {
 			lastCPU, idleSince = r.cpu, now
-		} else if now.Sub(idleSince) >= idleFor {
+		} else if now.Sub(idleSince) >= idle {
 			idleSeen = true
 		}
 		if elapsed := now.Sub(began); elapsed >= window && idleSeen || elapsed >= maxWindow {
@@ -317,15 +318,15 @@ func Serve(ctx context.Context, bin string, p ServePlan) (Result, error) {
 		return r, fmt.Errorf("longrun: serve did not report its address: %q %s", line, rest.String())
 	}
 	// Between scrapes the server is idle: a short window sees that.
-	const window = 300 * time.Millisecond
-	if r.Start, err = steady(ctx, cmd.Process.Pid, window); err != nil {
+	const window, idle = 300 * time.Millisecond, idleFor
+	if r.Start, err = steady(ctx, cmd.Process.Pid, window, idle); err != nil {
 		return r, err
 	}
 	client := &http.Client{Timeout: 5 * time.Minute}
 	// sample reads the server with no connection of ours open.
 	sample := func() (Sample, error) {
 		client.CloseIdleConnections()
-		return steady(ctx, cmd.Process.Pid, window)
+		return steady(ctx, cmd.Process.Pid, window, idle)
 	}
 	began := time.Now()
 	lastLog := began
@@ -407,7 +408,7 @@ func Record(ctx context.Context, bin string, p RecordPlan) (Result, error) {
 	began := time.Now()
 	// A window of two periods holds at least one pause between two
 	// snapshots; steady waits on until it has seen one.
-	window := max(2*p.Every, 300*time.Millisecond)
+	window, idle := max(2*p.Every, 300*time.Millisecond), min(idleFor, p.Every/2)
 	wait := func(until time.Duration) error {
 		for {
 			left := time.Until(began.Add(until))
@@ -438,20 +439,20 @@ func Record(ctx context.Context, bin string, p RecordPlan) (Result, error) {
 		case <-time.After(sampleEvery):
 		}
 	}
-	if r.Start, err = steady(ctx, cmd.Process.Pid, window); err != nil {
+	if r.Start, err = steady(ctx, cmd.Process.Pid, window, idle); err != nil {
 		return r, fmt.Errorf("%w: %s", err, rest.String())
 	}
 	if err := wait(p.Warm); err != nil {
 		return r, err
 	}
-	if r.Warm, err = steady(ctx, cmd.Process.Pid, window); err != nil {
+	if r.Warm, err = steady(ctx, cmd.Process.Pid, window, idle); err != nil {
 		return r, fmt.Errorf("%w: %s", err, rest.String())
 	}
 	warmAt := time.Now().UTC().Format("2006-01-02 15:04:05.000000") // record's captured_at
 	if err := wait(p.For); err != nil {
 		return r, err
 	}
-	if r.End, err = steady(ctx, cmd.Process.Pid, window); err != nil {
+	if r.End, err = steady(ctx, cmd.Process.Pid, window, idle); err != nil {
 		return r, fmt.Errorf("%w: %s", err, rest.String())
 	}
 	r.Elapsed = time.Since(began)

@@ -131,7 +131,7 @@ func TestSteadyDescriptors(t *testing.T) {
 		pid, file := startHelper(t, "transient")
 		// Right after the helper said it holds its three descriptors.
 		for i := range 2 {
-			s, err := steady(ctx, pid, window)
+			s, err := steady(ctx, pid, window, idleFor)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,11 +147,11 @@ func TestSteadyDescriptors(t *testing.T) {
 		t.Parallel()
 		ctx := t.Context()
 		pid, file := startHelper(t, "leak")
-		first, err := steady(ctx, pid, window)
+		first, err := steady(ctx, pid, window, idleFor)
 		if err != nil {
 			t.Fatal(err)
 		}
-		second, err := steady(ctx, pid, window)
+		second, err := steady(ctx, pid, window, idleFor)
 		if err != nil {
 			t.Fatal(err)
 		}
