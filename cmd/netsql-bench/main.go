@@ -5,12 +5,15 @@
 // question, interleaved in the same run, and prints a markdown table of
 // the median wall time and the peak RSS (ru_maxrss from wait4) of each,
 // with the ratios. With -long it also measures whether serve and
-// record --every grow. Whatever happens (an error, Ctrl-C, SIGTERM) it
+// record --every grow: both run side by side beside the load, and their
+// RSS and open descriptors are read at the start, after the first minute
+// and at the end. Whatever happens (an error, Ctrl-C, SIGTERM) it
 // stops the load generator and waits until its workers are gone.
 //
 //	go run ./cmd/netsql-bench                     # 80k sockets
 //	go run ./cmd/netsql-bench -conns 200000 -close-wait 5000 -procs 25 -runs 1   # 400k
 //	go run ./cmd/netsql-bench -long               # also serve x2000, record 10 min
+//	go run ./cmd/netsql-bench -long -table=false  # only those
 //
 // Run it as root on an otherwise idle machine: the fd-walking commands
 // (ss -p, netstat -p, netsql's owner columns) see only the processes the
@@ -33,6 +36,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -75,8 +79,10 @@ type options struct {
 	only                    map[int]bool // parsed -lines; nil: all
 	timeout                 time.Duration
 	netsqlBin, loadBin      string
+	table                   bool
 	long                    bool
-	scrapes, serveWarmup    int
+	scrapes                 int
+	serveWarmup, serveFor   time.Duration
 	recordFor, recordWarmup time.Duration
 	recordEvery             time.Duration
 }
@@ -93,9 +99,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up on one command after this long")
 	fs.StringVar(&o.netsqlBin, "netsql", "", "use this netsql binary instead of building ./cmd/netsql")
 	fs.StringVar(&o.loadBin, "load", "", "use this netsql-load binary instead of building ./cmd/netsql-load")
-	fs.BoolVar(&o.long, "long", false, "also measure whether serve and record --every grow (beside the load)")
-	fs.IntVar(&o.scrapes, "scrapes", 2000, "-long: scrapes of serve's /metrics")
-	fs.IntVar(&o.serveWarmup, "serve-warmup", 200, "-long: scrapes before serve's first RSS sample")
+	fs.BoolVar(&o.table, "table", true, "run the benchmark table (-table=false with -long: only the long-running modes)")
+	fs.BoolVar(&o.long, "long", false, "also measure whether serve and record --every grow (beside the load, side by side)")
+	fs.IntVar(&o.scrapes, "scrapes", 2000, "-long: scrapes of serve's /metrics, one after another")
+	fs.DurationVar(&o.serveWarmup, "serve-warmup", time.Minute, "-long: time scraping before serve's warm-up RSS sample")
+	fs.DurationVar(&o.serveFor, "serve-for", 0, "-long: stop scraping after this long even if fewer than -scrapes were done (0: no limit)")
 	fs.DurationVar(&o.recordFor, "record-for", 10*time.Minute, "-long: how long record --every runs")
 	fs.DurationVar(&o.recordWarmup, "record-warmup", time.Minute, "-long: time before record's first RSS sample")
 	fs.DurationVar(&o.recordEvery, "record-every", time.Second, "-long: record's --every")
@@ -123,8 +131,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-runs must be at least 1")
 	case o.conns < 0 || o.closeWait < 0 || o.closeWait > o.conns || o.procs < 1:
 		return o, errors.New("need -conns >= 0, 0 <= -close-wait <= -conns and -procs >= 1")
-	case o.long && (o.serveWarmup < 1 || o.serveWarmup >= o.scrapes):
-		return o, errors.New("-serve-warmup must be between 1 and -scrapes")
+	case !o.table && !o.long:
+		return o, errors.New("-table=false leaves nothing to run without -long")
+	case o.long && (o.serveWarmup <= 0 || o.scrapes < 2 || o.serveFor < 0 || o.serveFor > 0 && o.serveFor <= o.serveWarmup):
+		return o, errors.New("need -serve-warmup > 0, -scrapes >= 2 and -serve-for 0 or longer than -serve-warmup")
 	case o.long && (o.recordWarmup <= 0 || o.recordWarmup >= o.recordFor || o.recordEvery <= 0):
 		return o, errors.New("need 0 < -record-warmup < -record-for and -record-every > 0")
 	}
@@ -193,6 +203,26 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 	}()
 	logf("%s", load.ready)
 
+	if o.table {
+		err = runTable(ctx, o, load, stdout, logf)
+		if ctx.Err() != nil {
+			return err
+		}
+	}
+	if o.long {
+		if o.table {
+			fmt.Fprintln(stdout)
+		}
+		if lerr := runLong(ctx, o, load, dir, stdout, logf); lerr != nil {
+			return lerr
+		}
+	}
+	return err
+}
+
+// runTable runs every line of the table (o.runs times, netsql and its
+// reference alternating) and prints the result.
+func runTable(ctx context.Context, o options, load *loadGen, stdout io.Writer, logf func(string, ...any)) (err error) {
 	// Linux starts a child's ru_maxrss at the RSS of the process it was
 	// vforked from (ours), so no command can show less than this floor.
 	floor, err := measureCmd(ctx, o.timeout, "true")
@@ -259,22 +289,61 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 	if failed > 0 {
 		err = fmt.Errorf("%d command(s) failed; see the table", failed)
 	}
-
-	if o.long {
-		fmt.Fprintln(stdout)
-		logf("serve: %d scrapes", o.scrapes)
-		s, err := longrun.Serve(ctx, o.netsqlBin, nil, o.scrapes, o.serveWarmup)
-		if err != nil {
-			return err
-		}
-		logf("record --every %v for %v", o.recordEvery, o.recordFor)
-		r, err := longrun.Record(ctx, o.netsqlBin, nil, filepath.Join(dir, "history.db"), o.recordEvery, o.recordWarmup, o.recordFor)
-		if err != nil {
-			return err
-		}
-		writeLong(stdout, o, s, r)
-	}
 	return err
+}
+
+// runLong runs serve (scraped o.scrapes times) and record --every (for
+// o.recordFor) side by side beside the load, and prints what they measured.
+func runLong(ctx context.Context, o options, load *loadGen, dir string, stdout io.Writer, logf func(string, ...any)) error {
+	logf("serve: %d scrapes, warm-up %v; record --every %v for %v, warm-up %v; side by side",
+		o.scrapes, o.serveWarmup, o.recordEvery, o.recordFor, o.recordWarmup)
+	log := func(msg string) { logf("%s", msg) }
+	done := func(x longrun.Result) { // as soon as one ends
+		logf("%s", x)
+		logf("%s: descriptors open at the end: %s", x.Mode, strings.Join(x.End.FDs, ", "))
+	}
+	var (
+		s, r       longrun.Result
+		serr, rerr error
+		wg         sync.WaitGroup
+	)
+	// One failing stops the other.
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s, serr = longrun.Serve(lctx, o.netsqlBin, longrun.ServePlan{Scrapes: o.scrapes, WarmScrapes: 1, WarmFor: o.serveWarmup, For: o.serveFor, Log: log})
+		if serr != nil {
+			cancel()
+			return
+		}
+		done(s)
+	}()
+	go func() {
+		defer wg.Done()
+		r, rerr = longrun.Record(lctx, o.netsqlBin, longrun.RecordPlan{DB: filepath.Join(dir, "history.db"),
+			Every: o.recordEvery, Warm: o.recordWarmup, For: o.recordFor, Log: log})
+		if rerr != nil {
+			cancel()
+			return
+		}
+		done(r)
+	}()
+	wg.Wait()
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted during serve and record: %w", ctx.Err())
+	}
+	for _, err := range []error{serr, rerr} {
+		if err != nil && !errors.Is(err, context.Canceled) { // not the other's stop
+			return err
+		}
+	}
+	if err := errors.Join(serr, rerr); err != nil {
+		return err
+	}
+	writeLong(stdout, o, load, s, r)
+	return nil
 }
 
 // build compiles pkg (relative to the module root of the working
@@ -551,15 +620,59 @@ func writeTable(w io.Writer, o options, results [][2][]measure, failures [][2]st
 	}
 }
 
-// writeLong prints the long-running measurements as a table.
-func writeLong(w io.Writer, o options, s, r longrun.Result) {
-	fmt.Fprintln(w, "| long-running mode | iterations | RSS after warm-up | RSS at end | growth | peak RSS | fds warm → end |")
+// writeLong prints the long-running measurements as a table, then as
+// the sentence the README's Benchmarks section quotes.
+func writeLong(w io.Writer, o options, load *loadGen, s, r longrun.Result) {
+	fmt.Fprintln(w, "| long-running mode | iterations | RSS after warm-up | RSS at end | growth | peak RSS | fds start → warm-up → end |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	row := func(name string, x longrun.Result) {
-		fmt.Fprintf(w, "| %s | %d | %s | %s | %+.1f%% | %s | %d → %d |\n", name, x.Iterations, mbs(x.WarmRSS), mbs(x.EndRSS), 100*x.Growth(), mbs(x.PeakRSS), x.WarmFDs, x.EndFDs)
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %+.1f%% | %s | %s |\n", name, x.Iterations, mbs(x.Warm.RSS), mbs(x.End.RSS),
+			100*x.Growth(), mbs(x.End.HWM), fdCounts(x))
 	}
-	row(fmt.Sprintf("`netsql serve`, %d scrapes (warm-up: %d)", o.scrapes, o.serveWarmup), s)
-	row(fmt.Sprintf("`netsql record --every %v` for %v (warm-up: %v)", o.recordEvery, o.recordFor, o.recordWarmup), r)
+	served := fmt.Sprintf("%d scrapes", o.scrapes)
+	if s.Iterations < o.scrapes {
+		served = fmt.Sprintf("%d of %d scrapes (-serve-for %v)", s.Iterations, o.scrapes, o.serveFor)
+	}
+	row(fmt.Sprintf("`netsql serve`, %s in %v (warm-up: %v, %d scrapes)", served, s.Elapsed.Round(time.Second), o.serveWarmup, s.WarmIterations), s)
+	row(fmt.Sprintf("`netsql record --every %v` for %v (warm-up: %v, %d snapshots)", o.recordEvery, o.recordFor, o.recordWarmup, r.WarmIterations), r)
+	sockets := "?"
+	if f := strings.Fields(strings.TrimPrefix(load.ready, "ready: ")); len(f) > 0 {
+		sockets = thousands(f[0])
+	}
+	fmt.Fprintf(w, "\n`serve` scraped %s times and `record --every %v` for %s at %s TCP sockets ended at %+.1f%% and %+.1f%% of their RSS after the first %s; fds %s and %s (start → after warm-up → end).\n",
+		thousands(strconv.Itoa(s.Iterations)), o.recordEvery, words(o.recordFor), sockets, 100*s.Growth(), 100*r.Growth(),
+		strings.TrimPrefix(words(o.serveWarmup), "1 "), fdCounts(s), fdCounts(r))
+	if o.serveWarmup != o.recordWarmup {
+		fmt.Fprintf(w, "(serve's warm-up: %s; record's: %s.)\n", words(o.serveWarmup), words(o.recordWarmup))
+	}
+}
+
+// fdCounts is "start→warm→end" of x's open descriptors.
+func fdCounts(x longrun.Result) string {
+	return fmt.Sprintf("%d→%d→%d", len(x.Start.FDs), len(x.Warm.FDs), len(x.End.FDs))
+}
+
+// words writes d as a sentence would: "1 minute", "10 minutes", "30 s".
+func words(d time.Duration) string {
+	switch {
+	case d == time.Minute:
+		return "1 minute"
+	case d == time.Second:
+		return "1 second"
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%d s", d/time.Second)
+	}
+	return d.String()
+}
+
+// thousands groups the digits of a decimal number: 80005 -> 80,005.
+func thousands(n string) string {
+	if len(n) <= 3 || strings.Trim(n, "0123456789") != "" {
+		return n
+	}
+	return thousands(n[:len(n)-3]) + "," + n[len(n)-3:]
 }
 
 // oneLine flattens a message onto a single line.

@@ -64,7 +64,7 @@ func checkGone(t *testing.T, pids []int) {
 func TestTinyTable(t *testing.T) {
 	bench, netsql, load := buildTools(t)
 	cmd := exec.Command(bench, "-netsql", netsql, "-load", load, "-conns", "40", "-close-wait", "4", "-procs", "2", "-runs", "2",
-		"-long", "-scrapes", "6", "-serve-warmup", "2", "-record-for", "2s", "-record-warmup", "1s", "-record-every", "100ms")
+		"-long", "-scrapes", "6", "-serve-warmup", "1ms", "-record-for", "2s", "-record-warmup", "1s", "-record-every", "100ms")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

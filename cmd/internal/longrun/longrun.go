@@ -1,12 +1,20 @@
 // Package longrun measures whether netsql's long-running modes (serve and
 // record --every) grow: it runs the netsql binary, drives it, and samples
-// the process's resident memory (VmRSS) and open descriptors from /proc
-// after a warm-up and at the end. The benchmark command reports it at
-// full scale; cmd/netsql's tests assert it at a small scale.
+// the process's resident memory (VmRSS), threads and open descriptors from
+// /proc at the start, after a warm-up and at the end. The benchmark command
+// reports it at full scale; cmd/netsql's tests assert it at a small scale.
+//
+// Descriptors are counted as the ones that stay open through a sampling
+// window (same number, same target), not as a count at one instant: a
+// snapshot or scrape in progress holds a netlink socket, /proc and a
+// /proc/PID/fd directory per fd-scan worker and SQLite's temporary files
+// for a moment, and a count that happens to see them is not a leak. A
+// leaked descriptor stays open and is counted.
 package longrun
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,47 +31,57 @@ import (
 	"time"
 )
 
-// Result is what one long run measured. Memory is in kB, as /proc reports it.
+// Sample is one reading of a process.
+type Sample struct {
+	RSS, HWM int64 // VmRSS and VmHWM (the highest RSS so far), in kB
+	Threads  int   // the fewest threads seen over the window
+	// FDs are the descriptors open through the whole window, as
+	// "N -> target" in descriptor order.
+	FDs []string
+}
+
+// Result is what one long run measured.
 type Result struct {
 	Mode       string // "serve" or "record"
-	Iterations int    // scrapes answered, or snapshots taken (estimated from the period)
-	Elapsed    time.Duration
-	WarmRSS    int64 // VmRSS after the warm-up
-	EndRSS     int64 // VmRSS at the end, before the process is stopped
-	PeakRSS    int64 // VmHWM at the end: the highest RSS the process ever had
-	WarmFDs    int   // open descriptors after the warm-up
-	EndFDs     int   // open descriptors at the end
-	WarmThread int   // threads after the warm-up
-	EndThread  int   // threads at the end
+	Iterations int    // scrapes answered, or snapshots stored
+	// WarmIterations is how many had been done when the warm-up ended.
+	WarmIterations int
+	Elapsed        time.Duration
+	// Start is read as soon as the process is up (serve: listening;
+	// record: its database open, its first snapshot under way), Warm after the warm-up and
+	// End after the last iteration, before the process is stopped.
+	Start, Warm, End Sample
 }
 
 // Growth is the end RSS relative to the warm RSS: 0.05 means 5% more.
 func (r Result) Growth() float64 {
-	if r.WarmRSS == 0 {
+	if r.Warm.RSS == 0 {
 		return 0
 	}
-	return float64(r.EndRSS-r.WarmRSS) / float64(r.WarmRSS)
+	return float64(r.End.RSS-r.Warm.RSS) / float64(r.Warm.RSS)
 }
 
 // String is a one-line summary.
 func (r Result) String() string {
-	return fmt.Sprintf("%s: %d iterations in %v; RSS %.1f MB after warm-up, %.1f MB at the end (%+.1f%%), peak %.1f MB; fds %d -> %d; threads %d -> %d",
-		r.Mode, r.Iterations, r.Elapsed.Round(time.Second), mb(r.WarmRSS), mb(r.EndRSS), 100*r.Growth(), mb(r.PeakRSS),
-		r.WarmFDs, r.EndFDs, r.WarmThread, r.EndThread)
+	return fmt.Sprintf("%s: %d iterations in %v (warm-up: %d); RSS %.1f MB at start, %.1f MB after warm-up, %.1f MB at the end (%+.1f%%), peak %.1f MB; fds %d -> %d -> %d; threads %d -> %d -> %d",
+		r.Mode, r.Iterations, r.Elapsed.Round(time.Second), r.WarmIterations, mb(r.Start.RSS), mb(r.Warm.RSS), mb(r.End.RSS), 100*r.Growth(), mb(r.End.HWM),
+		len(r.Start.FDs), len(r.Warm.FDs), len(r.End.FDs), r.Start.Threads, r.Warm.Threads, r.End.Threads)
 }
 
 func mb(kb int64) float64 { return float64(kb) / 1024 }
 
-// sample is one reading of a process's /proc entries.
-type sample struct {
+// reading is one instant's view of a process.
+type reading struct {
 	rss, hwm int64
 	threads  int
-	fds      int
+	cpu      int64          // utime+stime, in clock ticks
+	busy     bool           // a thread is running, waiting for a CPU or in disk I/O
+	fds      map[int]string // descriptor -> link target
 }
 
-// read samples process pid.
-func read(pid int) (sample, error) {
-	var s sample
+// read reads process pid's /proc entries once.
+func read(pid int) (reading, error) {
+	var s reading
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return s, fmt.Errorf("longrun: read status of pid %d: %w", pid, err)
@@ -91,12 +109,119 @@ func read(pid int) (sample, error) {
 	if s.rss == 0 {
 		return s, fmt.Errorf("longrun: pid %d has no VmRSS (exited?)", pid)
 	}
-	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return s, fmt.Errorf("longrun: read stat of pid %d: %w", pid, err)
+	}
+	// Fields after the ")" that ends comm: state is the 1st, utime the
+	// 12th and stime the 13th.
+	if i := strings.LastIndexByte(string(stat), ')'); i >= 0 {
+		if f := strings.Fields(string(stat[i+1:])); len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			k, _ := strconv.ParseInt(f[12], 10, 64)
+			s.cpu = u + k
+		}
+	}
+	// A thread that waits for a CPU gains no CPU time either: on a loaded
+	// machine only the threads' states tell idle from starved.
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return s, fmt.Errorf("longrun: list threads of pid %d: %w", pid, err)
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if i := bytes.LastIndexByte(b, ')'); err == nil && i >= 0 && i+2 < len(b) && (b[i+2] == 'R' || b[i+2] == 'D') {
+			s.busy = true
+		}
+	}
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return s, fmt.Errorf("longrun: list fds of pid %d: %w", pid, err)
 	}
-	s.fds = len(ents)
+	s.fds = make(map[int]string, len(ents))
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		target, err := os.Readlink(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue // closed since the listing: not open through the window
+		}
+		s.fds[n] = target
+	}
 	return s, nil
+}
+
+// Sampling of one window.
+const (
+	sampleEvery = 10 * time.Millisecond
+	// idleFor is how long the process must stay idle (no thread running
+	// or runnable, its CPU time unchanged) for the window to count as
+	// having seen it idle, unless its pauses are shorter.
+	idleFor = 50 * time.Millisecond
+	// maxWindow ends a window that never sees the process idle.
+	maxWindow = 2 * time.Minute
+)
+
+// steady samples pid every 10 ms for at least window and then until the
+// process has been seen idle (no thread running or runnable and its CPU
+// time unchanged for idle: between two scrapes or snapshots), at most 2
+// minutes. The descriptors are those
+// open, with the same target, in every reading; threads the fewest seen;
+// memory the last reading. Choose window longer than one iteration of
+// the process's work plus its pause, so that at least one reading falls
+// between two iterations.
+func steady(ctx context.Context, pid int, window, idle time.Duration) (Sample, error) {
+	var (
+		out       Sample
+		fds       map[int]string
+		began     = time.Now()
+		idleSince time.Time
+		lastCPU   int64 = -1
+		idleSeen  bool
+	)
+	for i := 0; ; i++ {
+		r, err := read(pid)
+		if err != nil {
+			return out, err
+		}
+		now := time.Now()
+		if i == 0 {
+			fds, out.Threads = r.fds, r.threads
+		} else {
+			for n, target := range fds {
+				if r.fds[n] != target {
+					delete(fds, n)
+				}
+			}
+			out.Threads = min(out.Threads, r.threads)
+		}
+		out.RSS, out.HWM = r.rss, r.hwm
+		if r.cpu != lastCPU || r.busy {
+			lastCPU, idleSince = r.cpu, now
+		} else if now.Sub(idleSince) >= idle {
+			idleSeen = true
+		}
+		if elapsed := now.Sub(began); elapsed >= window && idleSeen || elapsed >= maxWindow {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return out, ctx.Err()
+		case <-time.After(sampleEvery):
+		}
+	}
+	nums := make([]int, 0, len(fds))
+	for n := range fds {
+		nums = append(nums, n)
+	}
+	slices.Sort(nums)
+	for _, n := range nums {
+		out.FDs = append(out.FDs, fmt.Sprintf("%d -> %s", n, fds[n]))
+	}
+	return out, nil
 }
 
 // start runs bin with args, its stderr to a pipe whose first line is
@@ -154,15 +279,33 @@ func (l *lockedBuf) String() string {
 	return l.b.String()
 }
 
-// Serve runs `bin [global...] serve` on a free loopback port, scrapes
-// /metrics scrapes times one after another, and samples the server after
-// warmup scrapes and after the last one.
-func Serve(ctx context.Context, bin string, global []string, scrapes, warmup int) (Result, error) {
+// ServePlan is how Serve drives the server.
+type ServePlan struct {
+	// Global are netsql's global flags, before "serve" (--proc DIR).
+	Global []string
+	// Scrapes is how many times /metrics is scraped, one after another.
+	Scrapes int
+	// The warm-up ends after the first scrape by which both WarmScrapes
+	// scrapes were done and WarmFor has passed since the first began.
+	WarmScrapes int
+	WarmFor     time.Duration
+	// For, when positive, ends the scraping early: after the first scrape
+	// past it since the first began (and past the warm-up), with fewer
+	// than Scrapes done; Result.Iterations says how many.
+	For time.Duration
+	// Log, when set, receives a progress line about once a minute.
+	Log func(msg string)
+}
+
+// Serve runs `bin [Global...] serve` on a free loopback port, scrapes its
+// /metrics as p says, and samples the server at the start, after the
+// warm-up and after the last scrape.
+func Serve(ctx context.Context, bin string, p ServePlan) (Result, error) {
 	r := Result{Mode: "serve"}
-	if warmup < 1 || warmup >= scrapes {
-		return r, fmt.Errorf("longrun: serve: warm-up %d must be between 1 and the %d scrapes", warmup, scrapes)
+	if p.WarmScrapes < 0 || p.WarmFor < 0 || p.Scrapes < 2 || p.WarmScrapes >= p.Scrapes {
+		return r, fmt.Errorf("longrun: serve: need at least 2 scrapes and a warm-up (%d scrapes) of fewer", p.WarmScrapes)
 	}
-	args := append(slices.Clip(global), "serve", "--listen", "127.0.0.1:0")
+	args := append(slices.Clip(p.Global), "serve", "--listen", "127.0.0.1:0")
 	cmd, line, rest, err := start(ctx, bin, args, true)
 	if err != nil {
 		return r, err
@@ -174,54 +317,46 @@ func Serve(ctx context.Context, bin string, global []string, scrapes, warmup int
 		cmd.Wait()
 		return r, fmt.Errorf("longrun: serve did not report its address: %q %s", line, rest.String())
 	}
-	client := &http.Client{Timeout: 5 * time.Minute}
-	began := time.Now()
-	for i := 1; i <= scrapes; i++ {
-		if err := scrape(ctx, client, url); err != nil {
-			return r, fmt.Errorf("longrun: scrape %d of %d: %w", i, scrapes, err)
-		}
-		r.Iterations = i
-		if i == warmup {
-			s, err := steady(ctx, cmd.Process.Pid)
-			if err != nil {
-				return r, err
-			}
-			r.WarmRSS, r.WarmFDs, r.WarmThread = s.rss, s.fds, s.threads
-		}
-	}
-	client.CloseIdleConnections()
-	s, err := steady(ctx, cmd.Process.Pid)
-	if err != nil {
+	// Between scrapes the server is idle: a short window sees that.
+	const window, idle = 300 * time.Millisecond, idleFor
+	if r.Start, err = steady(ctx, cmd.Process.Pid, window, idle); err != nil {
 		return r, err
 	}
-	r.EndRSS, r.PeakRSS, r.EndFDs, r.EndThread = s.rss, s.hwm, s.fds, s.threads
-	r.Elapsed = time.Since(began)
-	return r, stop(cmd, rest)
-}
-
-// steady samples pid a few times over about 200 ms and keeps the fewest
-// descriptors and threads seen, so that a connection still being torn down
-// or a database journal open during one snapshot does not count as a leak;
-// memory is the last reading.
-func steady(ctx context.Context, pid int) (sample, error) {
-	var best sample
-	for i := range 8 {
-		s, err := read(pid)
-		if err != nil {
-			return s, err
+	client := &http.Client{Timeout: 5 * time.Minute}
+	// sample reads the server with no connection of ours open.
+	sample := func() (Sample, error) {
+		client.CloseIdleConnections()
+		return steady(ctx, cmd.Process.Pid, window, idle)
+	}
+	began := time.Now()
+	lastLog := began
+	for i := 1; i <= p.Scrapes; i++ {
+		if err := scrape(ctx, client, url); err != nil {
+			return r, fmt.Errorf("longrun: scrape %d of %d: %w", i, p.Scrapes, err)
 		}
-		if i == 0 {
-			best = s
+		r.Iterations = i
+		if r.WarmIterations == 0 && i >= p.WarmScrapes && time.Since(began) >= p.WarmFor {
+			if i == p.Scrapes {
+				return r, fmt.Errorf("longrun: serve: the warm-up (%d scrapes, %v) did not end before the last of %d scrapes", p.WarmScrapes, p.WarmFor, p.Scrapes)
+			}
+			if r.Warm, err = sample(); err != nil {
+				return r, err
+			}
+			r.WarmIterations = i
 		}
-		best.rss, best.hwm = s.rss, s.hwm
-		best.fds, best.threads = min(best.fds, s.fds), min(best.threads, s.threads)
-		select {
-		case <-ctx.Done():
-			return best, ctx.Err()
-		case <-time.After(25 * time.Millisecond):
+		if p.For > 0 && r.WarmIterations > 0 && i > r.WarmIterations && time.Since(began) >= p.For {
+			break
+		}
+		if p.Log != nil && time.Since(lastLog) >= time.Minute {
+			lastLog = time.Now()
+			p.Log(fmt.Sprintf("serve: %d/%d scrapes in %v", i, p.Scrapes, time.Since(began).Round(time.Second)))
 		}
 	}
-	return best, nil
+	if r.End, err = sample(); err != nil {
+		return r, err
+	}
+	r.Elapsed = time.Since(began)
+	return r, stop(cmd, rest)
 }
 
 func scrape(ctx context.Context, c *http.Client, url string) error {
@@ -243,45 +378,95 @@ func scrape(ctx context.Context, c *http.Client, url string) error {
 	return nil
 }
 
-// Record runs `bin [global...] record --db FILE --every every` for total,
-// sampling it after warm and at the end. FILE is db, which must not exist
-// yet.
-func Record(ctx context.Context, bin string, global []string, db string, every, warm, total time.Duration) (Result, error) {
+// RecordPlan is how Record runs record --every.
+type RecordPlan struct {
+	// Global are netsql's global flags, before "record" (--proc DIR).
+	Global []string
+	// DB is the database file; it must not exist yet.
+	DB string
+	// Every is record's --every; the warm-up lasts Warm and the whole
+	// run For, both from the start.
+	Every, Warm, For time.Duration
+	// Log, when set, receives a progress line about once a minute.
+	Log func(msg string)
+}
+
+// Record runs `bin [Global...] record --db DB --every Every` for p.For,
+// sampling it at the start, after p.Warm and at the end, and counts the
+// snapshots it stored.
+func Record(ctx context.Context, bin string, p RecordPlan) (Result, error) {
 	r := Result{Mode: "record"}
-	if warm <= 0 || warm >= total || every <= 0 {
-		return r, fmt.Errorf("longrun: record: need 0 < warm-up (%v) < duration (%v) and a period (%v)", warm, total, every)
+	if p.Warm <= 0 || p.Warm >= p.For || p.Every <= 0 {
+		return r, fmt.Errorf("longrun: record: need 0 < warm-up (%v) < duration (%v) and a period (%v)", p.Warm, p.For, p.Every)
 	}
-	args := append(slices.Clip(global), "record", "--db", db, "--every", every.String())
+	args := append(slices.Clip(p.Global), "record", "--db", p.DB, "--every", p.Every.String())
 	cmd, _, rest, err := start(ctx, bin, args, false)
 	if err != nil {
 		return r, err
 	}
 	defer cmd.Process.Kill()
 	began := time.Now()
+	// A window of two periods holds at least one pause between two
+	// snapshots; steady waits on until it has seen one.
+	window, idle := max(2*p.Every, 300*time.Millisecond), min(idleFor, p.Every/2)
 	wait := func(until time.Duration) error {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Until(began.Add(until))):
-			return nil
+		for {
+			left := time.Until(began.Add(until))
+			if left <= 0 {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(min(left, time.Minute)):
+			}
+			if p.Log != nil && time.Until(began.Add(until)) > 0 {
+				p.Log(fmt.Sprintf("record: %v of %v", time.Since(began).Round(time.Second), p.For))
+			}
 		}
 	}
-	if err := wait(warm); err != nil {
-		return r, err
+	// Start: once the database and its WAL are open.
+	for {
+		if _, err := os.Stat(p.DB + "-wal"); err == nil {
+			break
+		}
+		if time.Since(began) > p.Warm {
+			return r, fmt.Errorf("longrun: record did not open %s: %s", p.DB, rest.String())
+		}
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(sampleEvery):
+		}
 	}
-	s, err := steady(ctx, cmd.Process.Pid)
-	if err != nil {
+	if r.Start, err = steady(ctx, cmd.Process.Pid, window, idle); err != nil {
 		return r, fmt.Errorf("%w: %s", err, rest.String())
 	}
-	r.WarmRSS, r.WarmFDs, r.WarmThread = s.rss, s.fds, s.threads
-	if err := wait(total); err != nil {
+	if err := wait(p.Warm); err != nil {
 		return r, err
 	}
-	if s, err = steady(ctx, cmd.Process.Pid); err != nil {
+	if r.Warm, err = steady(ctx, cmd.Process.Pid, window, idle); err != nil {
 		return r, fmt.Errorf("%w: %s", err, rest.String())
 	}
-	r.EndRSS, r.PeakRSS, r.EndFDs, r.EndThread = s.rss, s.hwm, s.fds, s.threads
+	warmAt := time.Now().UTC().Format("2006-01-02 15:04:05.000000") // record's captured_at
+	if err := wait(p.For); err != nil {
+		return r, err
+	}
+	if r.End, err = steady(ctx, cmd.Process.Pid, window, idle); err != nil {
+		return r, fmt.Errorf("%w: %s", err, rest.String())
+	}
 	r.Elapsed = time.Since(began)
-	r.Iterations = int(r.Elapsed / every)
-	return r, stop(cmd, rest)
+	if err := stop(cmd, rest); err != nil {
+		return r, err
+	}
+	// What it stored, read back as a user would.
+	out, err := exec.CommandContext(ctx, bin, "--db", p.DB, "--format", "csv", "--header=false", "-p", "warm="+warmAt,
+		"SELECT count(DISTINCT captured_at), count(DISTINCT captured_at) FILTER (WHERE captured_at <= :warm) FROM netsql_snapshots").Output()
+	if err != nil {
+		return r, fmt.Errorf("longrun: count the snapshots in %s: %w", p.DB, err)
+	}
+	if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "%d,%d", &r.Iterations, &r.WarmIterations); err != nil {
+		return r, fmt.Errorf("longrun: count the snapshots in %s: %q: %w", p.DB, out, err)
+	}
+	return r, nil
 }
