@@ -256,6 +256,10 @@ func (r *Recorder) Snapshot(ctx context.Context) (Snapshot, error) {
 	snap := Snapshot{CapturedAt: at, Rows: map[string]int{}}
 	sets := make([]*result.Set, len(r.queries))
 	errs := make([]error, len(r.queries))
+	// One /proc fd walk names the owners for every query of the
+	// snapshot: they describe one moment, and it is walked once.
+	releaseOwners := r.eng.HoldOwners()
+	defer releaseOwners() // idempotent: released after the queries, or on an early return
 	for i, q := range r.queries {
 		sets[i], errs[i] = result.Run(ctx, r.eng, q.SQL, q.Bind(r.params))
 		if errs[i] == nil {
@@ -268,6 +272,7 @@ func (r *Recorder) Snapshot(ctx context.Context) (Snapshot, error) {
 			snap.Failed = append(snap.Failed, fmt.Errorf("query %s: %w", q.Name, errs[i]))
 		}
 	}
+	releaseOwners()
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return snap, fmt.Errorf("record: %s: %w", r.path, cleanError(err))
