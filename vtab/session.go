@@ -36,6 +36,9 @@ type session struct {
 	targets map[string][]nsTarget  // resolved namespace selectors, by table and selector values
 	reads   map[string]map[string]bool
 	ids     map[string]*rowIDs // rowid assignment per table
+	// opened counts the statement's cursors per table: a table streams
+	// only through the one cursor its statement opens on it.
+	opened map[string]int
 }
 
 // statement is what the engine knows about the statement it runs.
@@ -51,6 +54,10 @@ type statement struct {
 	probing bool
 	// kill, for a DELETE on a killable table, keeps what it read and did.
 	kill *killLog
+	// streams names the tables the statement reads exactly once, whose
+	// rows may stream (streamingTables); nil when the engine did not
+	// analyse the statement, which then reads every table into a snapshot.
+	streams map[string]bool
 }
 
 // part is one read of one table in one namespace.
@@ -118,13 +125,27 @@ func (ids *rowIDs) assign(p *part) {
 	}
 }
 
-func (s *session) acquire() {
+func (s *session) acquire(table string) {
 	s.mu.Lock()
 	if s.open == 0 {
 		s.stmt, s.pending = s.pending, nil
+		s.opened = map[string]int{}
 	}
 	s.open++
+	s.opened[table]++
 	s.mu.Unlock()
+}
+
+// mayStream reports whether the running statement's cursor on table may
+// stream its rows: the engine found the statement reads the table once
+// (statement.streams), and it is the only cursor the statement opened
+// on the table so far (a guard against a statement the engine did not
+// analyse inheriting another's decision). The statement must not be a
+// kill, which keeps what it read.
+func (s *session) mayStream(table string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stmt != nil && s.stmt.kill == nil && s.stmt.streams[table] && s.opened[table] == 1
 }
 
 func (s *session) release() {
@@ -132,7 +153,7 @@ func (s *session) release() {
 	s.open--
 	if s.open <= 0 {
 		s.open = 0
-		s.parts, s.snaps, s.targets, s.reads, s.ids = nil, nil, nil, nil, nil
+		s.parts, s.snaps, s.targets, s.reads, s.ids, s.opened = nil, nil, nil, nil, nil, nil
 		s.stmt = nil
 	}
 	s.mu.Unlock()

@@ -111,9 +111,10 @@ var Sockets = &Table[socketRecord]{
 	}, append(internalsColumns(), Column[socketRecord]{
 		Name: "cookie", Type: Integer, Doc: "the kernel's socket cookie (NULL when read from /proc)",
 		Value: func(r *socketRecord) any { return nullIfZero(r.Cookie) }})...),
-	Rows: readSockets,
-	Key:  socketKey,
-	Kill: socketKiller,
+	Rows:   readSockets,
+	Stream: streamSockets,
+	Key:    socketKey,
+	Kill:   socketKiller,
 }
 
 func readSockets(ctx context.Context, src *Source, q *Query) ([]socketRecord, error) {

@@ -79,6 +79,13 @@ type Table[T any] struct {
 	// used (skip costly work for the others) and which constraints were
 	// pushed down.
 	Rows func(ctx context.Context, src *Source, q *Query) ([]T, error)
+	// Stream, when set, reads the same records as Rows but hands them to
+	// yield in batches as they are read, so a statement that scans the
+	// table once never holds the whole table (see streamingTables). A
+	// batch is valid only until yield returns: the producer reuses it.
+	// When yield returns false the producer stops reading, releases what
+	// it holds (netlink sockets, files) and returns nil.
+	Stream func(ctx context.Context, src *Source, q *Query, yield func([]T) bool) error
 	// Key identifies a record across the reads of one statement, from
 	// fields that do not change between reads and that Rows always fills.
 	// Tables that push constraints down need it: SQLite's OR optimization
@@ -120,6 +127,11 @@ type Def interface {
 	// Schema describes the table for SQLite, .schema and documentation.
 	Schema() Schema
 	produce(ctx context.Context, src *Source, q *Query) (rowSet, error)
+	// streams reports whether the table has a streaming producer.
+	streams() bool
+	// stream reads the table as Table.Stream does, each batch handed to
+	// yield as a rowSet valid until yield returns.
+	stream(ctx context.Context, src *Source, q *Query, yield func(rowSet) bool) error
 }
 
 // Schema is the record-type-free description of a table.
@@ -180,6 +192,16 @@ func (t *Table[T]) produce(ctx context.Context, src *Source, q *Query) (rowSet, 
 		return nil, err
 	}
 	return &records[T]{recs: recs, cols: t.Columns, key: t.Key, kill: t.Kill}, nil
+}
+
+func (t *Table[T]) streams() bool { return t.Stream != nil }
+
+func (t *Table[T]) stream(ctx context.Context, src *Source, q *Query, yield func(rowSet) bool) error {
+	batch := &records[T]{cols: t.Columns, key: t.Key, kill: t.Kill}
+	return t.Stream(ctx, src, q, func(recs []T) bool {
+		batch.recs = recs
+		return yield(batch)
+	})
 }
 
 // rowSet is a snapshot of one table's rows, read lazily by column.
