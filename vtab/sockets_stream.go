@@ -49,8 +49,15 @@ func streamSockets(ctx context.Context, src *Source, q *Query, yield func([]sock
 	}
 	var owners *ownerIndex
 	if q.Needs(CostOwners) {
-		var err error
-		if owners, err = scanOwners(ctx, src, q.Needs(CostCgroup)); err != nil {
+		// Read the inodes first and look for their owners only, as the
+		// snapshot path does: a kernel filter, or a namespace's few
+		// sockets, make that a short scan that stops once all are
+		// found. Past maxWanted sockets, index every owner instead.
+		want, err := socketInodes(ctx, src, req)
+		if err != nil {
+			return fmt.Errorf("sockets: %w", err)
+		}
+		if owners, err = scanOwners(ctx, src, want, q.Needs(CostCgroup)); err != nil {
 			return err
 		}
 	}
@@ -294,11 +301,41 @@ type ownerProc struct {
 	cg      *cgroup.Attribution
 }
 
-// scanOwners scans every process's fds once and indexes the sockets'
-// owners; with withCgroup it also reads each owning process's cgroup.
-func scanOwners(ctx context.Context, src *Source, withCgroup bool) (*ownerIndex, error) {
+// maxWanted is the most sockets whose owners a streaming read looks up
+// by inode; past it the fd scan indexes every socket instead (the set of
+// wanted inodes would cost more memory than the index).
+const maxWanted = 1 << 16
+
+// socketInodes reads the inodes of the sockets req selects, for an fd
+// scan that looks for those only; nil, after reading no further, when
+// there are more than maxWanted.
+func socketInodes(ctx context.Context, src *Source, req sock.Request) (map[uint64]struct{}, error) {
+	r := req
+	r.Extras = 0
+	want := map[uint64]struct{}{}
+	err := streamSocketList(ctx, src, r, func(socks []sock.Socket) bool {
+		for i := range socks {
+			if socks[i].Inode != 0 {
+				want[socks[i].Inode] = struct{}{}
+			}
+		}
+		return len(want) <= maxWanted
+	})
+	if err != nil || len(want) > maxWanted {
+		return nil, err
+	}
+	return want, nil
+}
+
+// scanOwners scans the processes' fds once and indexes the owners of the
+// sockets whose inodes are in want (nil: every socket); with withCgroup
+// it also reads each owning process's cgroup.
+func scanOwners(ctx context.Context, src *Source, want map[uint64]struct{}, withCgroup bool) (*ownerIndex, error) {
+	if want != nil && len(want) == 0 {
+		return &ownerIndex{}, nil
+	}
 	src.root().ownerScans.Add(1)
-	res, err := procs.ScanSocketOwners(ctx, src.ProcRoot, nil, procs.ScanOptions{})
+	res, err := procs.ScanSocketOwners(ctx, src.ProcRoot, want, procs.ScanOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("sockets: find owners: %w", err)
 	}

@@ -65,6 +65,8 @@ func TestLiveStreamSameRowsAsSnapshot(t *testing.T) {
 		fmt.Sprintf("SELECT %s, pid, program, fd FROM sockets WHERE local_port = %d", cols, fx.port),
 		fmt.Sprintf("SELECT %s FROM sockets WHERE remote_port = %d AND proto = 'tcp'", cols, fx.port),
 		fmt.Sprintf("SELECT state, count(*) FROM sockets WHERE local_port = %d GROUP BY 1", fx.port),
+		// Not pushed: every socket is read, and every owner indexed.
+		fmt.Sprintf("SELECT pid, program, fd, state, inode FROM sockets WHERE (local_port = %d) + 0 = 1", fx.port),
 		fmt.Sprintf("SELECT program, state, count(*) FROM sockets WHERE remote_port = %d GROUP BY 1, 2", fx.port),
 		fmt.Sprintf("SELECT count(*) FROM sockets WHERE state = 'CLOSE_WAIT' AND local_port = %d", fx.port),
 		fmt.Sprintf("SELECT %s, rtt_ms IS NOT NULL, congestion FROM sockets WHERE local_port = %d AND state = 'LISTEN'", cols, fx.port),
