@@ -140,6 +140,9 @@ func (e *Engine) prepare(ctx context.Context, query string, args []any) *stateme
 	st := &statement{ctx: ctx, probing: true}
 	e.mu.Lock()
 	e.current = st
+	for _, s := range e.sessions {
+		s.setStatement(nil) // no earlier statement's choices while planning the EXPLAIN
+	}
 	e.mu.Unlock()
 	folded, streams := e.analyse(ctx, query, args)
 	e.mu.Lock()

@@ -58,6 +58,8 @@ type planTerm struct {
 	col    int
 	op     sqlvtab.ConstraintOp
 	pushed bool
+	// exact: a pushed equality SQLite does not re-check (Column.Exact).
+	exact bool
 }
 
 // plan is what BestIndex chose; it travels to Filter encoded in idxStr.
@@ -77,7 +79,10 @@ func (p *plan) encode() string {
 	b.WriteString(p.used.encode())
 	for _, t := range p.terms {
 		kind := 'i'
-		if t.pushed {
+		switch {
+		case t.exact:
+			kind = 'x'
+		case t.pushed:
 			kind = 'p'
 		}
 		fmt.Fprintf(&b, ";%d:%d:%c", t.col, t.op, kind)
@@ -101,7 +106,7 @@ func decodePlan(s string) (*plan, error) {
 		if _, err := fmt.Sscanf(part, "%d:%d:%c", &t.col, &t.op, &kind); err != nil {
 			return nil, fmt.Errorf("vtab: bad plan %q: %w", s, err)
 		}
-		t.pushed = kind == 'p'
+		t.pushed, t.exact = kind == 'p' || kind == 'x', kind == 'x'
 		p.terms = append(p.terms, t)
 	}
 	return p, nil
@@ -136,6 +141,7 @@ func (t *table) BestIndex(info *sqlvtab.IndexInfo) error {
 	p := &plan{table: t.mod.schema.Name, used: fromColUsed(uint64(info.ColUsed), len(cols))}
 	cost, rows := fullScanCost, float64(100000)
 	selector, narrowed := false, 0
+	exactOK := t.sess.exactAllowed()
 	for i := range info.Constraints {
 		c := &info.Constraints[i]
 		if !c.Usable || c.Column < 0 || c.Column >= len(cols) {
@@ -144,7 +150,7 @@ func (t *table) BestIndex(info *sqlvtab.IndexInfo) error {
 		col := cols[c.Column]
 		switch {
 		case col.pushes(c.Op):
-			p.terms = append(p.terms, planTerm{col: c.Column, op: c.Op, pushed: true})
+			p.terms = append(p.terms, planTerm{col: c.Column, op: c.Op, pushed: true, exact: exactOK && col.Exact && c.Op == sqlvtab.OpEQ})
 			cost /= pushedFactor
 			rows /= pushedFactor
 		case c.Op == sqlvtab.OpEQ || c.Op == sqlvtab.OpIS:
@@ -156,9 +162,10 @@ func (t *table) BestIndex(info *sqlvtab.IndexInfo) error {
 		}
 		c.ArgIndex = len(p.terms) - 1
 		// SQLite re-checks every constraint: pushdown and the index may
-		// return a superset, never miss a row. netns_name is the exception:
-		// it selects namespaces ('*', 'pid:N'), rows show their own name.
-		c.Omit = col.Name == netnsNameColumn
+		// return a superset, never miss a row. The exceptions: netns_name
+		// selects namespaces ('*', 'pid:N'), rows show their own name;
+		// an exact pushed equality (Column.Exact) returns only matches.
+		c.Omit = col.Name == netnsNameColumn || p.terms[len(p.terms)-1].exact
 		if c.Omit {
 			selector = true
 		} else {
@@ -272,6 +279,14 @@ func (c *cursor) Filter(_ int, idxStr string, vals []sqlvtab.Value) (err error) 
 			if pv, ok := pushable(col, term.op, v, sess.folded()); ok {
 				q.Constraints = append(q.Constraints, Constraint{Column: col.Name, Op: term.op, Value: pv})
 				continue
+			}
+			if term.exact {
+				// Not a word of the closed set, and no error: NULL, a
+				// REAL or a blob, which equal no word. SQLite does not
+				// re-check this constraint: answer no rows here.
+				c.closeStream()
+				c.snap, c.pos, c.all, c.rows = nil, 0, false, nil
+				return nil
 			}
 		}
 		if term.op == sqlvtab.OpEQ {

@@ -136,6 +136,24 @@ func (s *session) acquire(table string) {
 	s.mu.Unlock()
 }
 
+// exactAllowed reports whether BestIndex may leave an exact pushed
+// equality (Column.Exact) unchecked by SQLite for the statement being
+// planned: one the engine analysed, that compares closed-set words under
+// BINARY only (not folded), so that a value passing checkClosedSet is a
+// word itself, which the producer matches exactly; and not while the
+// engine EXPLAINs it, whose listing must show every comparison's
+// collation. The statement is the one its cursors will claim (pending),
+// or the running one.
+func (s *session) exactAllowed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.pending
+	if s.open > 0 {
+		st = s.stmt
+	}
+	return st != nil && !st.folded && !st.probing
+}
+
 // mayStream reports whether the running statement's cursor on table may
 // stream its rows: the engine found the statement reads the table once
 // (statement.streams), and it is the only cursor the statement opened

@@ -102,3 +102,34 @@ func TestStreamSameRowsFake(t *testing.T) {
 		}
 	}
 }
+
+// TestExactPushdownKeepsTheAnswer: proto, family and protocol are pushed
+// exactly and SQLite does not re-check them (Column.Exact), which must
+// not change an answer: values no word equals, folded words under
+// BINARY and under NOCASE, on both read paths.
+func TestExactPushdownKeepsTheAnswer(t *testing.T) {
+	eng, _ := openFake(t)
+	for _, c := range []struct {
+		q    string
+		want []string
+	}{
+		{"SELECT count(*) FROM sockets WHERE proto = 'tcp'", []string{"4"}},
+		{"SELECT count(*) FROM sockets WHERE proto = 'tcp' AND family = 'inet' AND protocol = 'tcp'", []string{"4"}},
+		{"SELECT count(*) FROM sockets WHERE proto = NULL", []string{"0"}},
+		{"SELECT count(*) FROM sockets WHERE proto = 1.5", []string{"0"}},
+		{"SELECT count(*) FROM sockets WHERE family = x'696e6574'", []string{"0"}},
+		{"SELECT count(*) FROM sockets WHERE proto = 'TCP' COLLATE NOCASE", []string{"4"}},
+		// NOCASE elsewhere lets 'TCP' through, compared under BINARY.
+		{"SELECT count(*) FROM sockets WHERE proto = 'TCP' AND state = 'listen' COLLATE NOCASE", []string{"0"}},
+		{"SELECT count(*) FROM sockets WHERE proto = 'tcp' AND state = 'listen' COLLATE NOCASE", []string{"1"}},
+		{"SELECT count(*) FROM sockets WHERE protocol IN ('udp', 'unix')", []string{"2"}},
+	} {
+		for _, noStream := range []bool{false, true} {
+			eng.noStream = noStream
+			if got := query(t, eng, c.q); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("%s (noStream %v): %v, want %v", c.q, noStream, got, c.want)
+			}
+		}
+	}
+	eng.noStream = false
+}

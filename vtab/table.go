@@ -40,6 +40,12 @@ type Column[T any] struct {
 	// make the kernel request smaller. SQLite still re-checks every row, so
 	// a producer may return more rows than asked, never fewer.
 	Push []sqlvtab.ConstraintOp
+	// Exact says the producer applies a pushed equality exactly, for
+	// every word of Values: it returns precisely the rows whose value
+	// equals it. SQLite then does not re-check the constraint on every
+	// row (a column read per row saved). Only for a closed set
+	// (Values) whose every word the producer pushes.
+	Exact bool
 	// Values is the closed set of values the column can hold (states,
 	// protocol words); empty means any value. The adapter rejects an
 	// equality against a word outside it, and the shell completes from it.
@@ -158,6 +164,8 @@ type ColumnSchema struct {
 	Doc    string
 	Hidden bool
 	Push   []sqlvtab.ConstraintOp
+	// Exact says a pushed equality needs no re-check by SQLite.
+	Exact bool
 	// Values is the column's closed set of values; empty means any.
 	Values []string
 	// ValuesHelp says which of Values apply where; empty for a plain list.
@@ -170,7 +178,7 @@ type ColumnSchema struct {
 func (t *Table[T]) Schema() Schema {
 	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example, Examples: t.Examples, Keyed: t.Key != nil, PerNetNS: t.PerNetNS, Killable: t.Kill != nil}
 	for _, c := range t.Columns {
-		cs := ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push, Values: c.Values, ValuesHelp: c.ValuesHelp, Cost: c.Cost}
+		cs := ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push, Exact: c.Exact, Values: c.Values, ValuesHelp: c.ValuesHelp, Cost: c.Cost}
 		if c.Value == nil && !(t.PerNetNS && c.Name == netnsColumn) && s.noValue == "" {
 			s.noValue = c.Name
 		}
@@ -286,6 +294,9 @@ func (s Schema) validate() error {
 		}
 		if seen[c.Name] {
 			return fmt.Errorf("vtab: table %s: column %s declared twice", s.Name, c.Name)
+		}
+		if c.Exact && (c.Type != Text || len(c.Values) == 0 || !c.pushes(sqlvtab.OpEQ)) {
+			return fmt.Errorf("vtab: table %s column %s: Exact needs a TEXT column with Values that pushes =", s.Name, c.Name)
 		}
 		if c.Doc == "" {
 			return fmt.Errorf("vtab: table %s column %s: missing doc", s.Name, c.Name)
