@@ -398,10 +398,11 @@ func (c *cursor) Next() (err error) {
 		return c.err
 	}
 	if err := c.stream.advance(); err != nil {
-		// Keep the row "current" so that Column reports the error with
-		// its message; Next's own error loses it.
+		// SQLite drops the message of an error from Next: keep a row
+		// "current" instead, whose Column reports the error with its
+		// message. A statement that reads no column gets it from the
+		// next Next, without its message.
 		c.err = err
-		return err
 	}
 	return nil
 }

@@ -34,28 +34,41 @@ const streamBatchSize = sockdiag.StreamBatch
 // arrive. The owner columns come from one fd scan made before the dump,
 // kept as a compact index by inode (as ss -p does it).
 func streamSockets(ctx context.Context, src *Source, q *Query, yield func([]socketRecord) bool) error {
+	if !src.Live {
+		// A /proc tree (a support bundle) holds one host's files, and a
+		// bad line in its last file must be an error with its message:
+		// SQLite drops the message of an error met after Filter.
+		recs, err := readSockets(ctx, src, q)
+		if err != nil {
+			return err
+		}
+		yieldBatches(recs, yield)
+		return nil
+	}
 	req, ok := socketRequest(q)
 	if !ok {
 		return nil // the constraints exclude every socket
 	}
 	var procNet *procNetIndex
-	if src.Live {
-		if join := procNetJoins(q, req); len(join) > 0 {
-			var err error
-			if procNet, err = readProcNetIndex(ctx, src, req, join); err != nil {
-				return fmt.Errorf("sockets: %w", err)
-			}
+	if join := procNetJoins(q, req); len(join) > 0 {
+		var err error
+		if procNet, err = readProcNetIndex(ctx, src, req, join); err != nil {
+			return fmt.Errorf("sockets: %w", err)
 		}
 	}
 	var owners *ownerIndex
 	if q.Needs(CostOwners) {
-		// Read the inodes first and look for their owners only, as the
-		// snapshot path does: a kernel filter, or a namespace's few
-		// sockets, make that a short scan that stops once all are
-		// found. Past maxWanted sockets, index every owner instead.
-		want, err := socketInodes(ctx, src, req)
-		if err != nil {
-			return fmt.Errorf("sockets: %w", err)
+		// When the kernel filters, or in another namespace (a few
+		// sockets, while the scan walks every process of the host),
+		// read the inodes first and look for their owners only, as the
+		// snapshot path does: a short scan that stops once all are
+		// found. Otherwise, or past maxWanted sockets, index every owner.
+		var want map[uint64]struct{}
+		var err error
+		if narrowed(req) || src.netnsPath != "" {
+			if want, err = socketInodes(ctx, src, req); err != nil {
+				return fmt.Errorf("sockets: %w", err)
+			}
 		}
 		if owners, err = scanOwners(ctx, src, want, q.Needs(CostCgroup)); err != nil {
 			return err
@@ -305,6 +318,12 @@ type ownerProc struct {
 // by inode; past it the fd scan indexes every socket instead (the set of
 // wanted inodes would cost more memory than the index).
 const maxWanted = 1 << 16
+
+// narrowed reports whether the kernel filters req's sockets by state,
+// port or address: the read is then likely a small part of the host's.
+func narrowed(req sock.Request) bool {
+	return req.States != 0 && req.States != sock.AllStates || !req.Filter.IsZero()
+}
 
 // socketInodes reads the inodes of the sockets req selects, for an fd
 // scan that looks for those only; nil, after reading no further, when

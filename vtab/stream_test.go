@@ -2,9 +2,13 @@ package vtab
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
+
+	"github.com/netsql/netsql/vtab/sock"
 )
 
 // streamShapes are statement shapes and, for each, the tables the engine
@@ -132,4 +136,34 @@ func TestExactPushdownKeepsTheAnswer(t *testing.T) {
 		}
 	}
 	eng.noStream = false
+}
+
+// failingStream hands over one batch of sockets, then fails.
+type failingStream struct{ fakeSockets }
+
+func (f *failingStream) Stream(_ context.Context, _ sock.Request, yield func([]sock.Socket) bool) error {
+	if !yield(cannedSockets[:2]) {
+		return nil
+	}
+	return errors.New("sockdiag: dump tcp6: boom")
+}
+
+// TestStreamErrorAfterFirstBatchKeepsItsMessage: a read that fails after
+// rows were handed over is still one error line that says why (SQLite
+// drops the message of an error returned by Next).
+func TestStreamErrorAfterFirstBatchKeepsItsMessage(t *testing.T) {
+	src := &Source{ProcRoot: t.TempDir(), Live: true, Sockets: &failingStream{}, users: map[uint32]string{}}
+	eng, err := Open(Options{Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	before := eng.streamed.Load()
+	_, err = tryQuery(eng, "SELECT inode, state FROM sockets")
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("error %v, want the reader's", err)
+	}
+	if eng.streamed.Load() == before {
+		t.Error("did not stream")
+	}
 }
