@@ -315,12 +315,20 @@ func TestLiveChurn(t *testing.T) {
 
 	// Leaks: once the churn's own sockets and children are gone, the
 	// process holds what it held before.
+	checkNoLeaks(t, fdsBefore, goroutinesBefore)
+}
+
+// checkNoLeaks waits up to 5 s for the process to hold no more file
+// descriptors and goroutines than fds and goroutines, and fails the test
+// with what it holds then.
+func checkNoLeaks(t *testing.T, fdsBefore, goroutinesBefore int) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		runtime.GC()
 		fds, gs := fdCount(t), runtime.NumGoroutine()
 		if fds <= fdsBefore && gs <= goroutinesBefore {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			if fds > fdsBefore {
@@ -330,13 +338,13 @@ func TestLiveChurn(t *testing.T) {
 					l, _ := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
 					links = append(links, e.Name()+"->"+l)
 				}
-				t.Errorf("file descriptors: %d before the churn, %d after: %v", fdsBefore, fds, links)
+				t.Errorf("file descriptors: %d before, %d after: %v", fdsBefore, fds, links)
 			}
 			if gs > goroutinesBefore {
 				buf := make([]byte, 1<<16)
-				t.Errorf("goroutines: %d before the churn, %d after:\n%s", goroutinesBefore, gs, buf[:runtime.Stack(buf, true)])
+				t.Errorf("goroutines: %d before, %d after:\n%s", goroutinesBefore, gs, buf[:runtime.Stack(buf, true)])
 			}
-			break
+			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 )
@@ -57,6 +58,11 @@ type Engine struct {
 	allowKill bool
 	// current is the statement QueryContext or ExecContext runs.
 	current *statement
+	// noStream makes every statement read its tables into snapshots
+	// (tests compare the two paths); streamed counts the scans that
+	// streamed.
+	noStream bool
+	streamed atomic.Int64
 }
 
 // Open returns an engine reading the live kernel, or opts.ProcRoot.
@@ -79,7 +85,11 @@ func Open(opts Options) (*Engine, error) {
 		if err := s.validate(); err != nil {
 			return nil, err
 		}
-		if err := drv.RegisterModule(s.Name, &module{def: def, schema: s, eng: e}); err != nil {
+		m := &module{def: def, schema: s, eng: e, nameCol: -1, inoCol: -1}
+		if s.PerNetNS {
+			m.nameCol, m.inoCol = s.ColumnIndex(netnsNameColumn), s.ColumnIndex(netnsColumn)
+		}
+		if err := drv.RegisterModule(s.Name, m); err != nil {
 			return nil, fmt.Errorf("vtab: register %s: %w", s.Name, err)
 		}
 	}
@@ -123,18 +133,24 @@ func (e *Engine) ExecContext(ctx context.Context, query string, args ...any) (sq
 }
 
 // prepare hands the statement about to run, and its context, to the
-// sessions its cursors will open in. Its EXPLAIN (mayFold) also tells
+// sessions its cursors will open in. Its EXPLAIN (analyse) also tells
 // whether it is a DELETE on a killable table (statement.kill).
 func (e *Engine) prepare(ctx context.Context, query string, args []any) *statement {
 	e.funcs.setContext(ctx)
 	st := &statement{ctx: ctx, probing: true}
 	e.mu.Lock()
 	e.current = st
+	for _, s := range e.sessions {
+		s.setStatement(nil) // no earlier statement's choices while planning the EXPLAIN
+	}
 	e.mu.Unlock()
-	folded := e.mayFold(ctx, query, args)
+	folded, streams := e.analyse(ctx, query, args)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st.folded, st.probing = folded, false
+	if st.kill == nil && !e.noStream {
+		st.streams = streams
+	}
 	for _, s := range e.sessions {
 		s.setStatement(st)
 	}
@@ -146,40 +162,51 @@ func (e *Engine) prepare(ctx context.Context, query string, args []any) *stateme
 // equal: "NOCASE-8" on a comparison opcode, "k(1,NOCASE)" on an IN list.
 var foldingCollation = regexp.MustCompile(`(^|[(,-])(NOCASE|RTRIM)(-\d+$|[,)])`)
 
-// mayFold reports whether the statement may compare text under NOCASE or
+// analyse reads the statement's EXPLAIN listing, once, for what the
+// engine must know before it runs: whether it may compare text under
+// NOCASE or RTRIM (folded) and which tables it reads exactly
+// once, whose rows may stream (streamingTables).
+//
+// folded reports whether the statement may compare text under NOCASE or
 // RTRIM, where 'close_wait' equals 'CLOSE_WAIT' and is no typo. SQLite
 // does not tell a virtual table a constraint's collation (modernc's
 // IndexInfo has no sqlite3_vtab_collation), but the compiled program
 // does: every constraint a table is given is re-checked by a comparison
 // opcode that names its collation. When the listing cannot be had, the
-// answer is yes: never an error for what may be a match. Only a single
-// statement is explained: the driver would run the statements after the
-// first one, and they would then run twice.
-func (e *Engine) mayFold(ctx context.Context, query string, args []any) bool {
+// answer is yes: never an error for what may be a match, and no table
+// streams. Only a single statement is explained: the driver would run the
+// statements after the first one, and they would then run twice.
+func (e *Engine) analyse(ctx context.Context, query string, args []any) (folded bool, streams map[string]bool) {
 	if !singleStatement(query) {
-		return true
+		return true, nil
 	}
 	rows, err := e.db.QueryContext(ctx, "EXPLAIN "+query, args...)
 	if err != nil {
-		return true
+		return true, nil
 	}
 	defer rows.Close()
 	// EXPLAIN lists addr, opcode, p1, p2, p3, p4, p5, comment.
-	var opcode string
+	var ops []vdbeOp
 	var p4 sql.NullString
 	var skip any
 	for rows.Next() {
-		if err := rows.Scan(&skip, &opcode, &skip, &skip, &skip, &p4, &skip, &skip); err != nil {
-			return true
+		var op vdbeOp
+		if err := rows.Scan(&op.addr, &op.opcode, &op.p1, &op.p2, &op.p3, &p4, &skip, &skip); err != nil {
+			return true, nil
 		}
-		if strings.HasPrefix(opcode, "String") {
+		op.p4 = p4.String
+		ops = append(ops, op)
+		if strings.HasPrefix(op.opcode, "String") {
 			continue // a literal, not a collation
 		}
-		if foldingCollation.MatchString(p4.String) {
-			return true
+		if foldingCollation.MatchString(op.p4) {
+			folded = true
 		}
 	}
-	return rows.Err() != nil
+	if rows.Err() != nil {
+		return true, nil
+	}
+	return folded, streamingTables(ops)
 }
 
 // Close releases the database.

@@ -17,6 +17,9 @@ type module struct {
 	def    Def
 	schema Schema
 	eng    *Engine
+	// nameCol and inoCol are the positions of a PerNetNS table's
+	// netns_name and netns columns, -1 for other tables.
+	nameCol, inoCol int
 }
 
 func (m *module) Create(ctx sqlvtab.Context, args []string) (sqlvtab.Table, error) {
@@ -55,20 +58,31 @@ type planTerm struct {
 	col    int
 	op     sqlvtab.ConstraintOp
 	pushed bool
+	// exact: a pushed equality SQLite does not re-check (Column.Exact).
+	exact bool
 }
 
 // plan is what BestIndex chose; it travels to Filter encoded in idxStr.
+// The encoding starts with the table's name, so that the engine can tell
+// from an EXPLAIN listing (where idxStr is OP_VFilter's P4) which table
+// each VFilter reads (see streamingTables).
 type plan struct {
+	table string
 	used  colSet
 	terms []planTerm // in argv order
 }
 
 func (p *plan) encode() string {
 	var b strings.Builder
+	b.WriteString(p.table)
+	b.WriteByte(';')
 	b.WriteString(p.used.encode())
 	for _, t := range p.terms {
 		kind := 'i'
-		if t.pushed {
+		switch {
+		case t.exact:
+			kind = 'x'
+		case t.pushed:
 			kind = 'p'
 		}
 		fmt.Fprintf(&b, ";%d:%d:%c", t.col, t.op, kind)
@@ -78,18 +92,21 @@ func (p *plan) encode() string {
 
 func decodePlan(s string) (*plan, error) {
 	parts := strings.Split(s, ";")
-	used, err := decodeColSet(parts[0])
+	if len(parts) < 2 {
+		return nil, fmt.Errorf("vtab: bad plan %q", s)
+	}
+	used, err := decodeColSet(parts[1])
 	if err != nil {
 		return nil, fmt.Errorf("vtab: bad plan %q", s)
 	}
-	p := &plan{used: used}
-	for _, part := range parts[1:] {
+	p := &plan{table: parts[0], used: used}
+	for _, part := range parts[2:] {
 		var t planTerm
 		var kind rune
 		if _, err := fmt.Sscanf(part, "%d:%d:%c", &t.col, &t.op, &kind); err != nil {
 			return nil, fmt.Errorf("vtab: bad plan %q: %w", s, err)
 		}
-		t.pushed = kind == 'p'
+		t.pushed, t.exact = kind == 'p' || kind == 'x', kind == 'x'
 		p.terms = append(p.terms, t)
 	}
 	return p, nil
@@ -121,9 +138,10 @@ func (t *table) BestIndex(info *sqlvtab.IndexInfo) error {
 	cols := t.mod.schema.Columns
 	// An empty set is real: SELECT count(*) reads no column, so it
 	// costs no fd scan, no name lookup, no tcp_info.
-	p := &plan{used: fromColUsed(uint64(info.ColUsed), len(cols))}
+	p := &plan{table: t.mod.schema.Name, used: fromColUsed(uint64(info.ColUsed), len(cols))}
 	cost, rows := fullScanCost, float64(100000)
 	selector, narrowed := false, 0
+	exactOK := t.sess.exactAllowed()
 	for i := range info.Constraints {
 		c := &info.Constraints[i]
 		if !c.Usable || c.Column < 0 || c.Column >= len(cols) {
@@ -132,7 +150,7 @@ func (t *table) BestIndex(info *sqlvtab.IndexInfo) error {
 		col := cols[c.Column]
 		switch {
 		case col.pushes(c.Op):
-			p.terms = append(p.terms, planTerm{col: c.Column, op: c.Op, pushed: true})
+			p.terms = append(p.terms, planTerm{col: c.Column, op: c.Op, pushed: true, exact: exactOK && col.Exact && c.Op == sqlvtab.OpEQ})
 			cost /= pushedFactor
 			rows /= pushedFactor
 		case c.Op == sqlvtab.OpEQ || c.Op == sqlvtab.OpIS:
@@ -144,9 +162,10 @@ func (t *table) BestIndex(info *sqlvtab.IndexInfo) error {
 		}
 		c.ArgIndex = len(p.terms) - 1
 		// SQLite re-checks every constraint: pushdown and the index may
-		// return a superset, never miss a row. netns_name is the exception:
-		// it selects namespaces ('*', 'pid:N'), rows show their own name.
-		c.Omit = col.Name == netnsNameColumn
+		// return a superset, never miss a row. The exceptions: netns_name
+		// selects namespaces ('*', 'pid:N'), rows show their own name;
+		// an exact pushed equality (Column.Exact) returns only matches.
+		c.Omit = col.Name == netnsNameColumn || p.terms[len(p.terms)-1].exact
 		if c.Omit {
 			selector = true
 		} else {
@@ -178,7 +197,7 @@ func (t *table) plan(idxStr string) (*plan, error) {
 }
 
 func (t *table) Open() (sqlvtab.Cursor, error) {
-	t.sess.acquire()
+	t.sess.acquire(t.mod.schema.Name)
 	return &cursor{table: t}, nil
 }
 
@@ -192,6 +211,14 @@ type cursor struct {
 	rows  []int32 // selected row numbers; nil with all=true means every row
 	all   bool
 	pos   int
+	// stream, when set, is the one scan of a table the statement reads
+	// once: rows come from the producer as they are read, not from a
+	// snapshot. filters counts this cursor's Filter calls: only the
+	// first may stream. err is a read error met after Filter, reported by
+	// Column (SQLite drops the message of an error from Next).
+	stream  *rowStream
+	filters int
+	err     error
 	// served remembers, per namespace and other constraint values, the
 	// namespace selector that already returned those rows in this cursor:
 	// SQLite runs Filter once per value of `netns_name IN ('A', 'pid:N')`
@@ -243,6 +270,7 @@ func (c *cursor) Filter(_ int, idxStr string, vals []sqlvtab.Value) (err error) 
 				return err
 			}
 			if matchesNoNumber(col.Type, v) {
+				c.closeStream()
 				c.snap, c.pos, c.all, c.rows = nil, 0, false, nil
 				return nil // no kernel read for `port = 'http'`
 			}
@@ -252,12 +280,31 @@ func (c *cursor) Filter(_ int, idxStr string, vals []sqlvtab.Value) (err error) 
 				q.Constraints = append(q.Constraints, Constraint{Column: col.Name, Op: term.op, Value: pv})
 				continue
 			}
+			if term.exact {
+				// Not a word of the closed set, and no error: NULL, a
+				// REAL or a blob, which equal no word. SQLite does not
+				// re-check this constraint: answer no rows here.
+				c.closeStream()
+				c.snap, c.pos, c.all, c.rows = nil, 0, false, nil
+				return nil
+			}
 		}
 		if term.op == sqlvtab.OpEQ {
 			if key, ok := indexKey(col.Type, v); ok {
 				lookups = append(lookups, lookupTerm{col: term.col, key: key})
 			}
 		}
+	}
+	c.closeStream()
+	c.filters++
+	if c.filters == 1 && c.table.mod.def.streams() && sess.mayStream(schema.Name) {
+		targets, err := sess.resolve(c.table.mod, q, sel)
+		if err != nil {
+			return err
+		}
+		c.snap, c.pos, c.all, c.rows = nil, 0, false, nil
+		c.stream, err = c.table.mod.openStream(sess.context(), q, targets)
+		return err
 	}
 	snap, dropped, err := sess.snapshot(c.table.mod, q, sel)
 	if err != nil {
@@ -341,9 +388,38 @@ func (c *cursor) dedupe(sel []Constraint, ident string) {
 	}
 }
 
-func (c *cursor) Next() error { c.pos++; return nil }
+func (c *cursor) Next() (err error) {
+	if c.stream == nil {
+		c.pos++
+		return nil
+	}
+	defer recoverTo(c.table.mod.schema.Name, &err)
+	if c.err != nil {
+		return c.err
+	}
+	if err := c.stream.advance(); err != nil {
+		// SQLite drops the message of an error from Next: keep a row
+		// "current" instead, whose Column reports the error with its
+		// message. A statement that reads no column gets it from the
+		// next Next, without its message.
+		c.err = err
+	}
+	return nil
+}
+
+// closeStream stops the cursor's producer, if any.
+func (c *cursor) closeStream() {
+	if c.stream != nil {
+		c.stream.close()
+		c.stream = nil
+	}
+	c.err = nil
+}
 
 func (c *cursor) Eof() bool {
+	if c.stream != nil {
+		return c.err == nil && c.stream.eof()
+	}
 	if c.snap == nil {
 		return true
 	}
@@ -362,12 +438,28 @@ func (c *cursor) row() int {
 
 func (c *cursor) Column(col int) (v sqlvtab.Value, err error) {
 	defer recoverTo(c.table.mod.schema.Name, &err)
+	if c.stream != nil {
+		if c.err != nil {
+			return nil, c.err
+		}
+		m := c.table.mod
+		return c.stream.value(col, m.nameCol, m.inoCol), nil
+	}
 	return c.snap.rows.Value(c.row(), col), nil
 }
 
-func (c *cursor) Rowid() (int64, error) { return c.snap.rowid(c.row()), nil }
+func (c *cursor) Rowid() (int64, error) {
+	if c.stream != nil {
+		if c.err != nil {
+			return 0, c.err
+		}
+		return c.stream.rowid, nil
+	}
+	return c.snap.rowid(c.row()), nil
+}
 
 func (c *cursor) Close() error {
+	c.closeStream()
 	c.snap, c.rows = nil, nil
 	c.table.sess.release()
 	return nil

@@ -36,6 +36,9 @@ type session struct {
 	targets map[string][]nsTarget  // resolved namespace selectors, by table and selector values
 	reads   map[string]map[string]bool
 	ids     map[string]*rowIDs // rowid assignment per table
+	// opened counts the statement's cursors per table: a table streams
+	// only through the one cursor its statement opens on it.
+	opened map[string]int
 }
 
 // statement is what the engine knows about the statement it runs.
@@ -51,6 +54,10 @@ type statement struct {
 	probing bool
 	// kill, for a DELETE on a killable table, keeps what it read and did.
 	kill *killLog
+	// streams names the tables the statement reads exactly once, whose
+	// rows may stream (streamingTables); nil when the engine did not
+	// analyse the statement, which then reads every table into a snapshot.
+	streams map[string]bool
 }
 
 // part is one read of one table in one namespace.
@@ -118,13 +125,45 @@ func (ids *rowIDs) assign(p *part) {
 	}
 }
 
-func (s *session) acquire() {
+func (s *session) acquire(table string) {
 	s.mu.Lock()
 	if s.open == 0 {
 		s.stmt, s.pending = s.pending, nil
+		s.opened = map[string]int{}
 	}
 	s.open++
+	s.opened[table]++
 	s.mu.Unlock()
+}
+
+// exactAllowed reports whether BestIndex may leave an exact pushed
+// equality (Column.Exact) unchecked by SQLite for the statement being
+// planned: one the engine analysed, that compares closed-set words under
+// BINARY only (not folded), so that a value passing checkClosedSet is a
+// word itself, which the producer matches exactly; and not while the
+// engine EXPLAINs it, whose listing must show every comparison's
+// collation. The statement is the one its cursors will claim (pending),
+// or the running one.
+func (s *session) exactAllowed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.pending
+	if s.open > 0 {
+		st = s.stmt
+	}
+	return st != nil && !st.folded && !st.probing
+}
+
+// mayStream reports whether the running statement's cursor on table may
+// stream its rows: the engine found the statement reads the table once
+// (statement.streams), and it is the only cursor the statement opened
+// on the table so far (a guard against a statement the engine did not
+// analyse inheriting another's decision). The statement must not be a
+// kill, which keeps what it read.
+func (s *session) mayStream(table string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stmt != nil && s.stmt.kill == nil && s.stmt.streams[table] && s.opened[table] == 1
 }
 
 func (s *session) release() {
@@ -132,7 +171,7 @@ func (s *session) release() {
 	s.open--
 	if s.open <= 0 {
 		s.open = 0
-		s.parts, s.snaps, s.targets, s.reads, s.ids = nil, nil, nil, nil, nil
+		s.parts, s.snaps, s.targets, s.reads, s.ids, s.opened = nil, nil, nil, nil, nil, nil
 		s.stmt = nil
 	}
 	s.mu.Unlock()

@@ -42,11 +42,11 @@ var Sockets = &Table[socketRecord]{
 	Example:  "SELECT program, count(*) FROM sockets WHERE state = 'CLOSE_WAIT' GROUP BY 1 ORDER BY 2 DESC;",
 	Examples: []string{"SELECT proto, local_address, local_port, state, bound_interface, program FROM sockets WHERE bound_interface IS NOT NULL;"},
 	Columns: append([]Column[socketRecord]{
-		{Name: "proto", Type: Text, Push: pushEQ, Values: protoWords, Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, udpl, udpl6 (UDP-Lite), raw, raw6, unix",
+		{Name: "proto", Type: Text, Push: pushEQ, Exact: true, Values: protoWords, Doc: "netstat's protocol word: tcp, tcp6, udp, udp6, udpl, udpl6 (UDP-Lite), raw, raw6, unix",
 			Value: func(r *socketRecord) any { return protoWord(r.Socket) }},
-		{Name: "family", Type: Text, Push: pushEQ, Values: socketFamilies, Doc: "address family: inet, inet6, unix",
+		{Name: "family", Type: Text, Push: pushEQ, Exact: true, Values: socketFamilies, Doc: "address family: inet, inet6, unix",
 			Value: func(r *socketRecord) any { return familyName(r.Family) }},
-		{Name: "protocol", Type: Text, Push: pushEQ, Values: transportWords, Doc: "transport: tcp, udp, udplite, raw, unix",
+		{Name: "protocol", Type: Text, Push: pushEQ, Exact: true, Values: transportWords, Doc: "transport: tcp, udp, udplite, raw, unix",
 			Value: func(r *socketRecord) any { return r.Protocol.String() }},
 		{Name: "local_address", Type: Text, Push: pushEQ, Doc: "local IP address, numeric and canonical (NULL for unix)",
 			Value: func(r *socketRecord) any { return addrText(r.Socket, r.Local.Addr()) }},
@@ -111,9 +111,10 @@ var Sockets = &Table[socketRecord]{
 	}, append(internalsColumns(), Column[socketRecord]{
 		Name: "cookie", Type: Integer, Doc: "the kernel's socket cookie (NULL when read from /proc)",
 		Value: func(r *socketRecord) any { return nullIfZero(r.Cookie) }})...),
-	Rows: readSockets,
-	Key:  socketKey,
-	Kill: socketKiller,
+	Rows:   readSockets,
+	Stream: streamSockets,
+	Key:    socketKey,
+	Kill:   socketKiller,
 }
 
 func readSockets(ctx context.Context, src *Source, q *Query) ([]socketRecord, error) {

@@ -52,6 +52,12 @@ type Column[T any] struct {
 	// make the kernel request smaller. SQLite still re-checks every row, so
 	// a producer may return more rows than asked, never fewer.
 	Push []sqlvtab.ConstraintOp
+	// Exact says the producer applies a pushed equality exactly, for
+	// every word of Values: it returns precisely the rows whose value
+	// equals it. SQLite then does not re-check the constraint on every
+	// row (a column read per row saved). Only for a closed set
+	// (Values) whose every word the producer pushes.
+	Exact bool
 	// Values is the closed set of values the column can hold (states,
 	// protocol words); empty means any value. The adapter rejects an
 	// equality against a word outside it, and the shell completes from it.
@@ -91,6 +97,13 @@ type Table[T any] struct {
 	// used (skip costly work for the others) and which constraints were
 	// pushed down.
 	Rows func(ctx context.Context, src *Source, q *Query) ([]T, error)
+	// Stream, when set, reads the same records as Rows but hands them to
+	// yield in batches as they are read, so a statement that scans the
+	// table once never holds the whole table (see streamingTables). A
+	// batch is valid only until yield returns: the producer reuses it.
+	// When yield returns false the producer stops reading, releases what
+	// it holds (netlink sockets, files) and returns nil.
+	Stream func(ctx context.Context, src *Source, q *Query, yield func([]T) bool) error
 	// Key identifies a record across the reads of one statement, from
 	// fields that do not change between reads and that Rows always fills.
 	// Tables that push constraints down need it: SQLite's OR optimization
@@ -137,6 +150,11 @@ type Def interface {
 	// Schema describes the table for SQLite, .schema and documentation.
 	Schema() Schema
 	produce(ctx context.Context, src *Source, q *Query) (rowSet, error)
+	// streams reports whether the table has a streaming producer.
+	streams() bool
+	// stream reads the table as Table.Stream does, each batch handed to
+	// yield as a rowSet valid until yield returns.
+	stream(ctx context.Context, src *Source, q *Query, yield func(rowSet) bool) error
 }
 
 // Schema is the record-type-free description of a table.
@@ -163,6 +181,8 @@ type ColumnSchema struct {
 	Doc    string
 	Hidden bool
 	Push   []sqlvtab.ConstraintOp
+	// Exact says a pushed equality needs no re-check by SQLite.
+	Exact bool
 	// Values is the column's closed set of values; empty means any.
 	Values []string
 	// ValuesHelp says which of Values apply where; empty for a plain list.
@@ -175,7 +195,7 @@ type ColumnSchema struct {
 func (t *Table[T]) Schema() Schema {
 	s := Schema{Name: t.Name, Doc: t.Doc, Example: t.Example, Examples: t.Examples, Keyed: t.Key != nil, PerNetNS: t.PerNetNS, Killable: t.Kill != nil}
 	for _, c := range t.Columns {
-		cs := ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push, Values: c.Values, ValuesHelp: c.ValuesHelp, Cost: c.Cost}
+		cs := ColumnSchema{Name: c.Name, Type: c.Type, Doc: c.Doc, Hidden: c.Hidden, Push: c.Push, Exact: c.Exact, Values: c.Values, ValuesHelp: c.ValuesHelp, Cost: c.Cost}
 		if c.Value == nil && !(t.PerNetNS && c.Name == netnsColumn) && s.noValue == "" {
 			s.noValue = c.Name
 		}
@@ -197,6 +217,16 @@ func (t *Table[T]) produce(ctx context.Context, src *Source, q *Query) (rowSet, 
 		return nil, err
 	}
 	return &records[T]{recs: recs, cols: t.Columns, key: t.Key, kill: t.Kill}, nil
+}
+
+func (t *Table[T]) streams() bool { return t.Stream != nil }
+
+func (t *Table[T]) stream(ctx context.Context, src *Source, q *Query, yield func(rowSet) bool) error {
+	batch := &records[T]{cols: t.Columns, key: t.Key, kill: t.Kill}
+	return t.Stream(ctx, src, q, func(recs []T) bool {
+		batch.recs = recs
+		return yield(batch)
+	})
 }
 
 // rowSet is a snapshot of one table's rows, read lazily by column.
@@ -281,6 +311,9 @@ func (s Schema) validate() error {
 		}
 		if seen[c.Name] {
 			return fmt.Errorf("vtab: table %s: column %s declared twice", s.Name, c.Name)
+		}
+		if c.Exact && (c.Type != Text || len(c.Values) == 0 || !c.pushes(sqlvtab.OpEQ)) {
+			return fmt.Errorf("vtab: table %s column %s: Exact needs a TEXT column with Values that pushes =", s.Name, c.Name)
 		}
 		if c.Doc == "" {
 			return fmt.Errorf("vtab: table %s column %s: missing doc", s.Name, c.Name)

@@ -38,7 +38,7 @@ func BenchmarkParseInet(b *testing.B) {
 			out = make([]sock.Socket, 0, rows)
 		}
 		perrow.Report(b, rows, func() {
-			got, err := parseInet(bytes.NewReader(data), "bench", unix.AF_INET, sock.TCP, sock.AllStates, out[:0])
+			got, err := parseInet(bytes.NewReader(data), "bench", unix.AF_INET, sock.TCP, sock.AllStates, out[:0], nil)
 			if err != nil || len(got) != rows {
 				b.Fatal(len(got), err)
 			}
@@ -56,7 +56,7 @@ func TestParseInetAllocs(t *testing.T) {
 		data := procNetTCP(rows)
 		out := make([]sock.Socket, 0, rows)
 		return testing.AllocsPerRun(10, func() {
-			got, err := parseInet(bytes.NewReader(data), "t", unix.AF_INET, sock.TCP, sock.AllStates, out[:0])
+			got, err := parseInet(bytes.NewReader(data), "t", unix.AF_INET, sock.TCP, sock.AllStates, out[:0], nil)
 			if err != nil || len(got) != rows {
 				t.Fatal(len(got), err)
 			}

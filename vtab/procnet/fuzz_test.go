@@ -51,7 +51,7 @@ func FuzzParseInet(f *testing.F) {
 		if raw {
 			proto = sock.RAW
 		}
-		out, err := parseInet(bytes.NewReader(data), "fuzz", family, proto, sock.AllStates, nil)
+		out, err := parseInet(bytes.NewReader(data), "fuzz", family, proto, sock.AllStates, nil, nil)
 		checkParseErr(t, err)
 		if err != nil {
 			return
@@ -77,7 +77,7 @@ func FuzzParseUnix(f *testing.F) {
 	// Names holding newlines, as unix_seq_show prints them.
 	f.Add([]byte("Num       RefCount Protocol Flags    Type St Inode Path\n0000000000000000: 00000002 00000000 00010000 0001 01 12345 @x\ny\n\n0000000000000000: 00000003 00000000 00000000 0001 03 12346\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		out, err := parseUnix(bytes.NewReader(data), "fuzz", sock.AllStates, nil)
+		out, err := parseUnix(bytes.NewReader(data), "fuzz", sock.AllStates, nil, nil)
 		checkParseErr(t, err)
 		for _, s := range out {
 			if s.Family != unix.AF_UNIX || s.Protocol != sock.UNIX || s.Local.IsValid() || !bytes.Contains(data, []byte(s.Path)) {

@@ -26,8 +26,8 @@ const userHZ = 100
 //	 0: 0100007F:1F90 0100007F:B0E0 01 00000000:000004D2 02:000AF494 00000000     0        0 219986 ...
 //
 // Only those first ten are read; what follows inode differs per protocol.
-func parseInet(r io.Reader, name string, family uint8, proto sock.Proto, mask uint32, out []sock.Socket) ([]sock.Socket, error) {
-	return parseLines(r, name, mask, out, func(line []byte) (sock.Socket, error) {
+func parseInet(r io.Reader, name string, family uint8, proto sock.Proto, mask uint32, out []sock.Socket, flush flushFunc) ([]sock.Socket, error) {
+	return parseLines(r, name, mask, out, flush, func(line []byte) (sock.Socket, error) {
 		return parseInetLine(line, family, proto)
 	})
 }

@@ -20,11 +20,21 @@ func newScanner(r io.Reader) *bufio.Scanner {
 	return s
 }
 
+// flushFunc hands a streaming reader's sockets over: it takes what a
+// parser has appended so far and returns the slice to append to next, or
+// false when the reader must stop (the parser then returns errStopped).
+// Nil keeps every socket in the slice.
+type flushFunc func(out []sock.Socket) ([]sock.Socket, bool)
+
+// errStopped ends a parse whose consumer wants no more sockets.
+var errStopped = errors.New("procnet: stopped")
+
 // parseLines runs parseLine over every line of r after the header line and
-// appends the sockets whose state passes mask. Blank lines are skipped. An
+// appends the sockets whose state passes mask, handing them to flush
+// after each one when flush is not nil. Blank lines are skipped. An
 // error names name (the file) and the 1-based line number; a last line
 // without a newline is an error (truncated), not a socket.
-func parseLines(r io.Reader, name string, mask uint32, out []sock.Socket, parseLine func([]byte) (sock.Socket, error)) ([]sock.Socket, error) {
+func parseLines(r io.Reader, name string, mask uint32, out []sock.Socket, flush flushFunc, parseLine func([]byte) (sock.Socket, error)) ([]sock.Socket, error) {
 	s := newScanner(r)
 	n := 0
 	for s.Scan() {
@@ -42,6 +52,12 @@ func parseLines(r io.Reader, name string, mask uint32, out []sock.Socket, parseL
 		}
 		if stateWanted(mask, sk.State) {
 			out = append(out, sk)
+			if flush != nil {
+				var ok bool
+				if out, ok = flush(out); !ok {
+					return out, errStopped
+				}
+			}
 		}
 	}
 	if err := s.Err(); err != nil {

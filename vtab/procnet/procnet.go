@@ -120,7 +120,7 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 		start := len(out)
 		var err error
 		var found bool
-		out, found, err = readFile(filepath.Join(netDir, f.name), f, mask, out)
+		out, found, err = readFile(filepath.Join(netDir, f.name), f, mask, out, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +169,7 @@ func applyFilter(f *sock.Filter, out []sock.Socket, start int) []sock.Socket {
 
 // readFile appends the sockets of one /proc/net file to out. A file that
 // does not exist adds nothing and is no error; found says whether it did.
-func readFile(path string, f netFile, mask uint32, out []sock.Socket) (_ []sock.Socket, found bool, err error) {
+func readFile(path string, f netFile, mask uint32, out []sock.Socket, flush flushFunc) (_ []sock.Socket, found bool, err error) {
 	fh, err := fileread.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, false, nil
@@ -180,9 +180,9 @@ func readFile(path string, f netFile, mask uint32, out []sock.Socket) (_ []sock.
 	defer fh.Close()
 	r := fileread.Limit(fh, path, fileread.MaxProcFile)
 	if f.proto == sock.UNIX {
-		out, err = parseUnix(r, path, mask, out)
+		out, err = parseUnix(r, path, mask, out, flush)
 	} else {
-		out, err = parseInet(r, path, f.family, f.proto, mask, out)
+		out, err = parseInet(r, path, f.family, f.proto, mask, out, flush)
 	}
 	return out, true, err
 }

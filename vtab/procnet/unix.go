@@ -38,14 +38,19 @@ const (
 // the file cannot tell that apart.) procfs's NetUNIX reads the path as one
 // whitespace-separated field, which cuts a path at its first space; hence
 // this parser.
-func parseUnix(r io.Reader, name string, mask uint32, out []sock.Socket) ([]sock.Socket, error) {
+func parseUnix(r io.Reader, name string, mask uint32, out []sock.Socket, flushOut flushFunc) ([]sock.Socket, error) {
 	sc := newScanner(r)
 	n := 0
 	var cur sock.Socket
-	have := false
+	have, stopped := false, false
 	flush := func() {
 		if have && stateWanted(mask, cur.State) {
 			out = append(out, cur)
+			if flushOut != nil && !stopped {
+				var ok bool
+				out, ok = flushOut(out)
+				stopped = !ok
+			}
 		}
 		have = false
 	}
@@ -67,12 +72,18 @@ func parseUnix(r io.Reader, name string, mask uint32, out []sock.Socket) ([]sock
 			return nil, fmt.Errorf("procnet: %s line %d: %w", name, n, err)
 		}
 		flush()
+		if stopped {
+			return out, errStopped
+		}
 		cur, have = sk, true
 	}
 	if err := sc.Err(); err != nil {
 		return nil, scanErr(name, n+1, err)
 	}
 	flush()
+	if stopped {
+		return out, errStopped
+	}
 	return out, nil
 }
 

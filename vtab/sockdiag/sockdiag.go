@@ -149,12 +149,7 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sockdiag: %w", err)
 	}
-	var plan []dumpKind
-	for _, d := range dumps {
-		if req.Wants(d.family, d.proto) {
-			plan = append(plan, d)
-		}
-	}
+	plan := planDumps(req)
 	if len(plan) == 0 {
 		return []sock.Socket{}, nil
 	}
@@ -176,16 +171,7 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 	}
 	var missing *UnavailableError
 	for _, d := range plan {
-		var bc []byte
-		if filtered && d.proto != sock.UNIX && !r.noBytecode.Load() {
-			// A filter that does not compile (too long) runs in
-			// userspace alone.
-			compile := r.compile
-			if compile == nil {
-				compile = compileFilter
-			}
-			bc, _ = compile(&req.Filter, d.family)
-		}
+		bc := r.bytecode(&req, d)
 		out, err = runDump(ctx, c, d, &req, bc, arena, out)
 		if len(bc) > 0 && errors.Is(err, unix.EINVAL) {
 			// The kernel's inet_diag_bc_audit refused the program
@@ -195,14 +181,7 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 		}
 		if errors.Is(err, unix.ENOENT) {
 			// No handler for this (family, protocol): note it, run the rest.
-			if missing == nil {
-				missing = &UnavailableError{Err: unix.ENOENT}
-			}
-			missing.Names = append(missing.Names, d.name)
-			m := req
-			m.Families = []uint8{d.family}
-			m.Protocols = []sock.Proto{d.proto}
-			missing.Missing = append(missing.Missing, m)
+			missing = missing.add(d, req)
 			continue
 		}
 		if err != nil {
@@ -216,6 +195,47 @@ func (r *Reader) Sockets(ctx context.Context, req sock.Request) ([]sock.Socket, 
 		return out, missing
 	}
 	return out, nil
+}
+
+// planDumps lists the dumps req needs, in the order they run.
+func planDumps(req sock.Request) []dumpKind {
+	var plan []dumpKind
+	for _, d := range dumps {
+		if req.Wants(d.family, d.proto) {
+			plan = append(plan, d)
+		}
+	}
+	return plan
+}
+
+// bytecode compiles req's filter for dump d, nil when there is none,
+// the dump is unix's (no bytecode), the kernel refused bytecode before,
+// or the filter does not compile (too long): it then runs in userspace
+// alone.
+func (r *Reader) bytecode(req *sock.Request, d dumpKind) []byte {
+	if req.Filter.IsZero() || d.proto == sock.UNIX || r.noBytecode.Load() {
+		return nil
+	}
+	compile := r.compile
+	if compile == nil {
+		compile = compileFilter
+	}
+	bc, _ := compile(&req.Filter, d.family)
+	return bc
+}
+
+// add notes dump d, which the kernel has no handler for, as missing
+// (e may be nil) and returns the error.
+func (e *UnavailableError) add(d dumpKind, req sock.Request) *UnavailableError {
+	if e == nil {
+		e = &UnavailableError{Err: unix.ENOENT}
+	}
+	e.Names = append(e.Names, d.name)
+	m := req
+	m.Families = []uint8{d.family}
+	m.Protocols = []sock.Proto{d.proto}
+	e.Missing = append(e.Missing, m)
+	return e
 }
 
 // runDump runs one dump, appending to out the sockets that pass req's

@@ -1,0 +1,405 @@
+package vtab
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"net/netip"
+	"slices"
+	"sort"
+
+	"github.com/netsql/netsql/vtab/cgroup"
+	"github.com/netsql/netsql/vtab/procnet"
+	"github.com/netsql/netsql/vtab/procs"
+	"github.com/netsql/netsql/vtab/sock"
+	"github.com/netsql/netsql/vtab/sockdiag"
+)
+
+// socketStreamer is a socket reader that can hand sockets over in
+// batches as it reads them (sockdiag.Reader.Stream), instead of
+// returning them all.
+type socketStreamer interface {
+	Stream(ctx context.Context, req sock.Request, yield func([]sock.Socket) bool) error
+}
+
+// streamBatchSize is how many records a streaming producer hands over at
+// a time when its reader returns whole tables.
+const streamBatchSize = sockdiag.StreamBatch
+
+// streamSockets is the sockets table's streaming producer: the rows
+// readSockets returns, handed over batch by batch as sock_diag replies
+// arrive. The owner columns come from one fd scan made before the dump,
+// kept as a compact index by inode (as ss -p does it).
+func streamSockets(ctx context.Context, src *Source, q *Query, yield func([]socketRecord) bool) error {
+	if !src.Live {
+		// A /proc tree (a support bundle) holds one host's files, and a
+		// bad line in its last file must be an error with its message:
+		// SQLite drops the message of an error met after Filter.
+		recs, err := readSockets(ctx, src, q)
+		if err != nil {
+			return err
+		}
+		yieldBatches(recs, yield)
+		return nil
+	}
+	req, ok := socketRequest(q)
+	if !ok {
+		return nil // the constraints exclude every socket
+	}
+	var procNet *procNetIndex
+	if join := procNetJoins(q, req); len(join) > 0 {
+		var err error
+		if procNet, err = readProcNetIndex(ctx, src, req, join); err != nil {
+			return fmt.Errorf("sockets: %w", err)
+		}
+	}
+	var owners *ownerIndex
+	if q.Needs(CostOwners) {
+		// When the kernel filters, or in another namespace (a few
+		// sockets, while the scan walks every process of the host),
+		// read the inodes first and look for their owners only, as the
+		// snapshot path does: a short scan that stops once all are
+		// found. Otherwise, or past maxWanted sockets, index every owner.
+		var want map[uint64]struct{}
+		var err error
+		if narrowed(req) || src.netnsPath != "" {
+			if want, err = socketInodes(ctx, src, req); err != nil {
+				return fmt.Errorf("sockets: %w", err)
+			}
+		}
+		if owners, err = scanOwners(ctx, src, want, q.Needs(CostCgroup)); err != nil {
+			return err
+		}
+	}
+	withUser := q.Needs(CostUserName)
+	withIf := q.Uses("bound_interface")
+	var ifnames map[int]string
+	var ifErr error
+	recs := make([]socketRecord, 0, streamBatchSize)
+	var infos []ownerInfo // the batch's owners, reused
+	unowned := false
+	err := streamSocketList(ctx, src, req, func(socks []sock.Socket) bool {
+		recs = recs[:0]
+		if cap(infos) < len(socks) {
+			infos = make([]ownerInfo, 0, len(socks)) // r.owner points into it
+		}
+		infos = infos[:0]
+		for i := range socks {
+			r := socketRecord{Socket: &socks[i]}
+			if procNet != nil {
+				procNet.join(r.Socket)
+			}
+			if withUser {
+				r.user = src.UserName(r.UID)
+			}
+			if owners != nil && r.Inode != 0 {
+				if o, ok := owners.lookup(r.Inode); ok {
+					infos = append(infos, o)
+					r.owner = &infos[len(infos)-1]
+				} else {
+					unowned = true
+				}
+			}
+			if withIf && r.BoundIf != 0 && ifnames == nil {
+				if ifnames, ifErr = boundInterfaceNames(ctx, src); ifErr != nil {
+					return false
+				}
+			}
+			r.ifnames = ifnames
+			recs = append(recs, r)
+		}
+		return yield(recs)
+	})
+	if err == nil {
+		err = ifErr
+	}
+	if err != nil {
+		return fmt.Errorf("sockets: %w", err)
+	}
+	if unowned && owners.denied > 0 {
+		src.Notice(deniedNotice(owners.denied))
+	}
+	return nil
+}
+
+// yieldBatches hands recs to yield in batches of streamBatchSize.
+func yieldBatches[T any](recs []T, yield func([]T) bool) {
+	for len(recs) > 0 {
+		n := min(len(recs), streamBatchSize)
+		if !yield(recs[:n]) {
+			return
+		}
+		recs = recs[n:]
+	}
+}
+
+// procNetJoins lists the protocols req reads whose /proc/net-only
+// columns q uses.
+func procNetJoins(q *Query, req sock.Request) []sock.Proto {
+	var join []sock.Proto
+	for _, c := range procNetColumns {
+		if q.Uses(c.column) && wantsProto(req, c.proto) && !slices.Contains(join, c.proto) {
+			join = append(join, c.proto)
+		}
+	}
+	return join
+}
+
+// procNetIndex holds the /proc/net-only columns (Probes, RefCount,
+// UnixFlags) of the sockets one read of /proc/net showed, by a 128-bit
+// hash of each socket's identity (procNetKey's fields): 32 bytes a
+// socket, however long its path, where a map of records would hold
+// whole sockets.
+type procNetIndex struct {
+	seeds   [2]maphash.Seed
+	entries []procNetEntry // sorted by key
+}
+
+type procNetEntry struct {
+	key                   [2]uint64
+	refcnt, flags, probes uint32
+}
+
+// readProcNetIndex reads the /proc/net files of the protocols join that
+// req covers, in every state (the join is by identity, not state).
+func readProcNetIndex(ctx context.Context, src *Source, req sock.Request, join []sock.Proto) (*procNetIndex, error) {
+	r := req
+	r.Protocols, r.Extras, r.States = join, 0, 0
+	x := &procNetIndex{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	err := procnet.New(src.NetRoot).Stream(ctx, r, func(b []sock.Socket) bool {
+		for i := range b {
+			s := &b[i]
+			x.entries = append(x.entries, procNetEntry{key: x.key(s), refcnt: s.RefCount, flags: s.UnixFlags, probes: s.Probes})
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(x.entries, func(a, b procNetEntry) int { return cmpKey(a.key, b.key) })
+	return x, nil
+}
+
+func cmpKey(a, b [2]uint64) int {
+	return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+}
+
+// key hashes what procNetKey joins on: family, protocol and inode, and
+// for inet sockets the addresses and ports.
+func (x *procNetIndex) key(s *sock.Socket) [2]uint64 {
+	var b [2 + 2*18 + 8]byte
+	b[0], b[1] = s.Family, uint8(s.Protocol)
+	n := 2
+	if s.Protocol != sock.UNIX {
+		for _, ap := range []netip.AddrPort{s.Local, s.Remote} {
+			a := ap.Addr().As16()
+			n += copy(b[n:], a[:])
+			binary.BigEndian.PutUint16(b[n:], ap.Port())
+			n += 2
+		}
+	}
+	binary.NativeEndian.PutUint64(b[n:], s.Inode)
+	n += 8
+	return [2]uint64{maphash.Bytes(x.seeds[0], b[:n]), maphash.Bytes(x.seeds[1], b[:n])}
+}
+
+// join copies the /proc/net-only columns into s when /proc/net showed
+// it, as joinProcNet does.
+func (x *procNetIndex) join(s *sock.Socket) {
+	if s.ProcNet {
+		return // read from /proc/net already
+	}
+	k := x.key(s)
+	i, found := slices.BinarySearchFunc(x.entries, k, func(e procNetEntry, k [2]uint64) int { return cmpKey(e.key, k) })
+	if found {
+		e := &x.entries[i]
+		s.RefCount, s.UnixFlags, s.Probes, s.ProcNet = e.refcnt, e.flags, e.probes, true
+	}
+}
+
+// boundInterfaceNames reads the interface names of src's namespace.
+func boundInterfaceNames(ctx context.Context, src *Source) (map[int]string, error) {
+	c, err := dialRoute(src, "sockets: bound_interface")
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	names, err := linkNames(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("bound_interface: %w", err)
+	}
+	return names, nil
+}
+
+// streamSocketList hands the sockets req asks for from src's reader to
+// yield, batch by batch when the reader streams.
+func streamSocketList(ctx context.Context, src *Source, req sock.Request, yield func([]sock.Socket) bool) error {
+	return streamFrom(ctx, src.sockets(), req, yield)
+}
+
+// streamFrom streams r's sockets when r can, else reads them whole and
+// hands them over in batches. It returns nil when yield stopped it.
+func streamFrom(ctx context.Context, r sock.Reader, req sock.Request, yield func([]sock.Socket) bool) error {
+	if s, ok := r.(socketStreamer); ok {
+		return s.Stream(ctx, req, yield)
+	}
+	socks, err := r.Sockets(ctx, req)
+	if err != nil {
+		return err
+	}
+	yieldBatches(socks, yield)
+	return nil
+}
+
+// Stream is Sockets for a streaming cursor: netlink batch by batch, and
+// /proc/net when netlink is refused (said once) or lacks a dump's
+// handler. A refusal after sockets were handed over is an error: the
+// fallback would hand them over again.
+func (f *fallbackReader) Stream(ctx context.Context, req sock.Request, yield func([]sock.Socket) bool) error {
+	f.mu.Lock()
+	refused := f.refused
+	f.mu.Unlock()
+	if refused {
+		return streamFrom(ctx, f.fallback, req, yield)
+	}
+	sent, stopped := false, false
+	track := func(b []sock.Socket) bool {
+		sent = true
+		if !yield(b) {
+			stopped = true
+			return false
+		}
+		return true
+	}
+	err := streamFrom(ctx, f.primary, req, track)
+	var partial *sockdiag.UnavailableError
+	switch {
+	case err == nil || stopped:
+		return nil
+	case errors.As(err, &partial) && len(partial.Missing) > 0:
+		for _, missing := range partial.Missing {
+			if err := streamFrom(ctx, f.fallback, missing, track); err != nil {
+				return err
+			}
+			if stopped {
+				return nil
+			}
+		}
+		return nil
+	case errors.Is(err, sockdiag.ErrUnavailable) && !sent:
+		f.mu.Lock()
+		f.refused = true
+		f.mu.Unlock()
+		f.src.Notice(Notice{NoticeFallback, fmt.Sprintf("netsql: netlink sock_diag unavailable (%v); reading /proc/net instead", err)})
+		return streamFrom(ctx, f.fallback, req, yield)
+	}
+	return err
+}
+
+// ownerIndex answers, for a socket inode, the process netstat -p names:
+// one fd scan of every process, kept as a slice sorted by inode (24
+// bytes a socket) and one program name and cgroup per process.
+type ownerIndex struct {
+	owners []procs.Owner // the lowest (pid, fd) per inode, sorted by inode
+	procs  map[int]*ownerProc
+	denied int
+}
+
+// ownerProc is what the owner columns show of one process.
+type ownerProc struct {
+	program any
+	cg      *cgroup.Attribution
+}
+
+// maxWanted is the most sockets whose owners a streaming read looks up
+// by inode; past it the fd scan indexes every socket instead (the set of
+// wanted inodes would cost more memory than the index).
+const maxWanted = 1 << 16
+
+// narrowed reports whether the kernel filters req's sockets by state,
+// port or address: the read is then likely a small part of the host's.
+func narrowed(req sock.Request) bool {
+	return req.States != 0 && req.States != sock.AllStates || !req.Filter.IsZero()
+}
+
+// socketInodes reads the inodes of the sockets req selects, for an fd
+// scan that looks for those only; nil, after reading no further, when
+// there are more than maxWanted.
+func socketInodes(ctx context.Context, src *Source, req sock.Request) (map[uint64]struct{}, error) {
+	r := req
+	r.Extras = 0
+	want := map[uint64]struct{}{}
+	err := streamSocketList(ctx, src, r, func(socks []sock.Socket) bool {
+		for i := range socks {
+			if socks[i].Inode != 0 {
+				want[socks[i].Inode] = struct{}{}
+			}
+		}
+		return len(want) <= maxWanted
+	})
+	if err != nil || len(want) > maxWanted {
+		return nil, err
+	}
+	return want, nil
+}
+
+// scanOwners scans the processes' fds once and indexes the owners of the
+// sockets whose inodes are in want (nil: every socket); with withCgroup
+// it also reads each owning process's cgroup.
+func scanOwners(ctx context.Context, src *Source, want map[uint64]struct{}, withCgroup bool) (*ownerIndex, error) {
+	if want != nil && len(want) == 0 {
+		return &ownerIndex{}, nil
+	}
+	src.root().ownerScans.Add(1)
+	res, err := procs.ScanSocketOwners(ctx, src.ProcRoot, want, procs.ScanOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("sockets: find owners: %w", err)
+	}
+	// Owners come sorted by pid then fd: a stable sort by inode keeps
+	// the lowest (pid, fd) first for each inode.
+	owners := res.Owners
+	slices.SortStableFunc(owners, func(a, b procs.Owner) int {
+		switch {
+		case a.Inode < b.Inode:
+			return -1
+		case a.Inode > b.Inode:
+			return 1
+		}
+		return 0
+	})
+	owners = slices.CompactFunc(owners, func(a, b procs.Owner) bool { return a.Inode == b.Inode })
+	idx := &ownerIndex{owners: slices.Clip(owners), procs: map[int]*ownerProc{}, denied: res.Denied}
+	names := newProgramNames(src)
+	for _, o := range idx.owners {
+		if _, ok := idx.procs[o.PID]; ok {
+			continue
+		}
+		p := &ownerProc{}
+		if p.program, err = names.get(ctx, o.PID); err != nil {
+			return nil, fmt.Errorf("sockets: find owners: %w", err)
+		}
+		if withCgroup {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("sockets: %w", err)
+			}
+			a := readAttribution(src, o.PID)
+			p.cg = &a
+		}
+		idx.procs[o.PID] = p
+	}
+	return idx, nil
+}
+
+// lookup returns the owner of the socket with inode ino.
+func (x *ownerIndex) lookup(ino uint64) (ownerInfo, bool) {
+	i := sort.Search(len(x.owners), func(i int) bool { return x.owners[i].Inode >= ino })
+	if i == len(x.owners) || x.owners[i].Inode != ino {
+		return ownerInfo{}, false
+	}
+	o := x.owners[i]
+	p := x.procs[o.PID]
+	return ownerInfo{pid: o.PID, fd: o.FD, program: p.program, cg: p.cg}, true
+}
