@@ -9,7 +9,6 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"slices"
-	"sort"
 
 	"github.com/netsql/netsql/vtab/cgroup"
 	"github.com/netsql/netsql/vtab/procnet"
@@ -56,7 +55,7 @@ func streamSockets(ctx context.Context, src *Source, q *Query, yield func([]sock
 			return fmt.Errorf("sockets: %w", err)
 		}
 	}
-	var owners *ownerIndex
+	var owners *streamOwners
 	if q.Needs(CostOwners) {
 		// When the kernel filters, or in another namespace (a few
 		// sockets, while the scan walks every process of the host),
@@ -119,8 +118,8 @@ func streamSockets(ctx context.Context, src *Source, q *Query, yield func([]sock
 	if err != nil {
 		return fmt.Errorf("sockets: %w", err)
 	}
-	if unowned && owners.denied > 0 {
-		src.Notice(deniedNotice(owners.denied))
+	if unowned && owners.idx.Denied() > 0 {
+		src.Notice(deniedNotice(owners.idx.Denied()))
 	}
 	return nil
 }
@@ -299,13 +298,12 @@ func (f *fallbackReader) Stream(ctx context.Context, req sock.Request, yield fun
 	return err
 }
 
-// ownerIndex answers, for a socket inode, the process netstat -p names:
-// one fd scan of every process, kept as a slice sorted by inode (24
-// bytes a socket) and one program name and cgroup per process.
-type ownerIndex struct {
-	owners []procs.Owner // the lowest (pid, fd) per inode, sorted by inode
-	procs  map[int]*ownerProc
-	denied int
+// streamOwners answers, for a socket inode, the process netstat -p
+// names: the owner index of one fd scan (24 bytes a socket, or the walk
+// Engine.HoldOwners shares) and one program name and cgroup per process.
+type streamOwners struct {
+	idx   *procs.OwnerIndex
+	procs map[int]*ownerProc
 }
 
 // ownerProc is what the owner columns show of one process.
@@ -346,60 +344,44 @@ func socketInodes(ctx context.Context, src *Source, req sock.Request) (map[uint6
 	return want, nil
 }
 
-// scanOwners scans the processes' fds once and indexes the owners of the
-// sockets whose inodes are in want (nil: every socket); with withCgroup
-// it also reads each owning process's cgroup.
-func scanOwners(ctx context.Context, src *Source, want map[uint64]struct{}, withCgroup bool) (*ownerIndex, error) {
+// scanOwners indexes the owners of the sockets whose inodes are in want
+// (nil: every socket), from one fd scan or the walk a hold shares; with
+// withCgroup it also reads each owning process's cgroup.
+func scanOwners(ctx context.Context, src *Source, want map[uint64]struct{}, withCgroup bool) (*streamOwners, error) {
 	if want != nil && len(want) == 0 {
-		return &ownerIndex{}, nil
+		return &streamOwners{idx: procs.NewOwnerIndex(procs.ScanResult{}), procs: map[int]*ownerProc{}}, nil
 	}
-	src.root().ownerScans.Add(1)
-	res, err := procs.ScanSocketOwners(ctx, src.ProcRoot, want, procs.ScanOptions{})
+	idx, names, unlock, err := ownerIndex(ctx, src, want)
 	if err != nil {
-		return nil, fmt.Errorf("sockets: find owners: %w", err)
+		return nil, err
 	}
-	// Owners come sorted by pid then fd: a stable sort by inode keeps
-	// the lowest (pid, fd) first for each inode.
-	owners := res.Owners
-	slices.SortStableFunc(owners, func(a, b procs.Owner) int {
-		switch {
-		case a.Inode < b.Inode:
-			return -1
-		case a.Inode > b.Inode:
-			return 1
-		}
-		return 0
-	})
-	owners = slices.CompactFunc(owners, func(a, b procs.Owner) bool { return a.Inode == b.Inode })
-	idx := &ownerIndex{owners: slices.Clip(owners), procs: map[int]*ownerProc{}, denied: res.Denied}
-	names := newProgramNames(src)
-	for _, o := range idx.owners {
-		if _, ok := idx.procs[o.PID]; ok {
-			continue
-		}
+	// The index is never changed once made; the program names are the
+	// hold's, read under its lock.
+	defer unlock()
+	x := &streamOwners{idx: idx, procs: map[int]*ownerProc{}}
+	for pid := range idx.PIDs() {
 		p := &ownerProc{}
-		if p.program, err = names.get(ctx, o.PID); err != nil {
+		if p.program, err = names.get(ctx, pid); err != nil {
 			return nil, fmt.Errorf("sockets: find owners: %w", err)
 		}
 		if withCgroup {
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("sockets: %w", err)
 			}
-			a := readAttribution(src, o.PID)
+			a := readAttribution(src, pid)
 			p.cg = &a
 		}
-		idx.procs[o.PID] = p
+		x.procs[pid] = p
 	}
-	return idx, nil
+	return x, nil
 }
 
 // lookup returns the owner of the socket with inode ino.
-func (x *ownerIndex) lookup(ino uint64) (ownerInfo, bool) {
-	i := sort.Search(len(x.owners), func(i int) bool { return x.owners[i].Inode >= ino })
-	if i == len(x.owners) || x.owners[i].Inode != ino {
+func (x *streamOwners) lookup(ino uint64) (ownerInfo, bool) {
+	o, ok := x.idx.Lookup(ino)
+	if !ok {
 		return ownerInfo{}, false
 	}
-	o := x.owners[i]
 	p := x.procs[o.PID]
 	return ownerInfo{pid: o.PID, fd: o.FD, program: p.program, cg: p.cg}, true
 }

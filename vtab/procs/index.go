@@ -2,6 +2,7 @@ package procs
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 )
 
@@ -44,3 +45,20 @@ func (x *OwnerIndex) Len() int { return len(x.owners) }
 // Denied is the scan's ScanResult.Denied: processes whose fds could not
 // be read, so sockets only they hold have no owner in the index.
 func (x *OwnerIndex) Denied() int { return x.denied }
+
+// PIDs yields each process that owns a socket in the index, once, in no
+// particular order.
+func (x *OwnerIndex) PIDs() iter.Seq[int] {
+	return func(yield func(int) bool) {
+		seen := map[int]struct{}{}
+		for _, o := range x.owners {
+			if _, dup := seen[o.PID]; dup {
+				continue
+			}
+			seen[o.PID] = struct{}{}
+			if !yield(o.PID) {
+				return
+			}
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -36,19 +37,28 @@ func helper(mode, file string) {
 		bufio.NewReader(os.Stdin).ReadByte()
 		os.Exit(0)
 	}()
-	var kept []*os.File
+	// The runtime's poller descriptors (epoll, eventfd) come with the
+	// first os.Open: make them before the first "open", in every mode.
+	if f, err := os.Open(file); err == nil {
+		f.Close()
+	}
 	for i := 0; ; i++ {
 		var fs []*os.File
 		for range 3 {
+			if mode == "leak" {
+				// A raw descriptor: no finalizer closes it.
+				if _, err := syscall.Open(file, syscall.O_RDONLY|syscall.O_CLOEXEC, 0); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(1)
+				}
+				break
+			}
 			f, err := os.Open(file)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(1)
 			}
 			fs = append(fs, f)
-			if mode == "leak" {
-				break
-			}
 		}
 		if i == 0 || mode == "transient" {
 			fmt.Println("open")
@@ -61,7 +71,6 @@ func helper(mode, file string) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		case "leak":
-			kept = append(kept, fs...)
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
