@@ -20,8 +20,10 @@ import (
 	"github.com/netsql/netsql/vtab/conntrack"
 	"github.com/netsql/netsql/vtab/fileread"
 	"github.com/netsql/netsql/vtab/netns"
+	"github.com/netsql/netsql/vtab/procnet"
 	"github.com/netsql/netsql/vtab/procstat"
 	"github.com/netsql/netsql/vtab/rtnl"
+	"github.com/netsql/netsql/vtab/sockdiag"
 )
 
 // The readers behind a Source, one per kind of object. Each kind has a
@@ -970,4 +972,30 @@ func parsePasswd(r io.Reader) map[uint32]string {
 		}
 	}
 	return out
+}
+
+// procNetSockets reads the /proc/net socket files of the namespace the
+// source reads, line by line: unix_socket_lines, and the sockets columns
+// only those files carry (probes, refcnt, flags).
+func (s *Source) procNetSockets() *procnet.Reader { return procnet.New(s.NetRoot) }
+
+// socketsFromNetlink reports whether the sockets reader asks the kernel
+// through sock_diag, so that columns only /proc/net carries are joined in
+// from procNetSockets and sockets may be handed over as the dump arrives.
+// A /proc tree's sockets come from those files already, read whole: a
+// bad line in its last file is an error with its message (SQLite drops
+// the message of an error met after Filter).
+func (s *Source) socketsFromNetlink() bool { return s.Live }
+
+// socketCloser returns what destroys sockets (SOCK_DESTROY) in the
+// namespace at nsPath ("" for netsql's own), or errNotLive for a /proc
+// tree, which describes sockets it cannot close.
+func (s *Source) socketCloser(nsPath string) (*sockdiag.Reader, error) {
+	if !s.Live {
+		return nil, errNotLive
+	}
+	if nsPath != "" {
+		return sockdiag.NewInNetNS(nsPath), nil
+	}
+	return sockdiag.New(), nil
 }

@@ -19,17 +19,14 @@ var socketKiller = &Killer[socketRecord]{
 // closeSocket destroys r's socket in the namespace at nsPath ("" for
 // netsql's own).
 func closeSocket(ctx context.Context, src *Source, nsPath string, r *socketRecord) error {
-	if !src.Live {
-		return errNotLive
+	closer, err := src.socketCloser(nsPath)
+	if err != nil {
+		return err
 	}
 	if r.Protocol == sock.UNIX {
 		return sockdiag.ErrNotInet
 	}
-	reader := sockdiag.New()
-	if nsPath != "" {
-		reader = sockdiag.NewInNetNS(nsPath)
-	}
-	return reader.Destroy(ctx, r.Socket)
+	return closer.Destroy(ctx, r.Socket)
 }
 
 // describeSocket names a socket as ss lists it: proto, local and remote

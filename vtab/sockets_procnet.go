@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/netsql/netsql/vtab/procnet"
 	"github.com/netsql/netsql/vtab/sock"
 )
 
@@ -29,7 +28,7 @@ var procNetColumns = []struct {
 // kernel, joins in the /proc/net-only columns q uses.
 func readSocketList(ctx context.Context, src *Source, q *Query, req sock.Request) ([]sock.Socket, error) {
 	socks, err := src.sockets().Sockets(ctx, req)
-	if err != nil || !src.Live {
+	if err != nil || !src.socketsFromNetlink() {
 		return socks, err // a /proc tree's sockets come from /proc/net
 	}
 	var join []sock.Proto
@@ -48,7 +47,7 @@ func readSocketList(ctx context.Context, src *Source, q *Query, req sock.Request
 	// sock_diag (an orphan is DISCONNECTING there), and the join is by
 	// identity, not state.
 	r.States = 0
-	proc, err := procnet.New(src.NetRoot).Sockets(ctx, r)
+	proc, err := src.procNetSockets().Sockets(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +152,7 @@ var UnixSocketLines = &Table[unixLineRecord]{
 }
 
 func readUnixSocketLines(ctx context.Context, src *Source, _ *Query) ([]unixLineRecord, error) {
-	socks, err := procnet.New(src.NetRoot).Sockets(ctx, sock.Request{Protocols: []sock.Proto{sock.UNIX}})
+	socks, err := src.procNetSockets().Sockets(ctx, sock.Request{Protocols: []sock.Proto{sock.UNIX}})
 	if err != nil {
 		return nil, fmt.Errorf("unix_socket_lines: %w", err)
 	}

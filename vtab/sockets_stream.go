@@ -11,7 +11,6 @@ import (
 	"slices"
 
 	"github.com/netsql/netsql/vtab/cgroup"
-	"github.com/netsql/netsql/vtab/procnet"
 	"github.com/netsql/netsql/vtab/procs"
 	"github.com/netsql/netsql/vtab/sock"
 	"github.com/netsql/netsql/vtab/sockdiag"
@@ -33,10 +32,9 @@ const streamBatchSize = sockdiag.StreamBatch
 // arrive. The owner columns come from one fd scan made before the dump,
 // kept as a compact index by inode (as ss -p does it).
 func streamSockets(ctx context.Context, src *Source, q *Query, yield func([]socketRecord) bool) error {
-	if !src.Live {
-		// A /proc tree (a support bundle) holds one host's files, and a
-		// bad line in its last file must be an error with its message:
-		// SQLite drops the message of an error met after Filter.
+	if !src.socketsFromNetlink() {
+		// A /proc tree (a support bundle) is read whole: see
+		// socketsFromNetlink.
 		recs, err := readSockets(ctx, src, q)
 		if err != nil {
 			return err
@@ -168,7 +166,7 @@ func readProcNetIndex(ctx context.Context, src *Source, req sock.Request, join [
 	r := req
 	r.Protocols, r.Extras, r.States = join, 0, 0
 	x := &procNetIndex{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
-	err := procnet.New(src.NetRoot).Stream(ctx, r, func(b []sock.Socket) bool {
+	err := src.procNetSockets().Stream(ctx, r, func(b []sock.Socket) bool {
 		for i := range b {
 			s := &b[i]
 			x.entries = append(x.entries, procNetEntry{key: x.key(s), refcnt: s.RefCount, flags: s.UnixFlags, probes: s.Probes})
