@@ -75,6 +75,15 @@ func streamingTables(ops []vdbeOp) map[string]bool {
 	}
 	type region struct{ from, to int } // addresses, inclusive
 	var loops []region
+	// A coroutine's body (a subquery in FROM, CREATE TABLE ... AS SELECT,
+	// an arm of a compound) runs from its start once per InitCoroutine:
+	// the consumer's Yields resume it where it stopped. So the body is a
+	// loop only when its InitCoroutine is in one.
+	type coroutine struct {
+		init, reg int // InitCoroutine's address and register
+		body      region
+	}
+	var bodies []coroutine
 	// returnOf is the first Return on register r at or after address a.
 	returnOf := func(r, a int) int {
 		for _, op := range ops {
@@ -99,7 +108,7 @@ func streamingTables(ops []vdbeOp) map[string]bool {
 						break
 					}
 				}
-				loops = append(loops, region{op.p3, end})
+				bodies = append(bodies, coroutine{init: op.addr, reg: op.p1, body: region{op.p3, end}})
 			}
 		}
 		if !jumpOpcodes[op.opcode] {
@@ -110,8 +119,8 @@ func streamingTables(ops []vdbeOp) map[string]bool {
 			targets = append(targets, op.p1, op.p3)
 		}
 		for _, t := range targets {
-			if op.opcode == "Return" && t == 0 {
-				continue // Return's P2 unset
+			if (op.opcode == "Return" || op.opcode == "Yield") && t == 0 {
+				continue // P2 unset: Return ends a subroutine, Yield hands a row over
 			}
 			if op.addr >= prologue && op.opcode == "Goto" && t == 1 {
 				continue // the prologue's jump to the start
@@ -119,6 +128,27 @@ func streamingTables(ops []vdbeOp) map[string]bool {
 			if t <= op.addr {
 				loops = append(loops, region{t, op.addr})
 			}
+		}
+	}
+	inLoop := func(a int) bool {
+		for _, r := range loops {
+			if r.from <= a && a <= r.to {
+				return true
+			}
+		}
+		return false
+	}
+	// In address order: a coroutine started inside another's body runs
+	// once per run of that body.
+	inits := map[int]int{} // InitCoroutines by register: a second one restarts a body
+	for _, op := range ops {
+		if op.opcode == "InitCoroutine" {
+			inits[op.p1]++
+		}
+	}
+	for _, c := range bodies {
+		if inLoop(c.init) || inits[c.reg] > 1 {
+			loops = append(loops, c.body)
 		}
 	}
 	out := map[string]bool{}

@@ -35,8 +35,17 @@ var streamShapes = []struct {
 	// processes is read once per pid of the IN set; the set is built in a
 	// subroutine (run once, but subroutines are not told apart).
 	{"IN subquery", "SELECT name FROM processes WHERE pid IN (SELECT pid FROM sockets)", nil},
-	// Each arm of a compound runs as a coroutine.
-	{"UNION", "SELECT inode FROM sockets UNION SELECT pid FROM processes", nil},
+	// Each arm of a compound runs once (as a coroutine or in turn).
+	{"UNION", "SELECT inode FROM sockets UNION SELECT pid FROM processes", []string{"processes", "sockets"}},
+	{"UNION ALL ordered (coroutines)", "SELECT inode FROM sockets UNION ALL SELECT pid FROM processes ORDER BY 1", []string{"processes", "sockets"}},
+	// top copies tables this way: the SELECT is a coroutine run once.
+	{"CREATE TABLE AS", "CREATE TABLE temp.copy AS SELECT proto, pid FROM sockets", []string{"sockets"}},
+	{"CREATE TABLE AS from a subquery", "CREATE TABLE temp.copy AS SELECT c.*, 1 AS x FROM (SELECT proto, pid FROM sockets) AS c", []string{"sockets"}},
+	{"INSERT SELECT", "INSERT INTO temp.copy2 SELECT proto FROM sockets", []string{"sockets"}},
+	// A coroutine started once per outer row runs its body each time
+	// (sockets must not stream; processes is left alone too: its loop
+	// restarts the coroutine with a second InitCoroutine).
+	{"coroutine per outer row", "SELECT (SELECT count(*) FROM (SELECT inode FROM sockets WHERE inode = p.pid UNION ALL SELECT 1 ORDER BY 1)) FROM processes p", nil},
 	{"UNION of one table", "SELECT inode FROM sockets WHERE proto = 'tcp' UNION ALL SELECT inode FROM sockets WHERE proto = 'udp'", nil},
 }
 
@@ -55,6 +64,9 @@ func streamedTables(streams map[string]bool) []string {
 // which tables of a statement stream.
 func TestStreamingDecision(t *testing.T) {
 	eng, _ := openFake(t)
+	if _, err := eng.DB().Exec("CREATE TEMP TABLE copy2(proto)"); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range streamShapes {
 		_, streams := eng.analyse(context.Background(), c.sql, nil)
 		if got := streamedTables(streams); !reflect.DeepEqual(got, c.streams) {
