@@ -73,3 +73,13 @@ func ownerIndex(ctx context.Context, src *Source, want map[uint64]struct{}) (idx
 	}
 	return h.idx, h.names, h.mu.Unlock, nil
 }
+
+// ownersHeld reports whether Engine.HoldOwners holds a walk for src's
+// engine: a read then takes every owner from it, and listing its own
+// sockets' inodes first (for a scan that stops early) is wasted work.
+func ownersHeld(src *Source) bool {
+	h := &src.root().owners
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.holds > 0
+}

@@ -59,10 +59,11 @@ func streamSockets(ctx context.Context, src *Source, q *Query, yield func([]sock
 		// sockets, while the scan walks every process of the host),
 		// read the inodes first and look for their owners only, as the
 		// snapshot path does: a short scan that stops once all are
-		// found. Otherwise, or past maxWanted sockets, index every owner.
+		// found. Otherwise, past maxWanted sockets, or while a hold
+		// shares one walk of every owner, index every owner.
 		var want map[uint64]struct{}
 		var err error
-		if narrowed(req) || src.netnsPath != "" {
+		if (narrowed(req) || src.netnsPath != "") && !ownersHeld(src) {
 			if want, err = socketInodes(ctx, src, req); err != nil {
 				return fmt.Errorf("sockets: %w", err)
 			}
