@@ -262,46 +262,26 @@ func attachOwners(ctx context.Context, src *Source, recs []socketRecord, withCgr
 	if len(want) == 0 {
 		return nil
 	}
-	idx, names, unlock, err := ownerIndex(ctx, src, want)
+	owners, err := scanOwners(ctx, src, want, withCgroup)
 	if err != nil {
 		return err
 	}
-	defer unlock()
 	infos := make([]ownerInfo, 0, len(want)) // one allocation for every owner
-	best := make(map[uint64]*ownerInfo, len(want))
-	cgroups := map[int]*cgroup.Attribution{}
 	unowned := false
 	for i := range recs {
-		ino := recs[i].Inode
-		if ino == 0 {
+		if recs[i].Inode == 0 {
 			continue
 		}
-		oi, seen := best[ino]
-		if !seen {
-			if o, ok := idx.Lookup(ino); ok {
-				infos = append(infos, ownerInfo{pid: o.PID, fd: o.FD})
-				oi = &infos[len(infos)-1]
-				if oi.program, err = names.get(ctx, oi.pid); err != nil {
-					return fmt.Errorf("sockets: find owners: %w", err)
-				}
-				if withCgroup {
-					if oi.cg = cgroups[oi.pid]; oi.cg == nil {
-						if err := ctx.Err(); err != nil {
-							return fmt.Errorf("sockets: %w", err)
-						}
-						a := readAttribution(src, oi.pid)
-						oi.cg = &a
-						cgroups[oi.pid] = oi.cg
-					}
-				}
-			}
-			best[ino] = oi
+		o, ok := owners.lookup(recs[i].Inode)
+		if !ok {
+			unowned = true
+			continue
 		}
-		recs[i].owner = oi
-		unowned = unowned || oi == nil
+		infos = append(infos, o)
+		recs[i].owner = &infos[len(infos)-1]
 	}
-	if unowned && idx.Denied() > 0 {
-		src.Notice(deniedNotice(idx.Denied()))
+	if unowned && owners.idx.Denied() > 0 {
+		src.Notice(deniedNotice(owners.idx.Denied()))
 	}
 	return nil
 }
