@@ -46,12 +46,15 @@ var jumpOpcodes = map[string]bool{
 // table qualifies when exactly one OP_VFilter reads it (the table's name
 // starts the plan in P4, see plan.encode) on a cursor opened once, and
 // that VFilter runs at most once per execution: no backward jump crosses
-// it (it is in no loop: the outer side of a join, an IN list, a
-// correlated subquery re-run per row), and it is inside no subroutine
-// (Gosub target to its Return, BeginSubrtn to its Return) and no
-// coroutine (InitCoroutine's body), which may run many times. Self-joins
-// and OR merges (several VFilters on one table) never qualify. When in
-// doubt the answer is no: the snapshot path is always correct.
+// it (it is in no loop: the inner side of a join, an IN list, a
+// correlated subquery re-run per row), it is inside no subroutine
+// (Gosub target to its Return, BeginSubrtn to its Return), and inside
+// no coroutine body that can run again (one whose InitCoroutine is in a
+// loop, or which a second InitCoroutine restarts; a body started once,
+// as CREATE TABLE ... AS SELECT and compound arms run, runs once).
+// Self-joins and OR merges (several VFilters on one table) never
+// qualify. When in doubt the answer is no: the snapshot path is always
+// correct.
 func streamingTables(ops []vdbeOp) map[string]bool {
 	filters := map[string][]vdbeOp{} // VFilters by table
 	opens := map[int]int{}           // VOpen count by cursor
