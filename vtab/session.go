@@ -1,8 +1,11 @@
 package vtab
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"hash/maphash"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,7 +79,7 @@ type part struct {
 type snapshot struct {
 	rows  *nsRows
 	used  colSet
-	index map[int]map[any][]int32
+	index map[int]*columnIndex
 	mu    sync.Mutex
 }
 
@@ -90,11 +93,29 @@ func (s *snapshot) rowid(r int) int64 {
 // statement: by identity (Table.Key plus namespace) when the table has
 // one, else by the part they come from, which the session shares between
 // every Filter that selects the same namespace with the same constraints.
+//
+// Identities cost memory only when they are needed: the first keyed part
+// takes rowids in order without looking at its keys, and only a second
+// part makes the earlier ones indexed. The index holds a 64-bit hash of
+// each identity and where its row is, not the identity: a hash seen
+// before is checked against that row's key, and the rare different key
+// behind an equal hash is kept apart in exact, so rowids stay exact.
 type rowIDs struct {
-	byKey map[string]int64
 	next  int64
 	parts int64
+	// keyed are the keyed parts assigned so far; the first indexed of
+	// them are in byHash.
+	keyed   []*part
+	indexed int
+	seed    maphash.Seed
+	sum     func(key string) uint64 // the hash, when a test sets one
+	byHash  map[uint64]int64
+	where   []rowLoc // by rowid: the first row that took it
+	exact   map[string]int64
 }
+
+// rowLoc is a row of one of rowIDs.keyed.
+type rowLoc struct{ part, row int32 }
 
 // assign sets p's rowids.
 func (ids *rowIDs) assign(p *part) {
@@ -109,20 +130,112 @@ func (ids *rowIDs) assign(p *part) {
 		}
 		return
 	}
-	if ids.byKey == nil {
-		ids.byKey = make(map[string]int64, n)
-	}
-	ino := strconv.FormatUint(p.inode, 10)
-	for r := range p.rowids {
-		k := p.rows.Key(r) + ino
-		id, seen := ids.byKey[k]
-		if !seen {
-			id = ids.next
+	ids.keyed = append(ids.keyed, p)
+	if len(ids.keyed) == 1 {
+		// The statement's first read of the table: every row is new.
+		for r := range p.rowids {
+			p.rowids[r] = ids.next
 			ids.next++
-			ids.byKey[k] = id
 		}
-		p.rowids[r] = id
+		return
 	}
+	if ids.byHash == nil {
+		ids.seed = maphash.MakeSeed()
+		ids.byHash = make(map[uint64]int64, n)
+		ids.where = make([]rowLoc, 0, ids.next+int64(n))
+	}
+	for ; ids.indexed < len(ids.keyed); ids.indexed++ {
+		kp := ids.keyed[ids.indexed]
+		if ids.indexed == 0 {
+			// Its rows keep the rowids they took in order.
+			for r, id := range kp.rowids {
+				ids.where = append(ids.where, rowLoc{0, int32(r)})
+				ids.index(0, r, id)
+			}
+			continue
+		}
+		for r := range kp.rowids {
+			kp.rowids[r] = ids.idFor(ids.indexed, r)
+		}
+	}
+}
+
+// hash is the index's hash of row r of keyed part p, whose key is key.
+func (ids *rowIDs) hash(p *part, key string) uint64 {
+	if ids.sum != nil {
+		return ids.sum(key) ^ p.inode*0x9e3779b97f4a7c15
+	}
+	return maphash.String(ids.seed, key) ^ p.inode*0x9e3779b97f4a7c15
+}
+
+// exactKey is the identity kept in rowIDs.exact.
+func exactKey(p *part, key string) string {
+	return key + "\x00" + strconv.FormatUint(p.inode, 10)
+}
+
+// index records that row r of keyed part pi has rowid id.
+func (ids *rowIDs) index(pi, r int, id int64) {
+	p := ids.keyed[pi]
+	key := p.rows.Key(r)
+	h := ids.hash(p, key)
+	first, seen := ids.byHash[h]
+	if !seen {
+		ids.byHash[h] = id
+		return
+	}
+	if ids.sameRow(first, p, key) {
+		return // the same identity twice in one read: the first answers
+	}
+	if ids.exact == nil {
+		ids.exact = map[string]int64{}
+	}
+	if _, ok := ids.exact[exactKey(p, key)]; !ok {
+		ids.exact[exactKey(p, key)] = id
+	}
+}
+
+// sameRow reports whether the row that took rowid id has the identity
+// key in p's namespace.
+func (ids *rowIDs) sameRow(id int64, p *part, key string) bool {
+	at := ids.where[id]
+	q := ids.keyed[at.part]
+	return q.inode == p.inode && q.rows.Key(int(at.row)) == key
+}
+
+// idFor returns the rowid of row r of keyed part pi, taking the next one
+// when its identity is new.
+func (ids *rowIDs) idFor(pi, r int) int64 {
+	p := ids.keyed[pi]
+	key := p.rows.Key(r)
+	h := ids.hash(p, key)
+	id, seen := ids.byHash[h]
+	if !seen {
+		id = ids.newID(pi, r)
+		ids.byHash[h] = id
+		return id
+	}
+	if ids.sameRow(id, p, key) {
+		return id
+	}
+	// Another identity with the same hash: match it exactly.
+	k := exactKey(p, key)
+	if id, ok := ids.exact[k]; ok {
+		return id
+	}
+	if ids.exact == nil {
+		ids.exact = map[string]int64{}
+	}
+	id = ids.newID(pi, r)
+	ids.exact[k] = id
+	return id
+}
+
+// newID takes the next rowid for row r of keyed part pi.
+func (ids *rowIDs) newID(pi, r int) int64 {
+	id := ids.next
+	ids.next++
+	ids.where = append(ids.where, rowLoc{int32(pi), int32(r)})
+	return id
 }
 
 func (s *session) acquire(table string) {
@@ -370,20 +483,80 @@ func (s *snapshot) lookup(col int, key any) []int32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.index == nil {
-		s.index = map[int]map[any][]int32{}
+		s.index = map[int]*columnIndex{}
 	}
 	idx, ok := s.index[col]
 	if !ok {
-		idx = map[any][]int32{}
+		idx = &columnIndex{}
 		n := s.rows.Len()
 		for r := 0; r < n; r++ {
-			k, ok := valueKey(s.rows.Value(r, col))
-			if !ok {
-				continue // NULL and blobs never equal a key
-			}
-			idx[k] = append(idx[k], int32(r))
+			switch k, _ := valueKey(s.rows.Value(r, col)); k := k.(type) {
+			case float64:
+				idx.nums.add(k, r)
+			case string:
+				idx.texts.add(k, r)
+			} // NULL and blobs never equal a key
 		}
+		idx.nums.sort()
+		idx.texts.sort()
 		s.index[col] = idx
 	}
-	return idx[key]
+	switch k := key.(type) {
+	case float64:
+		return idx.nums.find(k)
+	case string:
+		return idx.texts.find(k)
+	}
+	return nil
+}
+
+// columnIndex answers equalities on one column of a snapshot: its rows'
+// keys (valueKey) in two sorted arrays, a dozen bytes a row for numbers,
+// instead of a map entry and a slice per distinct value.
+type columnIndex struct {
+	nums  sortedKeys[float64]
+	texts sortedKeys[string]
+}
+
+// sortedKeys are row numbers ordered by (key, row): the rows of one key
+// are a run of rows, ascending.
+type sortedKeys[K cmp.Ordered] struct {
+	keys []K
+	rows []int32
+}
+
+func (x *sortedKeys[K]) add(k K, r int) {
+	x.keys = append(x.keys, k)
+	x.rows = append(x.rows, int32(r))
+}
+
+// sort orders the pairs by key, then row.
+func (x *sortedKeys[K]) sort() {
+	sort.Sort(x)
+	x.keys, x.rows = slices.Clip(x.keys), slices.Clip(x.rows)
+}
+
+func (x *sortedKeys[K]) Len() int { return len(x.keys) }
+func (x *sortedKeys[K]) Less(i, j int) bool {
+	if c := cmp.Compare(x.keys[i], x.keys[j]); c != 0 {
+		return c < 0
+	}
+	return x.rows[i] < x.rows[j]
+}
+func (x *sortedKeys[K]) Swap(i, j int) {
+	x.keys[i], x.keys[j] = x.keys[j], x.keys[i]
+	x.rows[i], x.rows[j] = x.rows[j], x.rows[i]
+}
+
+// find returns the rows whose key is k, ascending.
+func (x *sortedKeys[K]) find(k K) []int32 {
+	i, found := slices.BinarySearch(x.keys, k)
+	if !found {
+		return nil
+	}
+	j := i + 1
+	for j < len(x.keys) && x.keys[j] == k {
+		j++
+	}
+	return x.rows[i:j:j]
 }

@@ -2,7 +2,9 @@ package vtab
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -113,6 +115,7 @@ var Sockets = &Table[socketRecord]{
 		Value: func(r *socketRecord) any { return nullIfZero(r.Cookie) }})...),
 	Rows:   readSockets,
 	Stream: streamSockets,
+	Pack:   packSockets,
 	Key:    socketKey,
 	Kill:   socketKiller,
 }
@@ -246,7 +249,16 @@ func ownerCgroupValue(get func(*cgroup.Attribution) string) func(*socketRecord) 
 // socketKey identifies a socket across reads: the inode for sockets a
 // file holds, the address pair for the rest (TIME_WAIT has inode 0).
 func socketKey(r *socketRecord) string {
-	return rowKey(r.Family, uint8(r.Protocol), r.Local, r.Remote, r.Inode)
+	b := make([]byte, 0, 56)
+	b = append(b, r.Family, uint8(r.Protocol))
+	for _, ap := range [2]netip.AddrPort{r.Local, r.Remote} {
+		a := ap.Addr().As16()
+		b = append(b, byte(ap.Addr().BitLen()))
+		b = append(b, a[:]...)
+		b = binary.BigEndian.AppendUint16(b, ap.Port())
+	}
+	b = binary.BigEndian.AppendUint64(b, r.Inode)
+	return string(b)
 }
 
 // attachOwners finds, for every socket with an inode, the process netstat

@@ -70,7 +70,12 @@ type Source struct {
 	nsName  string // its name as netns_name shows it
 
 	ownerScans atomic.Int64 // /proc/*/fd walks made (tests check the scan runs only when needed)
-	owners     ownerHold    // one fd walk shared while Engine.HoldOwners holds it
+	// packs counts the compact snapshots made (Table.Pack); noPack makes
+	// the root's snapshots records (Table.Rows) instead: tests compare
+	// the two.
+	packs  atomic.Int64
+	noPack bool
+	owners ownerHold // one fd walk shared while Engine.HoldOwners holds it
 
 	notify   func(Notice)
 	noticed  sync.Map // Notice -> struct{}

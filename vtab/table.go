@@ -104,6 +104,13 @@ type Table[T any] struct {
 	// When yield returns false the producer stops reading, releases what
 	// it holds (netlink sockets, files) and returns nil.
 	Stream func(ctx context.Context, src *Source, q *Query, yield func([]T) bool) error
+	// Pack, when set, reads the same records as Rows for a statement
+	// that needs the whole table at once (a self-join, an IN list, a
+	// correlated subquery), but keeps them compact (Packed): the kernel's
+	// bytes, decoded into a record when a row is read. It returns nil and
+	// no error when it cannot (a /proc tree, netlink refused), and Rows
+	// reads them.
+	Pack func(ctx context.Context, src *Source, q *Query) (Packed[T], error)
 	// Key identifies a record across the reads of one statement, from
 	// fields that do not change between reads and that Rows always fills.
 	// Tables that push constraints down need it: SQLite's OR optimization
@@ -211,7 +218,26 @@ func (t *Table[T]) Schema() Schema {
 	return s
 }
 
+// Packed is a table's rows held compactly (Table.Pack).
+type Packed[T any] interface {
+	// Len is the number of rows.
+	Len() int
+	// Decode sets *into to row i. It may reuse what into points to
+	// (a record decoded before into the same value), so a record stays
+	// whole only until the next Decode into it.
+	Decode(i int, into *T)
+}
+
 func (t *Table[T]) produce(ctx context.Context, src *Source, q *Query) (rowSet, error) {
+	if t.Pack != nil {
+		p, err := t.Pack(ctx, src, q)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			return newPackedRows(p, t), nil
+		}
+	}
 	recs, err := t.Rows(ctx, src, q)
 	if err != nil {
 		return nil, err

@@ -244,24 +244,16 @@ func (e *UnavailableError) add(d dumpKind, req sock.Request) *UnavailableError {
 // (NLM_F_DUMP_INTR, or ENOBUFS on a fresh socket) from the start,
 // netlink.MaxAttempts times in all.
 func runDump(ctx context.Context, c *conn, d dumpKind, req *sock.Request, bytecode []byte, arena *extraArena, out []sock.Socket) ([]sock.Socket, error) {
-	ctxName := "sockdiag: dump " + d.name
-	if len(bytecode) > 0 {
-		ctxName += " (filtered by the kernel)"
-	}
+	ctxName := dumpName(d, bytecode)
 	msg := d.request(req, bytecode)
-	mask := req.StateMask()
-	filter := &req.Filter
-	filtered := !filter.IsZero()
+	selects := selector(req)
 	start := len(out)
 	each := func(p []byte) error {
 		s, err := d.parse(p, req.Extras, arena)
 		if err != nil {
 			return err
 		}
-		// The kernel filters by state for TCP, UDP and unix, but raw_diag
-		// ignores idiag_states: filter here for all. The bytecode may
-		// have been refused, or may keep more than Match: check again.
-		if s.State < 32 && mask&(1<<s.State) != 0 && (!filtered || filter.Match(&s)) {
+		if selects(&s) {
 			out = append(out, s)
 		}
 		return nil
@@ -271,6 +263,28 @@ func runDump(ctx context.Context, c *conn, d dumpKind, req *sock.Request, byteco
 		return out[:start], classify(ctxName, err)
 	}
 	return out, nil
+}
+
+// dumpName names dump d in errors, saying whether the kernel filtered it
+// (bytecode not empty).
+func dumpName(d dumpKind, bytecode []byte) string {
+	if len(bytecode) > 0 {
+		return "sockdiag: dump " + d.name + " (filtered by the kernel)"
+	}
+	return "sockdiag: dump " + d.name
+}
+
+// selector returns whether a socket a dump replied with is one req
+// selects. The kernel filters by state for TCP, UDP and unix, but
+// raw_diag ignores idiag_states; and the bytecode may have been refused,
+// or may keep more than Match: every socket is checked here.
+func selector(req *sock.Request) func(*sock.Socket) bool {
+	mask := req.StateMask()
+	filter := &req.Filter
+	filtered := !filter.IsZero()
+	return func(s *sock.Socket) bool {
+		return s.State < 32 && mask&(1<<s.State) != 0 && (!filtered || filter.Match(s))
+	}
 }
 
 // classify wraps err with context, adding ErrUnavailable when the errno

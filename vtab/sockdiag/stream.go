@@ -94,14 +94,9 @@ type streamer struct {
 // the dump (netlink.MaxAttempts times in all) while nothing of it was
 // handed over.
 func (s *streamer) dump(ctx context.Context, c *conn, d dumpKind, req *sock.Request, bytecode []byte) error {
-	ctxName := "sockdiag: dump " + d.name
-	if len(bytecode) > 0 {
-		ctxName += " (filtered by the kernel)"
-	}
+	ctxName := dumpName(d, bytecode)
 	msg := d.request(req, bytecode)
-	mask := req.StateMask()
-	filter := &req.Filter
-	filtered := !filter.IsZero()
+	selects := selector(req)
 	start := len(s.batch) // sockets of earlier dumps not handed over yet
 	s.sent = 0
 	each := func(p []byte) error {
@@ -109,7 +104,7 @@ func (s *streamer) dump(ctx context.Context, c *conn, d dumpKind, req *sock.Requ
 		if err != nil {
 			return err
 		}
-		if sk.State >= 32 || mask&(1<<sk.State) == 0 || filtered && !filter.Match(&sk) {
+		if !selects(&sk) {
 			return nil
 		}
 		s.batch = append(s.batch, sk)
