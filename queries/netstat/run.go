@@ -369,12 +369,13 @@ const cache6Headings = "Kernel IPv6 routing cache\nDestination                  
 // It is how queries with `format: raw` print. Nothing is written when a
 // statement fails.
 func RunRaw(ctx context.Context, eng *vtab.Engine, q *queries.Query, params map[string]string, w io.Writer) error {
-	var out strings.Builder
-	r := &sqlrun.Runner{Engine: eng, Out: &out, Format: format.Raw, Params: params}
+	out := &spool{}
+	defer out.Close()
+	r := &sqlrun.Runner{Engine: eng, Out: out, Format: format.Raw, Params: params}
 	if _, err := r.Run(ctx, q.SQL); err != nil {
 		return err
 	}
-	_, err := io.WriteString(w, out.String())
+	_, err := out.WriteTo(w)
 	return err
 }
 
