@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	sqlvtab "modernc.org/sqlite/vtab"
 )
 
 // maxReadsPerStatement bounds how many differently-filtered kernel reads
@@ -72,6 +74,46 @@ type part struct {
 	// rowids maps row numbers to the rowids SQLite sees, the same in every
 	// snapshot that holds this part.
 	rowids []int64
+	// exact are the read's equalities on columns the producer matches
+	// exactly (Column.Exact): two reads that differ on one hold no row
+	// in common.
+	exact []Constraint
+}
+
+// disjoint reports whether parts p and o can hold no row of the same
+// identity: they are of other namespaces, or read with different values
+// of one exactly matched column.
+func (p *part) disjoint(o *part) bool {
+	if p.inode != o.inode {
+		return true
+	}
+	for _, a := range p.exact {
+		for _, b := range o.exact {
+			if a.Column == b.Column && a.Value != b.Value {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// exactEqualities returns q's pushed equalities on columns the producer
+// matches exactly whose value is one of the column's closed-set words
+// itself (not one equal to it only under a collation): two different
+// words select different rows.
+func exactEqualities(q *Query) []Constraint {
+	var eq []Constraint
+	for _, c := range q.Constraints {
+		word, text := c.Value.(string)
+		i := q.schema.ColumnIndex(c.Column)
+		if !text || c.Op != sqlvtab.OpEQ || i < 0 {
+			continue
+		}
+		if col := q.schema.Columns[i]; col.Exact && slices.Contains(col.Values, word) {
+			eq = append(eq, c)
+		}
+	}
+	return eq
 }
 
 // snapshot is what one Filter reads: the parts of the selected namespaces,
@@ -94,9 +136,12 @@ func (s *snapshot) rowid(r int) int64 {
 // one, else by the part they come from, which the session shares between
 // every Filter that selects the same namespace with the same constraints.
 //
-// Identities cost memory only when they are needed: the first keyed part
-// takes rowids in order without looking at its keys, and only a second
-// part makes the earlier ones indexed. The index holds a 64-bit hash of
+// Identities cost memory only when they are needed: a keyed part that
+// can share no row with the parts before it (the first, or one of
+// another namespace or another value of an exactly matched column: the
+// arms of family IN ('inet', 'inet6')) takes rowids in order without
+// looking at its keys; a part that may share rows makes the earlier ones
+// indexed. The index holds a 64-bit hash of
 // each identity and where its row is, not the identity: a hash seen
 // before is checked against that row's key, and the rare different key
 // behind an equal hash is kept apart in exact, so rowids stay exact.
@@ -104,7 +149,7 @@ type rowIDs struct {
 	next  int64
 	parts int64
 	// keyed are the keyed parts assigned so far; the first indexed of
-	// them are in byHash.
+	// them are in byHash, and those after took rowids in order.
 	keyed   []*part
 	indexed int
 	seed    maphash.Seed
@@ -130,9 +175,13 @@ func (ids *rowIDs) assign(p *part) {
 		}
 		return
 	}
+	disjoint := true
+	for _, o := range ids.keyed {
+		disjoint = disjoint && p.disjoint(o)
+	}
 	ids.keyed = append(ids.keyed, p)
-	if len(ids.keyed) == 1 {
-		// The statement's first read of the table: every row is new.
+	if disjoint {
+		// Every row is new.
 		for r := range p.rowids {
 			p.rowids[r] = ids.next
 			ids.next++
@@ -144,20 +193,22 @@ func (ids *rowIDs) assign(p *part) {
 		ids.byHash = make(map[uint64]int64, n)
 		ids.where = make([]rowLoc, 0, ids.next+int64(n))
 	}
-	for ; ids.indexed < len(ids.keyed); ids.indexed++ {
+	for int64(len(ids.where)) < ids.next {
+		ids.where = append(ids.where, rowLoc{}) // set below
+	}
+	last := len(ids.keyed) - 1
+	for ; ids.indexed < last; ids.indexed++ {
+		// Rows that took rowids in order keep them.
 		kp := ids.keyed[ids.indexed]
-		if ids.indexed == 0 {
-			// Its rows keep the rowids they took in order.
-			for r, id := range kp.rowids {
-				ids.where = append(ids.where, rowLoc{0, int32(r)})
-				ids.index(0, r, id)
-			}
-			continue
-		}
-		for r := range kp.rowids {
-			kp.rowids[r] = ids.idFor(ids.indexed, r)
+		for r, id := range kp.rowids {
+			ids.where[id] = rowLoc{int32(ids.indexed), int32(r)}
+			ids.index(ids.indexed, r, id)
 		}
 	}
+	for r := range p.rowids {
+		p.rowids[r] = ids.idFor(last, r)
+	}
+	ids.indexed++
 }
 
 // hash is the index's hash of row r of keyed part p, whose key is key.
@@ -457,7 +508,7 @@ func (s *session) part(ctx context.Context, m *module, q *Query, ckey string, t 
 		}
 		return nil, err
 	}
-	p := &part{rows: rows, used: q.used, inode: t.ns.Inode, name: t.name()}
+	p := &part{rows: rows, used: q.used, inode: t.ns.Inode, name: t.name(), exact: exactEqualities(q)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.parts == nil { // the statement ended meanwhile
