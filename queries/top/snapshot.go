@@ -110,10 +110,16 @@ func (s *Snapshotter) Namespace() string {
 	return s.ns
 }
 
-var wordRE = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+var (
+	wordRE = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+	// aliasRE is a name an AS gives (a result column, a table, a CAST
+	// type): a name defined there, not a column read.
+	aliasRE = regexp.MustCompile(`(?i)\bAS\s+(?:"[^"]*"|[A-Za-z_][A-Za-z0-9_]*)`)
+)
 
-// sqlWords returns the identifiers of a query's SQL, comments and
-// string literals left out.
+// sqlWords returns the identifiers of a query's SQL, comments, string
+// literals and the names AS gives left out: `total_retrans AS retrans`
+// reads total_retrans, not a column named retrans.
 func sqlWords(text string) map[string]bool {
 	var b strings.Builder
 	for i := 0; i < len(text); i++ {
@@ -139,7 +145,7 @@ func sqlWords(text string) map[string]bool {
 		b.WriteByte(' ')
 	}
 	words := map[string]bool{}
-	for _, w := range wordRE.FindAllString(strings.ToLower(b.String()), -1) {
+	for _, w := range wordRE.FindAllString(strings.ToLower(aliasRE.ReplaceAllString(b.String(), " ")), -1) {
 		words[w] = true
 	}
 	return words

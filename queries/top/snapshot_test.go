@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/netsql/netsql/queries"
 	"github.com/netsql/netsql/queries/result"
 	"github.com/netsql/netsql/vtab"
 	"github.com/netsql/netsql/vtab/sock"
@@ -263,5 +264,51 @@ func TestRefreshRecoversFromFailedRead(t *testing.T) {
 		if len(snap.Errs) > 0 {
 			t.Fatalf("refresh %d after the failure: %v", i+1, snap.Errs)
 		}
+	}
+}
+
+// TestPlanSkipsAliases: a name an AS gives (a result column, a table
+// alias, a CAST type) is not a column the snapshot must copy, even when
+// a live column has that name; the same word read elsewhere in the
+// query still is.
+func TestPlanSkipsAliases(t *testing.T) {
+	eng, err := vtab.Open(vtab.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	panel := func(name, text string) *Panel {
+		return &Panel{Query: queries.Query{Name: name, SQL: text}, Panel: queries.Panel{Show: "tab"}}
+	}
+	cols := func(panels ...*Panel) map[string]bool {
+		got := map[string]bool{}
+		for _, pl := range planTables(eng.Schemas(), panels) {
+			if pl.table == "sockets" {
+				for _, c := range pl.cols {
+					got[c] = true
+				}
+			}
+		}
+		return got
+	}
+	aliased := panel("a", `SELECT total_retrans AS retrans, program AS "state", CAST(recv_q AS fd) AS rtt_ms
+FROM snap.sockets AS cwnd`)
+	got := cols(aliased)
+	for _, c := range []string{"total_retrans", "program", "recv_q"} {
+		if !got[c] {
+			t.Errorf("column %s is read but not copied: %v", c, got)
+		}
+	}
+	for _, c := range []string{"retrans", "state", "fd", "rtt_ms", "cwnd"} {
+		if got[c] {
+			t.Errorf("%s is only a name AS gives, yet the column is copied: %v", c, got)
+		}
+	}
+	if got := cols(aliased, panel("b", "SELECT count(*) FROM snap.sockets WHERE retrans > 0")); !got["retrans"] {
+		t.Errorf("retrans is read by another panel's WHERE but not copied: %v", got)
+	}
+	// The built-in drill-downs show total_retrans AS retrans.
+	if got := cols(builtinPanels(t)...); got["retrans"] || !got["total_retrans"] {
+		t.Errorf("built-in panels copy %v: want total_retrans, not retrans", got)
 	}
 }
