@@ -2,6 +2,7 @@ package top
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"math"
@@ -310,5 +311,157 @@ FROM snap.sockets AS cwnd`)
 	// The built-in drill-downs show total_retrans AS retrans.
 	if got := cols(builtinPanels(t)...); got["retrans"] || !got["total_retrans"] {
 		t.Errorf("built-in panels copy %v: want total_retrans, not retrans", got)
+	}
+}
+
+// TestRateCasesOnTable runs the copy statements of a keyed table with
+// one counter over two fixed reads and checks every case of a per-row
+// rate: a rise, no change, a fall (NULL), a row new since (from zero,
+// or NULL when the table does not count from zero), a keyless row, and
+// a NULL counter on either side.
+func TestRateCasesOnTable(t *testing.T) {
+	ctx := context.Background()
+	for _, fromZero := range []bool{true, false} {
+		eng, err := vtab.Open(vtab.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer eng.Close()
+		if _, err := eng.ExecContext(ctx, "ATTACH DATABASE ':memory:' AS "+Schema); err != nil {
+			t.Fatal(err)
+		}
+		pl := &plan{table: "t", cols: []string{"name", "k", "x"}, rates: []string{"x"},
+			rate: &tableRate{Table: "t", Key: "k", Counters: []string{"x"}, NewFromZero: fromZero}}
+		read := func(rows string, withPrev bool) {
+			t.Helper()
+			stmts := append([]string{"DROP TABLE IF EXISTS temp.t", "CREATE TEMP TABLE t(name TEXT, k INTEGER, x INTEGER)",
+				"INSERT INTO temp.t VALUES " + rows}, pl.statements("", withPrev)...)
+			for _, s := range stmts {
+				if _, err := eng.ExecContext(ctx, s, sql.Named("dt", 2.0)); err != nil {
+					t.Fatalf("%s: %v", s, err)
+				}
+			}
+		}
+		read("('rise', 1, 100), ('same', 2, 50), ('fall', 3, 80), ('gone', 4, 1), ('nullnow', 5, 7), ('nullbefore', 6, NULL), ('keyless', NULL, 1)", false)
+		read("('rise', 1, 130), ('same', 2, 50), ('fall', 3, 20), ('new', 7, 10), ('nullnow', 5, NULL), ('nullbefore', 6, 9), ('keyless', NULL, 5)", true)
+		fresh := any(5.0)
+		if !fromZero {
+			fresh = nil
+		}
+		want := map[string]any{"rise": 15.0, "same": 0.0, "fall": nil, "new": fresh, "nullnow": nil, "nullbefore": nil, "keyless": nil}
+		set, err := result.Run(ctx, eng, "SELECT name, x_per_s FROM snap.t", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(set.Rows) != len(want) {
+			t.Errorf("from zero %v: %d rows, want %d: %v", fromZero, len(set.Rows), len(want), set.Rows)
+		}
+		for _, r := range set.Rows {
+			name := r[0].(string)
+			got := r[1]
+			if f, ok := number(got); ok {
+				got = f
+			}
+			if got != want[name] {
+				t.Errorf("from zero %v: row %s: rate %v, want %v", fromZero, name, got, want[name])
+			}
+		}
+	}
+}
+
+// TestRateReadsCounterOnce: the statement that copies sockets names
+// each live counter column once for its copy and once for its rate, not
+// once per comparison (each mention is one more call into the table for
+// each of, at 80k sockets, 80k rows).
+func TestRateReadsCounterOnce(t *testing.T) {
+	ctx := context.Background()
+	eng, err := vtab.Open(vtab.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	s, err := NewSnapshotter(ctx, eng, builtinPanels(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.ExecContext(ctx, "CREATE TABLE snap.sockets_prev AS SELECT * FROM temp.sockets WHERE 0"); err != nil {
+		t.Fatal(err)
+	}
+	// vcolumns counts the VColumn opcodes of stmt by column number.
+	vcolumns := func(stmt string) map[int64]int {
+		t.Helper()
+		rows, err := eng.QueryContext(ctx, "EXPLAIN "+stmt, sql.Named("dt", 1.0), sql.Named("ns", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := map[int64]int{}
+		for rows.Next() {
+			var addr, p1, p2, p3 int64
+			var op string
+			var p4, p5, comment any
+			if err := rows.Scan(&addr, &op, &p1, &p2, &p3, &p4, &p5, &comment); err != nil {
+				t.Fatal(err)
+			}
+			if op == "VColumn" {
+				n[p2]++
+			}
+		}
+		return n
+	}
+	var pl *plan
+	for _, p := range s.plans {
+		if p.table == "sockets" {
+			pl = p
+		}
+	}
+	if pl == nil || len(pl.rates) == 0 {
+		t.Fatalf("the built-in panels use no socket rates: the test proves nothing")
+	}
+	stmts := pl.statements("", true)
+	copyStmt := stmts[len(stmts)-1]
+	if !strings.HasPrefix(copyStmt, "CREATE TABLE "+Schema+".sockets AS SELECT") {
+		t.Fatalf("the last statement is not the copy: %s", copyStmt)
+	}
+	got := vcolumns(strings.TrimPrefix(copyStmt, "CREATE TABLE "+Schema+".sockets AS "))
+	for _, c := range pl.rates {
+		one := vcolumns("SELECT " + c + " FROM temp.sockets")
+		if len(one) != 1 {
+			t.Fatalf("SELECT %s reads columns %v", c, one)
+		}
+		for col := range one {
+			if got[col] > 2 {
+				t.Errorf("the copy reads live column %s %d times per row, want 2 (the copy, the rate)", c, got[col])
+			}
+		}
+	}
+}
+
+// TestRateCountersAreIntegers: statements computes a fall as NULL
+// through max(d, -1), which holds for integer counters only; every
+// declared counter must be an INTEGER column of its live table (one
+// that is not gets no rate column).
+func TestRateCountersAreIntegers(t *testing.T) {
+	eng, err := vtab.Open(vtab.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	for _, r := range tableRates {
+		found := false
+		for _, sc := range eng.Schemas() {
+			if sc.Name != r.Table {
+				continue
+			}
+			found = true
+			for _, c := range r.Counters {
+				if !integerColumn(sc, c) {
+					t.Errorf("%s.%s is declared a counter but is not an INTEGER column", r.Table, c)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("tableRates names table %s, which does not exist", r.Table)
+		}
 	}
 }
