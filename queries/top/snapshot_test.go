@@ -273,11 +273,7 @@ func TestRefreshRecoversFromFailedRead(t *testing.T) {
 // a live column has that name; the same word read elsewhere in the
 // query still is.
 func TestPlanSkipsAliases(t *testing.T) {
-	eng, err := vtab.Open(vtab.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	eng, _ := liveEngine(t)
 	panel := func(name, text string) *Panel {
 		return &Panel{Query: queries.Query{Name: name, SQL: text}, Panel: queries.Panel{Show: "tab"}}
 	}
@@ -322,11 +318,7 @@ FROM snap.sockets AS cwnd`)
 func TestRateCasesOnTable(t *testing.T) {
 	ctx := context.Background()
 	for _, fromZero := range []bool{true, false} {
-		eng, err := vtab.Open(vtab.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer eng.Close()
+		eng, _ := liveEngine(t)
 		if _, err := eng.ExecContext(ctx, "ATTACH DATABASE ':memory:' AS "+Schema); err != nil {
 			t.Fatal(err)
 		}
@@ -375,11 +367,7 @@ func TestRateCasesOnTable(t *testing.T) {
 // each of, at 80k sockets, 80k rows).
 func TestRateReadsCounterOnce(t *testing.T) {
 	ctx := context.Background()
-	eng, err := vtab.Open(vtab.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	eng, _ := liveEngine(t)
 	s, err := NewSnapshotter(ctx, eng, builtinPanels(t), false)
 	if err != nil {
 		t.Fatal(err)
@@ -442,11 +430,7 @@ func TestRateReadsCounterOnce(t *testing.T) {
 // declared counter must be an INTEGER column of its live table (one
 // that is not gets no rate column).
 func TestRateCountersAreIntegers(t *testing.T) {
-	eng, err := vtab.Open(vtab.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	eng, _ := liveEngine(t)
 	for _, r := range tableRates {
 		found := false
 		for _, sc := range eng.Schemas() {
