@@ -264,9 +264,11 @@ func (pl *plan) statements(ns string, withPrev bool) []string {
 		}
 		cols = append(cols, fmt.Sprintf("nullif(max(c.%s - (%s), -1), -1) / :dt AS %s", q, before, quote(c+RateSuffix)))
 	}
+	// The index holds the counters too: the join finds the previous
+	// values in it, without a second lookup of each row in the table.
 	return append(stmts,
 		"ALTER TABLE "+t+" RENAME TO "+prevName,
-		"CREATE INDEX "+Schema+"."+prevName+"_key ON "+prevName+"("+key+")",
+		"CREATE INDEX "+Schema+"."+prevName+"_key ON "+prevName+"("+key+", "+strings.Join(quoteAll(pl.rates), ", ")+")",
 		"CREATE TABLE "+t+" AS SELECT c.*, "+strings.Join(cols, ", ")+
 			" FROM ("+src+") AS c LEFT JOIN "+Schema+"."+prevName+" AS p ON p."+key+" = c."+key)
 }

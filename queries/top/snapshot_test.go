@@ -397,15 +397,7 @@ func TestRateReadsCounterOnce(t *testing.T) {
 		}
 		return n
 	}
-	var pl *plan
-	for _, p := range s.plans {
-		if p.table == "sockets" {
-			pl = p
-		}
-	}
-	if pl == nil || len(pl.rates) == 0 {
-		t.Fatalf("the built-in panels use no socket rates: the test proves nothing")
-	}
+	pl := ratedSocketsPlan(t, s)
 	stmts := pl.statements("", true)
 	copyStmt := stmts[len(stmts)-1]
 	if !strings.HasPrefix(copyStmt, "CREATE TABLE "+Schema+".sockets AS SELECT") {
@@ -448,4 +440,51 @@ func TestRateCountersAreIntegers(t *testing.T) {
 			t.Errorf("tableRates names table %s, which does not exist", r.Table)
 		}
 	}
+}
+
+// TestRateJoinCovered: the copy finds each socket's previous counters
+// in the index on the previous copy alone (a covering index), not with
+// a second lookup of the row in the table for every socket.
+func TestRateJoinCovered(t *testing.T) {
+	ctx := context.Background()
+	eng, _ := liveEngine(t)
+	s, err := NewSnapshotter(ctx, eng, builtinPanels(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := ratedSocketsPlan(t, s)
+	if _, err := eng.ExecContext(ctx, "CREATE TABLE snap.sockets AS SELECT * FROM temp.sockets WHERE 0"); err != nil {
+		t.Fatal(err)
+	}
+	stmts := pl.statements("", true)
+	for _, stmt := range stmts[:len(stmts)-1] { // set the previous copy aside, index it
+		if _, err := eng.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	copyStmt := strings.TrimPrefix(stmts[len(stmts)-1], "CREATE TABLE "+Schema+".sockets AS ")
+	set, err := result.Run(ctx, eng, "EXPLAIN QUERY PLAN "+copyStmt, map[string]string{"dt": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan []string
+	for _, r := range set.Rows {
+		plan = append(plan, cellText(r[len(r)-1]))
+	}
+	if !strings.Contains(strings.Join(plan, "\n"), "USING COVERING INDEX sockets_prev_key") {
+		t.Errorf("the rate join does not use a covering index on the previous copy:\n%s", strings.Join(plan, "\n"))
+	}
+}
+
+// ratedSocketsPlan returns s's plan for the sockets table, which must
+// offer rates.
+func ratedSocketsPlan(t *testing.T, s *Snapshotter) *plan {
+	t.Helper()
+	for _, p := range s.plans {
+		if p.table == "sockets" && len(p.rates) > 0 {
+			return p
+		}
+	}
+	t.Fatalf("the built-in panels use no socket rates: the test proves nothing")
+	return nil
 }
