@@ -14,11 +14,16 @@ import (
 // key new since prev, a key that is not unique in either result, a NULL
 // or non-numeric value, or a counter that went down (reset or, for a sum
 // over sockets, sockets that closed). Keys that vanished are simply gone.
-// cur is not modified.
+// cur is not modified; with no counters it is the result, as it is.
 func Rates(prev, cur *result.Set, keys, counters []string, dt float64) (*result.Set, error) {
 	keyIdx, err := indexes(cur, keys)
 	if err != nil {
 		return nil, err
+	}
+	if len(counters) == 0 {
+		// Nothing to rate: no copy of the rows and no key per row (a
+		// panel of remote hosts can have a row per socket).
+		return cur, nil
 	}
 	ctrIdx, err := indexes(cur, counters)
 	if err != nil {

@@ -83,3 +83,33 @@ func TestRates(t *testing.T) {
 		t.Error("a missing counter column is no error")
 	}
 }
+
+// TestRatesWithoutCountersDoNoRowWork: a panel that declares no
+// counters (programs, hosts, listeners: their rates come from the
+// snapshot's per-socket columns) gets its result back as it is, with
+// its key columns still checked: no copy of its rows, no key encoded
+// per row, however many rows it has.
+func TestRatesWithoutCountersDoNoRowWork(t *testing.T) {
+	cols := []string{"host", "conns"}
+	mk := func(n int) *result.Set {
+		s := set(cols)
+		for i := 0; i < n; i++ {
+			s.Rows = append(s.Rows, []any{"10.0.0." + itoa(i), int64(i)})
+		}
+		return s
+	}
+	prev, cur := mk(10000), mk(10000)
+	got, err := Rates(prev, cur, []string{"host"}, nil, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, cur) {
+		t.Fatalf("Rates without counters changed the result")
+	}
+	if allocs := testing.AllocsPerRun(5, func() { Rates(prev, cur, []string{"host"}, nil, 2) }); allocs > 10 {
+		t.Errorf("Rates without counters over 10,000 rows made %.0f allocations, want a few (no per-row work)", allocs)
+	}
+	if _, err := Rates(prev, cur, []string{"nope"}, nil, 2); err == nil {
+		t.Errorf("a key column missing from the result is not an error")
+	}
+}

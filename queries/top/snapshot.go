@@ -25,8 +25,8 @@ const Schema = "snap"
 const RateSuffix = "_per_s"
 
 // tableRate declares, for a live table, the column identifying a row
-// between two refreshes and the counter columns the snapshot also offers
-// as per-row rates (COUNTER_per_s). Rows new since the previous refresh
+// between two refreshes and the counter columns (INTEGER ones) the
+// snapshot also offers as per-row rates (COUNTER_per_s). Rows new since the previous refresh
 // count from zero when NewFromZero (a socket's counters start at zero
 // when it is created); a counter that went down is NULL.
 type tableRate struct {
@@ -110,10 +110,16 @@ func (s *Snapshotter) Namespace() string {
 	return s.ns
 }
 
-var wordRE = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+var (
+	wordRE = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+	// aliasRE is a name an AS gives (a result column, a table, a CAST
+	// type): a name defined there, not a column read.
+	aliasRE = regexp.MustCompile(`(?i)\bAS\s+(?:"[^"]*"|[A-Za-z_][A-Za-z0-9_]*)`)
+)
 
-// sqlWords returns the identifiers of a query's SQL, comments and
-// string literals left out.
+// sqlWords returns the identifiers of a query's SQL, comments, string
+// literals and the names AS gives left out: `total_retrans AS retrans`
+// reads total_retrans, not a column named retrans.
 func sqlWords(text string) map[string]bool {
 	var b strings.Builder
 	for i := 0; i < len(text); i++ {
@@ -139,7 +145,7 @@ func sqlWords(text string) map[string]bool {
 		b.WriteByte(' ')
 	}
 	words := map[string]bool{}
-	for _, w := range wordRE.FindAllString(strings.ToLower(b.String()), -1) {
+	for _, w := range wordRE.FindAllString(strings.ToLower(aliasRE.ReplaceAllString(b.String(), " ")), -1) {
 		words[w] = true
 	}
 	return words
@@ -175,7 +181,7 @@ func planTables(schemas []vtab.Schema, panels []*Panel) []*plan {
 		need := map[string]bool{}
 		if pl.rate != nil {
 			for _, c := range pl.rate.Counters {
-				if words[c+RateSuffix] {
+				if words[c+RateSuffix] && integerColumn(sc, c) {
 					pl.rates = append(pl.rates, c)
 					need[c], need[pl.rate.Key] = true, true
 				}
@@ -193,6 +199,17 @@ func planTables(schemas []vtab.Schema, panels []*Panel) []*plan {
 	}
 	sort.Slice(plans, func(i, j int) bool { return plans[i].table < plans[j].table })
 	return plans
+}
+
+// integerColumn reports whether sc has an INTEGER column named name:
+// only those are counters statements computes rates of.
+func integerColumn(sc vtab.Schema, name string) bool {
+	for _, c := range sc.Columns {
+		if c.Name == name {
+			return c.Type == vtab.Integer
+		}
+	}
+	return false
 }
 
 func stripComments(text string) string {
@@ -232,19 +249,26 @@ func (pl *plan) statements(ns string, withPrev bool) []string {
 	key := quote(pl.rate.Key)
 	var cols []string
 	for _, c := range pl.rates {
+		// The live counter c.X is named once: every mention of a live
+		// column is one more call into the table per row (SQLite keeps
+		// no copy), here 80k rows times three counters. before is the
+		// previous value: the matched row's, 0 for a row new since
+		// then (NewFromZero, and only when it has a key: a keyless
+		// row can match nothing), else NULL. max(d, -1) is -1 for any
+		// decrease of an integer counter, which nullif makes NULL; a
+		// NULL on either side stays NULL.
 		q := quote(c)
-		fresh := "NULL"
+		before := "p." + q
 		if pl.rate.NewFromZero {
-			fresh = "c." + q
+			before = fmt.Sprintf("CASE WHEN p.%[1]s IS NOT NULL THEN p.%[2]s WHEN c.%[1]s IS NOT NULL THEN 0 END", key, q)
 		}
-		cols = append(cols, fmt.Sprintf(
-			"CASE WHEN c.%[1]s IS NULL OR c.%[2]s IS NULL THEN NULL WHEN p.%[1]s IS NULL THEN %[3]s / :dt "+
-				"WHEN c.%[2]s >= p.%[2]s THEN (c.%[2]s - p.%[2]s) / :dt END AS %[4]s",
-			key, q, fresh, quote(c+RateSuffix)))
+		cols = append(cols, fmt.Sprintf("nullif(max(c.%s - (%s), -1), -1) / :dt AS %s", q, before, quote(c+RateSuffix)))
 	}
+	// The index holds the counters too: the join finds the previous
+	// values in it, without a second lookup of each row in the table.
 	return append(stmts,
 		"ALTER TABLE "+t+" RENAME TO "+prevName,
-		"CREATE INDEX "+Schema+"."+prevName+"_key ON "+prevName+"("+key+")",
+		"CREATE INDEX "+Schema+"."+prevName+"_key ON "+prevName+"("+key+", "+strings.Join(quoteAll(pl.rates), ", ")+")",
 		"CREATE TABLE "+t+" AS SELECT c.*, "+strings.Join(cols, ", ")+
 			" FROM ("+src+") AS c LEFT JOIN "+Schema+"."+prevName+" AS p ON p."+key+" = c."+key)
 }

@@ -2,6 +2,7 @@ package top
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"math"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/netsql/netsql/queries"
 	"github.com/netsql/netsql/queries/result"
 	"github.com/netsql/netsql/vtab"
 	"github.com/netsql/netsql/vtab/sock"
@@ -264,4 +266,225 @@ func TestRefreshRecoversFromFailedRead(t *testing.T) {
 			t.Fatalf("refresh %d after the failure: %v", i+1, snap.Errs)
 		}
 	}
+}
+
+// TestPlanSkipsAliases: a name an AS gives (a result column, a table
+// alias, a CAST type) is not a column the snapshot must copy, even when
+// a live column has that name; the same word read elsewhere in the
+// query still is.
+func TestPlanSkipsAliases(t *testing.T) {
+	eng, _ := liveEngine(t)
+	panel := func(name, text string) *Panel {
+		return &Panel{Query: queries.Query{Name: name, SQL: text}, Panel: queries.Panel{Show: "tab"}}
+	}
+	cols := func(panels ...*Panel) map[string]bool {
+		got := map[string]bool{}
+		for _, pl := range planTables(eng.Schemas(), panels) {
+			if pl.table == "sockets" {
+				for _, c := range pl.cols {
+					got[c] = true
+				}
+			}
+		}
+		return got
+	}
+	aliased := panel("a", `SELECT total_retrans AS retrans, program AS "state", CAST(recv_q AS fd) AS rtt_ms
+FROM snap.sockets AS cwnd`)
+	got := cols(aliased)
+	for _, c := range []string{"total_retrans", "program", "recv_q"} {
+		if !got[c] {
+			t.Errorf("column %s is read but not copied: %v", c, got)
+		}
+	}
+	for _, c := range []string{"retrans", "state", "fd", "rtt_ms", "cwnd"} {
+		if got[c] {
+			t.Errorf("%s is only a name AS gives, yet the column is copied: %v", c, got)
+		}
+	}
+	if got := cols(aliased, panel("b", "SELECT count(*) FROM snap.sockets WHERE retrans > 0")); !got["retrans"] {
+		t.Errorf("retrans is read by another panel's WHERE but not copied: %v", got)
+	}
+	// The built-in drill-downs show total_retrans AS retrans.
+	if got := cols(builtinPanels(t)...); got["retrans"] || !got["total_retrans"] {
+		t.Errorf("built-in panels copy %v: want total_retrans, not retrans", got)
+	}
+}
+
+// TestRateCasesOnTable runs the copy statements of a keyed table with
+// one counter over two fixed reads and checks every case of a per-row
+// rate: a rise, no change, a fall (NULL), a row new since (from zero,
+// or NULL when the table does not count from zero), a keyless row, and
+// a NULL counter on either side.
+func TestRateCasesOnTable(t *testing.T) {
+	ctx := context.Background()
+	for _, fromZero := range []bool{true, false} {
+		eng, _ := liveEngine(t)
+		if _, err := eng.ExecContext(ctx, "ATTACH DATABASE ':memory:' AS "+Schema); err != nil {
+			t.Fatal(err)
+		}
+		pl := &plan{table: "t", cols: []string{"name", "k", "x"}, rates: []string{"x"},
+			rate: &tableRate{Table: "t", Key: "k", Counters: []string{"x"}, NewFromZero: fromZero}}
+		read := func(rows string, withPrev bool) {
+			t.Helper()
+			stmts := append([]string{"DROP TABLE IF EXISTS temp.t", "CREATE TEMP TABLE t(name TEXT, k INTEGER, x INTEGER)",
+				"INSERT INTO temp.t VALUES " + rows}, pl.statements("", withPrev)...)
+			for _, s := range stmts {
+				if _, err := eng.ExecContext(ctx, s, sql.Named("dt", 2.0)); err != nil {
+					t.Fatalf("%s: %v", s, err)
+				}
+			}
+		}
+		read("('rise', 1, 100), ('same', 2, 50), ('fall', 3, 80), ('gone', 4, 1), ('nullnow', 5, 7), ('nullbefore', 6, NULL), ('keyless', NULL, 1)", false)
+		read("('rise', 1, 130), ('same', 2, 50), ('fall', 3, 20), ('new', 7, 10), ('nullnow', 5, NULL), ('nullbefore', 6, 9), ('keyless', NULL, 5)", true)
+		fresh := any(5.0)
+		if !fromZero {
+			fresh = nil
+		}
+		want := map[string]any{"rise": 15.0, "same": 0.0, "fall": nil, "new": fresh, "nullnow": nil, "nullbefore": nil, "keyless": nil}
+		set, err := result.Run(ctx, eng, "SELECT name, x_per_s FROM snap.t", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(set.Rows) != len(want) {
+			t.Errorf("from zero %v: %d rows, want %d: %v", fromZero, len(set.Rows), len(want), set.Rows)
+		}
+		for _, r := range set.Rows {
+			name := r[0].(string)
+			got := r[1]
+			if f, ok := number(got); ok {
+				got = f
+			}
+			if got != want[name] {
+				t.Errorf("from zero %v: row %s: rate %v, want %v", fromZero, name, got, want[name])
+			}
+		}
+	}
+}
+
+// TestRateReadsCounterOnce: the statement that copies sockets names
+// each live counter column once for its copy and once for its rate, not
+// once per comparison (each mention is one more call into the table for
+// each of, at 80k sockets, 80k rows).
+func TestRateReadsCounterOnce(t *testing.T) {
+	ctx := context.Background()
+	eng, _ := liveEngine(t)
+	s, err := NewSnapshotter(ctx, eng, builtinPanels(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.ExecContext(ctx, "CREATE TABLE snap.sockets_prev AS SELECT * FROM temp.sockets WHERE 0"); err != nil {
+		t.Fatal(err)
+	}
+	// vcolumns counts the VColumn opcodes of stmt by column number.
+	vcolumns := func(stmt string) map[int64]int {
+		t.Helper()
+		rows, err := eng.QueryContext(ctx, "EXPLAIN "+stmt, sql.Named("dt", 1.0), sql.Named("ns", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := map[int64]int{}
+		for rows.Next() {
+			var addr, p1, p2, p3 int64
+			var op string
+			var p4, p5, comment any
+			if err := rows.Scan(&addr, &op, &p1, &p2, &p3, &p4, &p5, &comment); err != nil {
+				t.Fatal(err)
+			}
+			if op == "VColumn" {
+				n[p2]++
+			}
+		}
+		return n
+	}
+	pl := ratedSocketsPlan(t, s)
+	stmts := pl.statements("", true)
+	copyStmt := stmts[len(stmts)-1]
+	if !strings.HasPrefix(copyStmt, "CREATE TABLE "+Schema+".sockets AS SELECT") {
+		t.Fatalf("the last statement is not the copy: %s", copyStmt)
+	}
+	got := vcolumns(strings.TrimPrefix(copyStmt, "CREATE TABLE "+Schema+".sockets AS "))
+	for _, c := range pl.rates {
+		one := vcolumns("SELECT " + c + " FROM temp.sockets")
+		if len(one) != 1 {
+			t.Fatalf("SELECT %s reads columns %v", c, one)
+		}
+		for col := range one {
+			if got[col] > 2 {
+				t.Errorf("the copy reads live column %s %d times per row, want 2 (the copy, the rate)", c, got[col])
+			}
+		}
+	}
+}
+
+// TestRateCountersAreIntegers: statements computes a fall as NULL
+// through max(d, -1), which holds for integer counters only; every
+// declared counter must be an INTEGER column of its live table (one
+// that is not gets no rate column).
+func TestRateCountersAreIntegers(t *testing.T) {
+	eng, _ := liveEngine(t)
+	for _, r := range tableRates {
+		found := false
+		for _, sc := range eng.Schemas() {
+			if sc.Name != r.Table {
+				continue
+			}
+			found = true
+			for _, c := range r.Counters {
+				if !integerColumn(sc, c) {
+					t.Errorf("%s.%s is declared a counter but is not an INTEGER column", r.Table, c)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("tableRates names table %s, which does not exist", r.Table)
+		}
+	}
+}
+
+// TestRateJoinCovered: the copy finds each socket's previous counters
+// in the index on the previous copy alone (a covering index), not with
+// a second lookup of the row in the table for every socket.
+func TestRateJoinCovered(t *testing.T) {
+	ctx := context.Background()
+	eng, _ := liveEngine(t)
+	s, err := NewSnapshotter(ctx, eng, builtinPanels(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := ratedSocketsPlan(t, s)
+	if _, err := eng.ExecContext(ctx, "CREATE TABLE snap.sockets AS SELECT * FROM temp.sockets WHERE 0"); err != nil {
+		t.Fatal(err)
+	}
+	stmts := pl.statements("", true)
+	for _, stmt := range stmts[:len(stmts)-1] { // set the previous copy aside, index it
+		if _, err := eng.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	copyStmt := strings.TrimPrefix(stmts[len(stmts)-1], "CREATE TABLE "+Schema+".sockets AS ")
+	set, err := result.Run(ctx, eng, "EXPLAIN QUERY PLAN "+copyStmt, map[string]string{"dt": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan []string
+	for _, r := range set.Rows {
+		plan = append(plan, cellText(r[len(r)-1]))
+	}
+	if !strings.Contains(strings.Join(plan, "\n"), "USING COVERING INDEX sockets_prev_key") {
+		t.Errorf("the rate join does not use a covering index on the previous copy:\n%s", strings.Join(plan, "\n"))
+	}
+}
+
+// ratedSocketsPlan returns s's plan for the sockets table, which must
+// offer rates.
+func ratedSocketsPlan(t *testing.T, s *Snapshotter) *plan {
+	t.Helper()
+	for _, p := range s.plans {
+		if p.table == "sockets" && len(p.rates) > 0 {
+			return p
+		}
+	}
+	t.Fatalf("the built-in panels use no socket rates: the test proves nothing")
+	return nil
 }
