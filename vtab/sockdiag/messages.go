@@ -12,8 +12,12 @@ import (
 )
 
 // messageChunk is the size of the blocks Messages keeps reply bytes in;
-// no message is split between two.
-const messageChunk = 1 << 20
+// no message is split between two. The first block starts at firstChunk
+// bytes and grows.
+const (
+	messageChunk = 1 << 20
+	firstChunk   = 4 << 10
+)
 
 // Messages is a dump kept compact: the sock_diag reply of every socket
 // the request selects, as the kernel sent it, one after another in large
@@ -75,7 +79,14 @@ func (m *Messages) keep(d dumpKind, p []byte) error {
 		if len(m.chunks) >= 1<<32/messageChunk {
 			return errors.New("sockdiag: more than 4 GiB of replies")
 		}
-		m.chunks = append(m.chunks, make([]byte, 0, messageChunk))
+		// The first block starts small and grows with the dump (a
+		// narrowed read of a few sockets costs a few kB); later ones
+		// start whole.
+		size := messageChunk
+		if last < 0 {
+			size = firstChunk
+		}
+		m.chunks = append(m.chunks, make([]byte, 0, size))
 		last++
 	}
 	n := len(m.starts)
