@@ -74,8 +74,8 @@ func (r Result) String() string {
 	m := r.Memory
 	return fmt.Sprintf("%s: %d iterations in %v (warm-up: %d, %v); RSS median %.1f MB over %v after the warm-up (%d samples), %.1f MB over the last %v (%d samples): %+.1f%%; RSS %.1f to %.1f MB after the warm-up (%d samples), peak %.1f MB; fds %d -> %d -> %d; threads %d -> %d -> %d",
 		r.Mode, r.Iterations, r.Elapsed.Round(time.Second), r.WarmIterations, r.WarmAt.Round(time.Second),
-		mb(m.First.Median), (m.First.To - m.First.From).Round(time.Second), m.First.N,
-		mb(m.Last.Median), (m.Last.To - m.Last.From).Round(time.Second), m.Last.N, 100*r.Growth(),
+		mb(m.First.Median), roundSpan(m.First.To-m.First.From), m.First.N,
+		mb(m.Last.Median), roundSpan(m.Last.To-m.Last.From), m.Last.N, 100*r.Growth(),
 		mb(m.Min), mb(m.Max), m.Samples, mb(r.End.HWM),
 		len(r.Start.FDs), len(r.Warm.FDs), len(r.End.FDs), r.Start.Threads, r.Warm.Threads, r.End.Threads)
 }
@@ -99,6 +99,15 @@ func (r *Result) measure(rs *rssSampler, warmup time.Duration) error {
 }
 
 func mb(kb int64) float64 { return float64(kb) / 1024 }
+
+// roundSpan rounds a window's length for a summary: to the second from
+// 10 s on, else to 10 ms.
+func roundSpan(d time.Duration) time.Duration {
+	if d >= 10*time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(10 * time.Millisecond)
+}
 
 // reading is one instant's view of a process.
 type reading struct {
