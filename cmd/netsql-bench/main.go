@@ -5,9 +5,11 @@
 // question, interleaved in the same run, and prints a markdown table of
 // the median wall time and the peak RSS (ru_maxrss from wait4) of each,
 // with the ratios. With -long it also measures whether serve and
-// record --every grow: both run side by side beside the load, and their
-// RSS and open descriptors are read at the start, after the first minute
-// and at the end. Whatever happens (an error, Ctrl-C, SIGTERM) it
+// record --every grow: both run side by side beside the load, their RSS
+// is read every 500 ms and growth is the median over the last minute
+// against the median over the minute after the first, and their open
+// descriptors are read at the start, after the first minute and at the
+// end. Whatever happens (an error, Ctrl-C, SIGTERM) it
 // stops the load generator and waits until its workers are gone.
 //
 //	go run ./cmd/netsql-bench                     # 80k sockets
@@ -85,6 +87,7 @@ type options struct {
 	serveWarmup, serveFor   time.Duration
 	recordFor, recordWarmup time.Duration
 	recordEvery             time.Duration
+	sampleEvery             time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -107,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.recordFor, "record-for", 10*time.Minute, "-long: how long record --every runs")
 	fs.DurationVar(&o.recordWarmup, "record-warmup", time.Minute, "-long: time before record's first RSS sample")
 	fs.DurationVar(&o.recordEvery, "record-every", time.Second, "-long: record's --every")
+	fs.DurationVar(&o.sampleEvery, "sample-every", longrun.DefaultSampleEvery, "-long: how often serve's and record's RSS is read (each gap drawn from ±50% of it)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: %s [flags]\n\nReruns the netsql benchmark table against ss and netstat beside netsql-load.\n\n", progName)
 		fs.PrintDefaults()
@@ -135,8 +139,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-table=false leaves nothing to run without -long")
 	case o.long && (o.serveWarmup <= 0 || o.scrapes < 2 || o.serveFor < 0 || o.serveFor > 0 && o.serveFor <= o.serveWarmup):
 		return o, errors.New("need -serve-warmup > 0, -scrapes >= 2 and -serve-for 0 or longer than -serve-warmup")
-	case o.long && (o.recordWarmup <= 0 || o.recordWarmup >= o.recordFor || o.recordEvery <= 0):
-		return o, errors.New("need 0 < -record-warmup < -record-for and -record-every > 0")
+	case o.long && (o.recordWarmup <= 0 || o.recordWarmup >= o.recordFor || o.recordEvery <= 0 || o.sampleEvery <= 0):
+		return o, errors.New("need 0 < -record-warmup < -record-for, -record-every > 0 and -sample-every > 0")
 	}
 	return o, nil
 }
@@ -313,7 +317,7 @@ func runLong(ctx context.Context, o options, load *loadGen, dir string, stdout i
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		s, serr = longrun.Serve(lctx, o.netsqlBin, longrun.ServePlan{Scrapes: o.scrapes, WarmScrapes: 1, WarmFor: o.serveWarmup, For: o.serveFor, Log: log})
+		s, serr = longrun.Serve(lctx, o.netsqlBin, longrun.ServePlan{Scrapes: o.scrapes, WarmScrapes: 1, WarmFor: o.serveWarmup, For: o.serveFor, SampleEvery: o.sampleEvery, Log: log})
 		if serr != nil {
 			cancel()
 			return
@@ -323,7 +327,7 @@ func runLong(ctx context.Context, o options, load *loadGen, dir string, stdout i
 	go func() {
 		defer wg.Done()
 		r, rerr = longrun.Record(lctx, o.netsqlBin, longrun.RecordPlan{DB: filepath.Join(dir, "history.db"),
-			Every: o.recordEvery, Warm: o.recordWarmup, For: o.recordFor, Log: log})
+			Every: o.recordEvery, Warm: o.recordWarmup, For: o.recordFor, SampleEvery: o.sampleEvery, Log: log})
 		if rerr != nil {
 			cancel()
 			return
@@ -623,11 +627,13 @@ func writeTable(w io.Writer, o options, results [][2][]measure, failures [][2]st
 // writeLong prints the long-running measurements as a table, then as
 // the sentence the README's Benchmarks section quotes.
 func writeLong(w io.Writer, o options, load *loadGen, s, r longrun.Result) {
-	fmt.Fprintln(w, "| long-running mode | iterations | RSS after warm-up | RSS at end | growth | peak RSS | fds start → warm-up → end |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| long-running mode | iterations | median RSS, first window after warm-up | median RSS, last window | growth | RSS min–max | peak RSS | fds start → warm-up → end |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	row := func(name string, x longrun.Result) {
-		fmt.Fprintf(w, "| %s | %d | %s | %s | %+.1f%% | %s | %s |\n", name, x.Iterations, mbs(x.Warm.RSS), mbs(x.End.RSS),
-			100*x.Growth(), mbs(x.End.HWM), fdCounts(x))
+		m := x.Memory
+		fmt.Fprintf(w, "| %s | %d | %s (%d samples over %s) | %s (%d samples over %s) | %+.1f%% | %s–%s | %s | %s |\n", name, x.Iterations,
+			mbs(m.First.Median), m.First.N, span(m.First.To-m.First.From), mbs(m.Last.Median), m.Last.N, span(m.Last.To-m.Last.From),
+			100*x.Growth(), mbs(m.Min), mbs(m.Max), mbs(x.End.HWM), fdCounts(x))
 	}
 	served := fmt.Sprintf("%d scrapes", o.scrapes)
 	if s.Iterations < o.scrapes {
@@ -639,9 +645,12 @@ func writeLong(w io.Writer, o options, load *loadGen, s, r longrun.Result) {
 	if f := strings.Fields(strings.TrimPrefix(load.ready, "ready: ")); len(f) > 0 {
 		sockets = thousands(f[0])
 	}
-	fmt.Fprintf(w, "\n`serve` scraped %s times and `record --every %v` for %s at %s TCP sockets ended at %+.1f%% and %+.1f%% of their RSS after the first %s; fds %s and %s (start → after warm-up → end).\n",
-		thousands(strconv.Itoa(s.Iterations)), o.recordEvery, words(o.recordFor), sockets, 100*s.Growth(), 100*r.Growth(),
-		strings.TrimPrefix(words(o.serveWarmup), "1 "), fdCounts(s), fdCounts(r))
+	fmt.Fprintf(w, "\n`serve` scraped %s times and `record --every %v` for %s at %s TCP sockets: median RSS over the last %s %+.1f%% and %+.1f%% of the median over the %s after the first %s (serve %s → %s, record %s → %s; RSS read every %v); fds %s and %s (start → after warm-up → end).\n",
+		thousands(strconv.Itoa(s.Iterations)), o.recordEvery, words(o.recordFor), sockets,
+		strings.TrimPrefix(span(s.Memory.Last.To-s.Memory.Last.From), "1 "), 100*s.Growth(), 100*r.Growth(),
+		strings.TrimPrefix(span(s.Memory.First.To-s.Memory.First.From), "1 "), strings.TrimPrefix(words(o.serveWarmup), "1 "),
+		mbs(s.Memory.First.Median), mbs(s.Memory.Last.Median), mbs(r.Memory.First.Median), mbs(r.Memory.Last.Median), o.sampleEvery,
+		fdCounts(s), fdCounts(r))
 	if o.serveWarmup != o.recordWarmup {
 		fmt.Fprintf(w, "(serve's warm-up: %s; record's: %s.)\n", words(o.serveWarmup), words(o.recordWarmup))
 	}
@@ -665,6 +674,15 @@ func words(d time.Duration) string {
 		return fmt.Sprintf("%d s", d/time.Second)
 	}
 	return d.String()
+}
+
+// span writes a window's length: in words from a second on (rounded to
+// the second), else in milliseconds.
+func span(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return words(d.Round(time.Second))
 }
 
 // thousands groups the digits of a decimal number: 80005 -> 80,005.

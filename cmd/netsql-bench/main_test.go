@@ -64,7 +64,7 @@ func checkGone(t *testing.T, pids []int) {
 func TestTinyTable(t *testing.T) {
 	bench, netsql, load := buildTools(t)
 	cmd := exec.Command(bench, "-netsql", netsql, "-load", load, "-conns", "40", "-close-wait", "4", "-procs", "2", "-runs", "2",
-		"-long", "-scrapes", "6", "-serve-warmup", "1ms", "-record-for", "2s", "-record-warmup", "1s", "-record-every", "100ms")
+		"-long", "-scrapes", "6", "-serve-warmup", "1ms", "-record-for", "2s", "-record-warmup", "1s", "-record-every", "100ms", "-sample-every", "10ms")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -87,26 +87,33 @@ func TestTinyTable(t *testing.T) {
 		t.Errorf("netsql counted %d TCP sockets beside a load of 82", n)
 	}
 
-	var rows, long [][]string
+	// The main table, then the long-running one, each of 8 cells a row.
+	var tables [][][]string
+	in := false
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		l := sc.Text()
 		if !strings.HasPrefix(l, "|") {
+			in = false
 			continue
+		}
+		if !in {
+			tables = append(tables, nil)
+			in = true
 		}
 		cells := strings.Split(strings.Trim(l, "|"), "|")
 		for i := range cells {
 			cells[i] = strings.TrimSpace(cells[i])
 		}
-		switch {
-		case len(cells) == 8:
-			rows = append(rows, cells)
-		case len(cells) == 7:
-			long = append(long, cells)
-		default:
+		if len(cells) != 8 {
 			t.Errorf("row of %d cells: %q", len(cells), l)
 		}
+		tables[len(tables)-1] = append(tables[len(tables)-1], cells)
 	}
+	if len(tables) != 2 {
+		t.Fatalf("%d tables, want the main one and the long-running one:\n%s", len(tables), out)
+	}
+	rows, long := tables[0], tables[1]
 	if len(rows) != 2+len(table) {
 		t.Fatalf("%d lines in the main table, want header, separator and %d", len(rows), len(table))
 	}
@@ -139,9 +146,17 @@ func TestTinyTable(t *testing.T) {
 	if len(long) != 4 {
 		t.Fatalf("%d lines in the long-running table, want 4:\n%s", len(long), out)
 	}
+	window := regexp.MustCompile(`^\d+(\.\d)? MB \((\d+) samples over .+\)$`)
 	for _, r := range long[2:] {
-		if n, err := strconv.Atoi(r[1]); err != nil || n < 1 || !mem.MatchString(r[2]) || !mem.MatchString(r[3]) || !strings.HasSuffix(r[4], "%") {
+		if n, err := strconv.Atoi(r[1]); err != nil || n < 1 || !window.MatchString(r[2]) || !window.MatchString(r[3]) ||
+			!regexp.MustCompile(`^[+-]\d+\.\d%$`).MatchString(r[4]) || !regexp.MustCompile(`^\d+(\.\d)? MB–\d+(\.\d)? MB$`).MatchString(r[5]) ||
+			!mem.MatchString(r[6]) || !regexp.MustCompile(`^\d+→\d+→\d+$`).MatchString(r[7]) {
 			t.Errorf("long-running line %q", r)
+		}
+		for _, c := range r[2:4] {
+			if n, _ := strconv.Atoi(window.FindStringSubmatch(c)[2]); n < 2 {
+				t.Errorf("long-running line %q: %d samples in a window", r, n)
+			}
 		}
 	}
 }

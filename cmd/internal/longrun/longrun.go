@@ -1,8 +1,11 @@
 // Package longrun measures whether netsql's long-running modes (serve and
 // record --every) grow: it runs the netsql binary, drives it, and samples
-// the process's resident memory (VmRSS), threads and open descriptors from
-// /proc at the start, after a warm-up and at the end. The benchmark command
-// reports it at full scale; cmd/netsql's tests assert it at a small scale.
+// the process's threads and open descriptors from /proc at the start, after
+// a warm-up and at the end, and its resident memory (VmRSS) throughout:
+// growth is the median RSS over the last window of the run against the
+// median over the first window after the warm-up (see Memory). The
+// benchmark command reports it at full scale; cmd/netsql's tests assert it
+// at a small scale.
 //
 // Descriptors are counted as the ones that stay open through a sampling
 // window (same number, same target), not as a count at one instant: a
@@ -51,24 +54,60 @@ type Result struct {
 	// record: its database open, its first snapshot under way), Warm after the warm-up and
 	// End after the last iteration, before the process is stopped.
 	Start, Warm, End Sample
+	// Series is the VmRSS read throughout the run, from its beginning
+	// (serve: the first scrape; record: the start) to the End sample;
+	// WarmAt is when the warm-up ended.
+	Series []Point
+	WarmAt time.Duration
+	// Memory is Series measured with windows as long as the planned
+	// warm-up (serve: WarmFor, or the scrapes' time if 0; record: Warm),
+	// at least 20 readings and at most a third of the run after it.
+	Memory Memory
 }
 
-// Growth is the end RSS relative to the warm RSS: 0.05 means 5% more.
-func (r Result) Growth() float64 {
-	if r.Warm.RSS == 0 {
-		return 0
-	}
-	return float64(r.End.RSS-r.Warm.RSS) / float64(r.Warm.RSS)
-}
+// Growth is the median RSS over the run's last window relative to the
+// median over its first window after the warm-up: 0.05 means 5% more.
+func (r Result) Growth() float64 { return r.Memory.Growth() }
 
 // String is a one-line summary.
 func (r Result) String() string {
-	return fmt.Sprintf("%s: %d iterations in %v (warm-up: %d); RSS %.1f MB at start, %.1f MB after warm-up, %.1f MB at the end (%+.1f%%), peak %.1f MB; fds %d -> %d -> %d; threads %d -> %d -> %d",
-		r.Mode, r.Iterations, r.Elapsed.Round(time.Second), r.WarmIterations, mb(r.Start.RSS), mb(r.Warm.RSS), mb(r.End.RSS), 100*r.Growth(), mb(r.End.HWM),
+	m := r.Memory
+	return fmt.Sprintf("%s: %d iterations in %v (warm-up: %d, %v); RSS median %.1f MB over %v after the warm-up (%d samples), %.1f MB over the last %v (%d samples): %+.1f%%; RSS %.1f to %.1f MB after the warm-up (%d samples), peak %.1f MB; fds %d -> %d -> %d; threads %d -> %d -> %d",
+		r.Mode, r.Iterations, r.Elapsed.Round(time.Second), r.WarmIterations, r.WarmAt.Round(time.Second),
+		mb(m.First.Median), roundSpan(m.First.To-m.First.From), m.First.N,
+		mb(m.Last.Median), roundSpan(m.Last.To-m.Last.From), m.Last.N, 100*r.Growth(),
+		mb(m.Min), mb(m.Max), m.Samples, mb(r.End.HWM),
 		len(r.Start.FDs), len(r.Warm.FDs), len(r.End.FDs), r.Start.Threads, r.Warm.Threads, r.End.Threads)
 }
 
+// measure stops rs, keeps its readings in r and measures them with
+// windows as long as warmup, the planned warm-up, within bounds (see
+// windowFor).
+func (r *Result) measure(rs *rssSampler, warmup time.Duration) error {
+	series, err := rs.Stop()
+	r.Series = series
+	if err != nil {
+		return fmt.Errorf("longrun: %s: %w", r.Mode, err)
+	}
+	if len(series) == 0 {
+		return fmt.Errorf("longrun: %s: no RSS readings", r.Mode)
+	}
+	if r.Memory, err = Measure(series, r.WarmAt, windowFor(warmup, rs.every, r.WarmAt, series[len(series)-1].At)); err != nil {
+		return fmt.Errorf("longrun: %s: %w", r.Mode, err)
+	}
+	return nil
+}
+
 func mb(kb int64) float64 { return float64(kb) / 1024 }
+
+// roundSpan rounds a window's length for a summary: to the second from
+// 10 s on, else to 10 ms.
+func roundSpan(d time.Duration) time.Duration {
+	if d >= 10*time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(10 * time.Millisecond)
+}
 
 // reading is one instant's view of a process.
 type reading struct {
@@ -293,13 +332,15 @@ type ServePlan struct {
 	// past it since the first began (and past the warm-up), with fewer
 	// than Scrapes done; Result.Iterations says how many.
 	For time.Duration
+	// SampleEvery is how often RSS is read (DefaultSampleEvery if 0).
+	SampleEvery time.Duration
 	// Log, when set, receives a progress line about once a minute.
 	Log func(msg string)
 }
 
 // Serve runs `bin [Global...] serve` on a free loopback port, scrapes its
-// /metrics as p says, and samples the server at the start, after the
-// warm-up and after the last scrape.
+// /metrics as p says, samples the server at the start, after the
+// warm-up and after the last scrape, and reads its RSS throughout.
 func Serve(ctx context.Context, bin string, p ServePlan) (Result, error) {
 	r := Result{Mode: "serve"}
 	if p.WarmScrapes < 0 || p.WarmFor < 0 || p.Scrapes < 2 || p.WarmScrapes >= p.Scrapes {
@@ -329,6 +370,8 @@ func Serve(ctx context.Context, bin string, p ServePlan) (Result, error) {
 		return steady(ctx, cmd.Process.Pid, window, idle)
 	}
 	began := time.Now()
+	rs := sampleRSS(ctx, cmd.Process.Pid, began, p.SampleEvery)
+	defer rs.Stop() // no-op once stopped
 	lastLog := began
 	for i := 1; i <= p.Scrapes; i++ {
 		if err := scrape(ctx, client, url); err != nil {
@@ -339,6 +382,7 @@ func Serve(ctx context.Context, bin string, p ServePlan) (Result, error) {
 			if i == p.Scrapes {
 				return r, fmt.Errorf("longrun: serve: the warm-up (%d scrapes, %v) did not end before the last of %d scrapes", p.WarmScrapes, p.WarmFor, p.Scrapes)
 			}
+			r.WarmAt = time.Since(began)
 			if r.Warm, err = sample(); err != nil {
 				return r, err
 			}
@@ -356,6 +400,13 @@ func Serve(ctx context.Context, bin string, p ServePlan) (Result, error) {
 		return r, err
 	}
 	r.Elapsed = time.Since(began)
+	warmup := p.WarmFor
+	if warmup == 0 { // a warm-up of scrapes only
+		warmup = r.WarmAt
+	}
+	if err := r.measure(rs, warmup); err != nil {
+		return r, err
+	}
 	return r, stop(cmd, rest)
 }
 
@@ -387,13 +438,15 @@ type RecordPlan struct {
 	// Every is record's --every; the warm-up lasts Warm and the whole
 	// run For, both from the start.
 	Every, Warm, For time.Duration
+	// SampleEvery is how often RSS is read (DefaultSampleEvery if 0).
+	SampleEvery time.Duration
 	// Log, when set, receives a progress line about once a minute.
 	Log func(msg string)
 }
 
 // Record runs `bin [Global...] record --db DB --every Every` for p.For,
-// sampling it at the start, after p.Warm and at the end, and counts the
-// snapshots it stored.
+// sampling it at the start, after p.Warm and at the end and reading its
+// RSS throughout, and counts the snapshots it stored.
 func Record(ctx context.Context, bin string, p RecordPlan) (Result, error) {
 	r := Result{Mode: "record"}
 	if p.Warm <= 0 || p.Warm >= p.For || p.Every <= 0 {
@@ -406,6 +459,8 @@ func Record(ctx context.Context, bin string, p RecordPlan) (Result, error) {
 	}
 	defer cmd.Process.Kill()
 	began := time.Now()
+	rs := sampleRSS(ctx, cmd.Process.Pid, began, p.SampleEvery)
+	defer rs.Stop()
 	// A window of two periods holds at least one pause between two
 	// snapshots; steady waits on until it has seen one.
 	window, idle := max(2*p.Every, 300*time.Millisecond), min(idleFor, p.Every/2)
@@ -445,6 +500,7 @@ func Record(ctx context.Context, bin string, p RecordPlan) (Result, error) {
 	if err := wait(p.Warm); err != nil {
 		return r, err
 	}
+	r.WarmAt = time.Since(began)
 	if r.Warm, err = steady(ctx, cmd.Process.Pid, window, idle); err != nil {
 		return r, fmt.Errorf("%w: %s", err, rest.String())
 	}
@@ -456,6 +512,9 @@ func Record(ctx context.Context, bin string, p RecordPlan) (Result, error) {
 		return r, fmt.Errorf("%w: %s", err, rest.String())
 	}
 	r.Elapsed = time.Since(began)
+	if err := r.measure(rs, p.Warm); err != nil {
+		return r, err
+	}
 	if err := stop(cmd, rest); err != nil {
 		return r, err
 	}
