@@ -48,13 +48,6 @@ const (
 )
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		// A statement reads a whole kernel table into memory at once (80k
-		// sockets grow the heap from 4 to 60 MB in one go): collecting at
-		// 3x the live heap instead of 2x halves the collections and cuts
-		// such a query by a third, for a few MB more.
-		debug.SetGCPercent(200)
-	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
