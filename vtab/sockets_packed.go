@@ -58,18 +58,13 @@ func (f *fallbackReader) messages(ctx context.Context, req sock.Request) (*sockd
 }
 
 // packedSockets is the sockets table's compact snapshot (Table.Pack):
-// the sock_diag replies of the sockets, plus what every row shares (the
-// owner index, the /proc/net-only columns, interface names). A socket
-// costs its reply's bytes, where a record costs the parsed socket, its
-// owner and a row key.
+// the sock_diag replies of the sockets, plus what every row shares
+// (socketAttach). A socket costs its reply's bytes, where a record costs
+// the parsed socket, its owner and a row key.
 type packedSockets struct {
-	msgs     *sockdiag.Messages
-	more     []sock.Socket // after msgs: those /proc/net gave
-	src      *Source
-	procNet  *procNetIndex
-	owners   *streamOwners
-	withUser bool
-	ifnames  map[int]string
+	msgs *sockdiag.Messages
+	more []sock.Socket // after msgs: those /proc/net gave
+	a    *socketAttach
 }
 
 func (p *packedSockets) Len() int { return p.msgs.Len() + len(p.more) }
@@ -90,23 +85,13 @@ func (p *packedSockets) Decode(i int, into *socketRecord) {
 		s = new(sock.Socket)
 	}
 	*s = p.socket(i)
-	if p.procNet != nil {
-		p.procNet.join(s)
-	}
-	r := socketRecord{Socket: s, ifnames: p.ifnames}
-	if p.withUser {
-		r.user = p.src.UserName(s.UID)
-	}
-	if p.owners != nil && s.Inode != 0 {
-		if o, ok := p.owners.lookup(s.Inode); ok {
-			r.owner = into.owner
-			if r.owner == nil {
-				r.owner = new(ownerInfo)
-			}
-			*r.owner = o
+	owner := into.owner
+	*into, _ = p.a.record(s, func() *ownerInfo {
+		if owner == nil {
+			owner = new(ownerInfo)
 		}
-	}
-	*into = r
+		return owner
+	})
 }
 
 // packSockets reads the sockets q selects into a packedSockets, or
@@ -122,7 +107,7 @@ func packSockets(ctx context.Context, src *Source, q *Query) (Packed[socketRecor
 	}
 	req, ok := socketRequest(q)
 	if !ok {
-		return &packedSockets{msgs: &sockdiag.Messages{}}, nil // the constraints exclude every socket
+		return &packedSockets{msgs: &sockdiag.Messages{}, a: &socketAttach{src: src}}, nil // the constraints exclude every socket
 	}
 	msgs, more, err := packer.messages(ctx, req)
 	if err != nil {
@@ -132,19 +117,11 @@ func packSockets(ctx context.Context, src *Source, q *Query) (Packed[socketRecor
 		return nil, nil
 	}
 	src.root().packs.Add(1)
-	p := &packedSockets{msgs: msgs, more: more, src: src, withUser: q.Needs(CostUserName)}
-	if join := procNetJoins(q, req); len(join) > 0 {
-		if p.procNet, err = readProcNetIndex(ctx, src, req, join); err != nil {
-			return nil, fmt.Errorf("sockets: %w", err)
-		}
-	}
+	p := &packedSockets{msgs: msgs, more: more}
 	owners, bound := q.Needs(CostOwners), q.Uses("bound_interface")
-	if !owners && !bound {
-		return p, nil
-	}
-	// One pass over the sockets for what the rows share: the inodes
-	// whose owners to look for (when few and no hold shares a walk of
-	// every owner, as attachOwners does) and whether any is bound.
+	// One pass over the sockets for the inodes whose owners to look for
+	// (when few and no hold shares a walk of every owner, as
+	// attachOwners does) and whether any is bound.
 	var want map[uint64]struct{}
 	if owners && p.Len() <= maxWanted && !ownersHeld(src) {
 		want = make(map[uint64]struct{}, p.Len())
@@ -159,18 +136,16 @@ func packSockets(ctx context.Context, src *Source, q *Query) (Packed[socketRecor
 			anyBound = anyBound || s.BoundIf != 0
 		}
 	}
+	if p.a, err = newSocketAttach(ctx, src, q, req, want); err != nil {
+		return nil, err
+	}
 	if anyBound {
-		if p.ifnames, err = boundInterfaceNames(ctx, src); err != nil {
+		if p.a.ifnames, err = boundInterfaceNames(ctx, src); err != nil {
 			return nil, fmt.Errorf("sockets: %w", err)
 		}
 	}
-	if owners {
-		if p.owners, err = scanOwners(ctx, src, want, q.Needs(CostCgroup)); err != nil {
-			return nil, err
-		}
-		if p.owners.idx.Denied() > 0 && p.unowned() {
-			src.Notice(deniedNotice(p.owners.idx.Denied()))
-		}
+	if p.a.owners != nil && p.a.owners.idx.Denied() > 0 {
+		p.a.noticeUnowned(p.unowned())
 	}
 	return p, nil
 }
@@ -180,7 +155,7 @@ func (p *packedSockets) unowned() bool {
 	for i := range p.Len() {
 		s := p.socket(i)
 		if s.Inode != 0 {
-			if _, ok := p.owners.lookup(s.Inode); !ok {
+			if _, ok := p.a.owners.lookup(s.Inode); !ok {
 				return true
 			}
 		}

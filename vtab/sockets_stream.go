@@ -46,67 +46,45 @@ func streamSockets(ctx context.Context, src *Source, q *Query, yield func([]sock
 	if !ok {
 		return nil // the constraints exclude every socket
 	}
-	var procNet *procNetIndex
-	if join := procNetJoins(q, req); len(join) > 0 {
-		var err error
-		if procNet, err = readProcNetIndex(ctx, src, req, join); err != nil {
-			return fmt.Errorf("sockets: %w", err)
-		}
-	}
-	var owners *streamOwners
-	if q.Needs(CostOwners) {
+	var want map[uint64]struct{}
+	if q.Needs(CostOwners) && (narrowed(req) || src.netnsPath != "") && !ownersHeld(src) {
 		// When the kernel filters, or in another namespace (a few
 		// sockets, while the scan walks every process of the host),
 		// read the inodes first and look for their owners only, as the
 		// snapshot path does: a short scan that stops once all are
 		// found. Otherwise, past maxWanted sockets, or while a hold
 		// shares one walk of every owner, index every owner.
-		var want map[uint64]struct{}
 		var err error
-		if (narrowed(req) || src.netnsPath != "") && !ownersHeld(src) {
-			if want, err = socketInodes(ctx, src, req); err != nil {
-				return fmt.Errorf("sockets: %w", err)
-			}
-		}
-		if owners, err = scanOwners(ctx, src, want, q.Needs(CostCgroup)); err != nil {
-			return err
+		if want, err = socketInodes(ctx, src, req); err != nil {
+			return fmt.Errorf("sockets: %w", err)
 		}
 	}
-	withUser := q.Needs(CostUserName)
+	a, err := newSocketAttach(ctx, src, q, req, want)
+	if err != nil {
+		return err
+	}
 	withIf := q.Uses("bound_interface")
-	var ifnames map[int]string
 	var ifErr error
 	recs := make([]socketRecord, 0, streamBatchSize)
 	var infos []ownerInfo // the batch's owners, reused
 	unowned := false
-	err := streamSocketList(ctx, src, req, func(socks []sock.Socket) bool {
+	err = streamSocketList(ctx, src, req, func(socks []sock.Socket) bool {
 		recs = recs[:0]
 		if cap(infos) < len(socks) {
 			infos = make([]ownerInfo, 0, len(socks)) // r.owner points into it
 		}
 		infos = infos[:0]
 		for i := range socks {
-			r := socketRecord{Socket: &socks[i]}
-			if procNet != nil {
-				procNet.join(r.Socket)
-			}
-			if withUser {
-				r.user = src.UserName(r.UID)
-			}
-			if owners != nil && r.Inode != 0 {
-				if o, ok := owners.lookup(r.Inode); ok {
-					infos = append(infos, o)
-					r.owner = &infos[len(infos)-1]
-				} else {
-					unowned = true
-				}
-			}
-			if withIf && r.BoundIf != 0 && ifnames == nil {
-				if ifnames, ifErr = boundInterfaceNames(ctx, src); ifErr != nil {
+			if withIf && socks[i].BoundIf != 0 && a.ifnames == nil {
+				if a.ifnames, ifErr = boundInterfaceNames(ctx, src); ifErr != nil {
 					return false
 				}
 			}
-			r.ifnames = ifnames
+			r, none := a.record(&socks[i], func() *ownerInfo {
+				infos = append(infos, ownerInfo{})
+				return &infos[len(infos)-1]
+			})
+			unowned = unowned || none
 			recs = append(recs, r)
 		}
 		return yield(recs)
@@ -117,10 +95,70 @@ func streamSockets(ctx context.Context, src *Source, q *Query, yield func([]sock
 	if err != nil {
 		return fmt.Errorf("sockets: %w", err)
 	}
-	if unowned && owners.idx.Denied() > 0 {
-		src.Notice(deniedNotice(owners.idx.Denied()))
-	}
+	a.noticeUnowned(unowned)
 	return nil
+}
+
+// socketAttach is what a read of the sockets table adds to the kernel's
+// fields of every socket, shared by its rows: the /proc/net-only columns,
+// the owner index, user names and interface names. The streaming and the
+// compact snapshot paths make rows with it alike.
+type socketAttach struct {
+	src      *Source
+	procNet  *procNetIndex // nil unless a /proc/net-only column is used
+	owners   *streamOwners // nil unless an owner column is used
+	withUser bool
+	ifnames  map[int]string // set by the caller once some socket is bound
+}
+
+// newSocketAttach reads what q's columns need beside req's sockets: the
+// /proc/net files of the protocols whose /proc/net-only columns it uses,
+// and the owners of the sockets whose inodes are in want (nil: every
+// socket).
+func newSocketAttach(ctx context.Context, src *Source, q *Query, req sock.Request, want map[uint64]struct{}) (*socketAttach, error) {
+	a := &socketAttach{src: src, withUser: q.Needs(CostUserName)}
+	var err error
+	if join := procNetJoins(q, req); len(join) > 0 {
+		if a.procNet, err = readProcNetIndex(ctx, src, req, join); err != nil {
+			return nil, fmt.Errorf("sockets: %w", err)
+		}
+	}
+	if q.Needs(CostOwners) {
+		if a.owners, err = scanOwners(ctx, src, want, q.Needs(CostCgroup)); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// record makes socket s's row, joining its /proc/net-only columns into
+// it. Its owner, when it has a visible one, goes where slot says;
+// unowned reports a socket with an inode and no visible owner.
+func (a *socketAttach) record(s *sock.Socket, slot func() *ownerInfo) (r socketRecord, unowned bool) {
+	if a.procNet != nil {
+		a.procNet.join(s)
+	}
+	r = socketRecord{Socket: s, ifnames: a.ifnames}
+	if a.withUser {
+		r.user = a.src.UserName(s.UID)
+	}
+	if a.owners != nil && s.Inode != 0 {
+		o, ok := a.owners.lookup(s.Inode)
+		if !ok {
+			return r, true
+		}
+		r.owner = slot()
+		*r.owner = o
+	}
+	return r, false
+}
+
+// noticeUnowned says once that some owners are hidden, when a socket had
+// no visible owner and the fd scan was denied some processes.
+func (a *socketAttach) noticeUnowned(unowned bool) {
+	if unowned && a.owners != nil && a.owners.idx.Denied() > 0 {
+		a.src.Notice(deniedNotice(a.owners.idx.Denied()))
+	}
 }
 
 // yieldBatches hands recs to yield in batches of streamBatchSize.
