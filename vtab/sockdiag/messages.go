@@ -22,7 +22,7 @@ const (
 // Messages is a dump kept compact: the sock_diag reply of every socket
 // the request selects, as the kernel sent it, one after another in large
 // blocks, with where each starts. A socket costs the bytes of its reply
-// (about a hundred for TCP without extras) plus six, instead of a parsed
+// (about 110 bytes for TCP without extras) plus six, instead of a parsed
 // sock.Socket; Socket decodes one when it is asked for. It is how a
 // statement that reads a table more than once holds its one snapshot.
 type Messages struct {
