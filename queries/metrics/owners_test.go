@@ -5,22 +5,14 @@ import (
 	"testing"
 
 	"github.com/netsql/netsql/queries"
-	"github.com/netsql/netsql/vtab"
+	"github.com/netsql/netsql/queries/internal/enginetest"
 )
 
 // TestScrapeWalksProcOnce: the queries of one scrape that name owners
 // (by program, by unit) share one /proc fd walk, and the next scrape
 // walks again, so its owners are not a scrape old.
 func TestScrapeWalksProcOnce(t *testing.T) {
-	src, err := vtab.NewSource("../../vtab/testdata/fixture/proc", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := vtab.Open(vtab.Options{Source: src})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	eng, src := enginetest.Open(t, "../../vtab/testdata/fixture/proc")
 	var qs []queries.Query
 	for _, name := range []string{"metric-sockets-by-program", "metric-sockets-by-unit"} {
 		q, ok := queries.Lookup(name)

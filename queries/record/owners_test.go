@@ -6,21 +6,13 @@ import (
 	"testing"
 
 	"github.com/netsql/netsql/queries"
-	"github.com/netsql/netsql/vtab"
+	"github.com/netsql/netsql/queries/internal/enginetest"
 )
 
 // TestSnapshotWalksProcOnce: the queries of one snapshot that name
 // owners share one /proc fd walk, and the next snapshot walks again.
 func TestSnapshotWalksProcOnce(t *testing.T) {
-	src, err := vtab.NewSource("../../vtab/testdata/fixture/proc", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := vtab.Open(vtab.Options{Source: src})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	eng, src := enginetest.Open(t, "../../vtab/testdata/fixture/proc")
 	byProgram, _ := queries.Parse("by-program.sql", "SELECT program, count(*) AS n FROM sockets GROUP BY 1;")
 	byUnit, _ := queries.Parse("by-unit.sql", "SELECT unit, count(*) AS n FROM sockets GROUP BY 1;")
 	ctx := context.Background()

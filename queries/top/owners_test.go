@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/netsql/netsql/vtab"
+	"github.com/netsql/netsql/queries/internal/enginetest"
 )
 
 // listenIn opens a TCP listener inside the named network namespace,
@@ -84,15 +84,7 @@ func TestRefreshWalksProcOnce(t *testing.T) {
 	hostPort := ln.Addr().(*net.TCPAddr).Port
 
 	ctx := context.Background()
-	src, err := vtab.NewSource("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := vtab.Open(vtab.Options{Source: src})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	eng, src := enginetest.Open(t, "")
 	s, err := NewSnapshotter(ctx, eng, builtinPanels(t), false)
 	if err != nil {
 		t.Fatal(err)
