@@ -340,31 +340,8 @@ func TestLiveProbeMatchesList(t *testing.T) {
 	pids := append(startHolders(t, 2, 400), startHelpers(t, "holes", 1, 0)...)
 	holes := pids[len(pids)-1]
 
-	churn, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for churn.Err() == nil {
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), helperEnv+"=hold", "NETSQL_PROCS_N=50")
-			if cmd.Start() != nil {
-				return
-			}
-			time.Sleep(time.Duration(cmd.Process.Pid%5) * time.Millisecond)
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	defer func() { stop(); wg.Wait() }()
-
-	only := func(owners []Owner) []Owner {
-		var out []Owner
-		for _, o := range owners {
-			if slices.Contains(pids, o.PID) {
-				out = append(out, o)
-			}
-		}
-		return out
-	}
+	churnHolders(t)
+	only := func(owners []Owner) []Owner { return ownersOf(owners, pids) }
 	for round := range 3 {
 		var got [2][]Owner
 		for i, list := range []bool{false, true} {
