@@ -36,6 +36,9 @@ type Options struct {
 	// Extensions add SQL functions and collations declared outside vtab
 	// (netstat's, from queries/netstat).
 	Extensions []Extension
+	// WalkFDs makes the owner columns walk /proc/*/fd even where the
+	// kernel's BPF fd iterator is available (Source.WalkFDs).
+	WalkFDs bool
 }
 
 // Engine is a SQLite database whose connection has every netsql table.
@@ -43,10 +46,11 @@ type Options struct {
 // underlying *sql.DB holds a single connection so statements see the same
 // temp tables, views and parameters.
 type Engine struct {
-	db     *sql.DB
-	src    *Source
-	tables []Def
-	funcs  *sqlFuncs
+	db        *sql.DB
+	src       *Source
+	ownSource bool // src was made by Open: Close closes it
+	tables    []Def
+	funcs     *sqlFuncs
 
 	mu       sync.Mutex
 	sessions map[int]*session
@@ -67,18 +71,19 @@ type Engine struct {
 
 // Open returns an engine reading the live kernel, or opts.ProcRoot.
 func Open(opts Options) (*Engine, error) {
-	src := opts.Source
+	src, ownSource := opts.Source, opts.Source == nil
 	if src == nil {
 		var err error
 		if src, err = NewSource(opts.ProcRoot, opts.Notify); err != nil {
 			return nil, err
 		}
+		src.WalkFDs = opts.WalkFDs
 	}
 	tables := opts.Tables
 	if tables == nil {
 		tables = Tables()
 	}
-	e := &Engine{src: src, tables: tables, sessions: map[int]*session{}, allowKill: opts.AllowKill}
+	e := &Engine{src: src, ownSource: ownSource, tables: tables, sessions: map[int]*session{}, allowKill: opts.AllowKill}
 	drv := &sqlite.Driver{}
 	for _, def := range tables {
 		s := def.Schema()
@@ -209,8 +214,15 @@ func (e *Engine) analyse(ctx context.Context, query string, args []any) (folded 
 	return folded, streamingTables(ops)
 }
 
-// Close releases the database.
-func (e *Engine) Close() error { return e.db.Close() }
+// Close releases the database, and the BPF fd iterator when the engine
+// made its source (a source passed in Options is the caller's to close).
+func (e *Engine) Close() error {
+	err := e.db.Close()
+	if e.ownSource {
+		err = errors.Join(err, e.src.Close())
+	}
+	return err
+}
 
 // Schemas describes the engine's tables in registration order.
 func (e *Engine) Schemas() []Schema {

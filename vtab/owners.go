@@ -54,17 +54,15 @@ func ownerIndex(ctx context.Context, src *Source, want map[uint64]struct{}) (idx
 	h.mu.Lock()
 	if h.holds == 0 {
 		h.mu.Unlock()
-		src.root().ownerScans.Add(1)
-		res, err := procs.ScanSocketOwners(ctx, src.ProcRoot, want, procs.ScanOptions{})
+		res, err := src.scanFDs(ctx, want, procs.ScanOptions{})
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("sockets: find owners: %w", err)
 		}
 		return procs.NewOwnerIndex(res), newProgramNames(src), func() {}, nil
 	}
 	if h.idx == nil {
-		src.root().ownerScans.Add(1)
 		// Every owner, not only want's: later reads ask for other inodes.
-		res, err := procs.ScanSocketOwners(ctx, src.ProcRoot, nil, procs.ScanOptions{})
+		res, err := src.scanFDs(ctx, nil, procs.ScanOptions{})
 		if err != nil {
 			h.mu.Unlock()
 			return nil, nil, nil, fmt.Errorf("sockets: find owners: %w", err)
@@ -82,4 +80,62 @@ func ownersHeld(src *Source) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.holds > 0
+}
+
+// fdIteratorMinWant is how many wanted sockets make a one-off scan worth
+// opening the BPF fd iterator (5 to 10 ms: the kernel's type information
+// is read to fit the program): the /proc walk costs about 4 µs per fd, so
+// below this it is the cheaper of the two. Held scans and the exhaustive
+// ones (socket_owners) use it too, unless they name their pids (a walk of
+// a few processes is cheap); a source keeps it once open.
+const fdIteratorMinWant = 2048
+
+// fdIter is a root source's BPF fd iterator, opened on first use and
+// kept until the engine closes. err remembers why it could not be
+// opened (not root, no kernel BTF, another pid namespace), so the
+// attempt is made once.
+type fdIter struct {
+	mu     sync.Mutex
+	it     *procs.FDIterator
+	err    error
+	tried  bool
+	closed bool
+}
+
+// scanFDs finds the owners of the sockets in want (nil: every socket fd
+// of every process), through the kernel's fd iterator where the live
+// kernel offers it and the scan is big enough to pay for it, else by
+// walking /proc/*/fd. Both give the same owners.
+func (s *Source) scanFDs(ctx context.Context, want map[uint64]struct{}, opts procs.ScanOptions) (procs.ScanResult, error) {
+	root := s.root()
+	root.ownerScans.Add(1)
+	if s.Live && !root.WalkFDs && opts.PIDs == nil && (want == nil || len(want) >= fdIteratorMinWant) {
+		opts.Iterator = root.fdIter.open(ctx)
+	}
+	return procs.ScanSocketOwners(ctx, s.ProcRoot, want, opts)
+}
+
+// open returns the iterator, opening it on first use; nil when it cannot
+// be had.
+func (f *fdIter) open(ctx context.Context) *procs.FDIterator {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.tried && !f.closed {
+		f.tried = true
+		f.it, f.err = procs.OpenFDIterator(ctx)
+	}
+	return f.it
+}
+
+// close unloads the iterator's program.
+func (f *fdIter) close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	if f.it == nil {
+		return nil
+	}
+	it := f.it
+	f.it = nil
+	return it.Close()
 }

@@ -175,8 +175,7 @@ func readOwners(ctx context.Context, src *Source, q *Query) ([]ownerRecord, erro
 	if pids := intValues(q.Values("pid", sqlvtab.OpEQ)); pids != nil {
 		opts.PIDs = pids
 	}
-	src.root().ownerScans.Add(1)
-	res, err := procs.ScanSocketOwners(ctx, src.ProcRoot, nil, opts)
+	res, err := src.scanFDs(ctx, nil, opts)
 	if err != nil {
 		return nil, fmt.Errorf("socket_owners: %w", err)
 	}

@@ -50,6 +50,10 @@ type Source struct {
 	RunDir string
 	// Sockets reads socket tables.
 	Sockets sock.Reader
+	// WalkFDs makes owner columns always walk /proc/*/fd, never the
+	// kernel's BPF fd iterator (procs.FDIterator), which is otherwise
+	// used on the live kernel when netsql may load BPF programs.
+	WalkFDs bool
 	// Route opens a reader of the rtnetlink objects (links, addresses,
 	// routes, neighbours, rules) of the namespace the source reads; nil
 	// dials the kernel there. Tests replace it with canned answers. The
@@ -76,6 +80,7 @@ type Source struct {
 	packs  atomic.Int64
 	noPack bool
 	owners ownerHold // one fd walk shared while Engine.HoldOwners holds it
+	fdIter fdIter    // the BPF fd iterator, once opened
 
 	notify   func(Notice)
 	noticed  sync.Map // Notice -> struct{}
@@ -166,6 +171,10 @@ func (s *Source) etcRoot() string {
 func (s *Source) OwnerScans() int64 { return s.root().ownerScans.Load() }
 
 // root is the source caches and counters belong to.
+// Close unloads the BPF fd iterator, if owner columns loaded it. The
+// source stays usable: later owner scans walk /proc.
+func (s *Source) Close() error { return s.root().fdIter.close() }
+
 func (s *Source) root() *Source {
 	if s.parent != nil {
 		return s.parent

@@ -254,3 +254,36 @@ func TestNetstatHasNoDefaultTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestNoBPFFlag: --no-bpf, given before SQL, netstat or a sub-command or
+// among a sub-command's flags, makes the engine walk /proc/*/fd instead
+// of loading the fd iterator; without it the engine may use it.
+func TestNoBPFFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		walk bool
+	}{
+		{[]string{"SELECT 1"}, false},
+		{[]string{"--no-bpf", "SELECT 1"}, true},
+		{[]string{"SELECT 1", "--no-bpf"}, true},
+		{[]string{"--no-bpf", "netstat", "-tanp"}, true},
+		{[]string{"--no-bpf", "top", "--batch"}, true},
+	} {
+		cfg, err := parseArgs(c.args, io.Discard)
+		if err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		if got := cfg.engineOptions(nil).WalkFDs; got != c.walk {
+			t.Errorf("%q: WalkFDs %v, want %v", c.args, got, c.walk)
+		}
+	}
+	// The sub-commands take it among their own flags.
+	for _, args := range [][]string{
+		{"top", "--batch", "-n", "1", "--no-bpf", "--proc", netstatFixture},
+		{"export", "--no-bpf", "--proc", netstatFixture, "--textfile", t.TempDir() + "/m.prom"},
+	} {
+		if _, errs, code := runCLI(t, "", args...); code != 0 {
+			t.Errorf("%q: exit %d: %s", args, code, errs)
+		}
+	}
+}

@@ -143,6 +143,7 @@ func parseCommand(cfg *config, stdout io.Writer) (*subConfig, error) {
 	fs.StringVar(&cfg.proc, "proc", cfg.proc, "read a /proc tree on disk instead of the live kernel")
 	fs.StringVar(&cfg.queriesDir, "queries", cfg.queriesDir, "read user queries from `DIR`")
 	fs.BoolVar(&cfg.quiet, "quiet", cfg.quiet, quietUsage)
+	fs.BoolVar(&cfg.noBPF, "no-bpf", cfg.noBPF, noBPFUsage)
 	var what string
 	switch cfg.command {
 	case "export":
@@ -250,7 +251,7 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 	// A run that left out a query the user named ends with status 1 once
 	// the rest has run; so does an export missing a skipped file's metrics.
 	incomplete := missing > 0 || cfg.command == "export" && len(skipped) > 0
-	eng, err := netstat.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
+	eng, err := netstat.Open(cfg.engineOptions(cfg.notifier(stderr)))
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError
@@ -271,7 +272,7 @@ func runCommand(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 		// A scrape stuck in the kernel past its deadline leaves its
 		// engine behind; later scrapes go on with a fresh one.
 		set.Reopen = func() (*vtab.Engine, error) {
-			return netstat.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr)})
+			return netstat.Open(cfg.engineOptions(cfg.notifier(stderr)))
 		}
 		set.Log = logf
 		srv := &metrics.Server{Set: set, Addr: sc.listen, ScrapeTimeout: sc.scrape, Log: logf}

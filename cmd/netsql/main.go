@@ -91,6 +91,8 @@ type config struct {
 	quiet bool
 	// allowKill is --allow-kill: DELETE FROM sockets closes sockets.
 	allowKill bool
+	// noBPF is --no-bpf: owners are found by walking /proc/*/fd.
+	noBPF bool
 	// db is --db: a history file to query beside the live tables.
 	db string
 	// hostField and timeField name the fields ndjson output adds.
@@ -169,6 +171,15 @@ flags:
 	fs.PrintDefaults()
 }
 
+// noBPFUsage describes --no-bpf, which the sub-commands take too.
+const noBPFUsage = "never load a BPF program: as root netsql finds the processes behind sockets through the kernel's fd iterator; with this it walks /proc/*/fd (slower with many sockets)"
+
+// engineOptions are the engine options the flags ask for, notices going
+// to notify.
+func (cfg *config) engineOptions(notify func(vtab.Notice)) vtab.Options {
+	return vtab.Options{ProcRoot: cfg.proc, Notify: notify, WalkFDs: cfg.noBPF}
+}
+
 // parseArgs parses flags anywhere on the command line; the remaining
 // words are SQL. -h writes the usage to stdout.
 func parseArgs(args []string, stdout io.Writer) (*config, error) {
@@ -185,6 +196,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.StringVar(&cfg.queriesDir, "queries", "", "read user queries from `DIR` (default $XDG_CONFIG_HOME/netsql/queries)")
 	fs.BoolVar(&cfg.failOnRows, "fail-on-rows", false, "exit 3 when the last statement returns any row")
 	fs.BoolVar(&cfg.quiet, "quiet", false, quietUsage)
+	fs.BoolVar(&cfg.noBPF, "no-bpf", false, noBPFUsage)
 	fs.BoolVar(&cfg.allowKill, "allow-kill", false, "let DELETE FROM sockets WHERE ... close the sockets it matches (as ss -K); netsql writes nothing without it")
 	fs.StringVar(&cfg.db, "db", "", "query the history database `FILE` (from netsql record) beside the live tables")
 	fs.StringVar(&cfg.hostField, "host-field", "", "ndjson: add the host name to every object as field `NAME`")
@@ -492,7 +504,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		script, fromScript = string(b), true
 	}
 
-	eng, err := netstat.Open(vtab.Options{ProcRoot: cfg.proc, Notify: cfg.notifier(stderr), AllowKill: cfg.allowKill})
+	engOpts := cfg.engineOptions(cfg.notifier(stderr))
+	engOpts.AllowKill = cfg.allowKill
+	eng, err := netstat.Open(engOpts)
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError

@@ -48,6 +48,7 @@ func runTop(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.proc, "proc", cfg.proc, "read a /proc tree on disk instead of the live kernel (one frame)")
 	fs.StringVar(&cfg.queriesDir, "queries", cfg.queriesDir, "read user queries and panels from `DIR`")
 	fs.BoolVar(&cfg.quiet, "quiet", cfg.quiet, quietUsage)
+	fs.BoolVar(&cfg.noBPF, "no-bpf", cfg.noBPF, noBPFUsage)
 	usageErr := func(err error) int {
 		fmt.Fprintf(stderr, "netsql: top: %v\n", err)
 		fmt.Fprintln(stderr, "usage: netsql top ...   (netsql top -h for help)")
@@ -95,7 +96,7 @@ func runTop(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
 		notify = func(n vtab.Notice) { notes.add(n.Msg) }
 	}
 	// netstat.Open: a user panel may call any function a query can.
-	eng, err := netstat.Open(vtab.Options{ProcRoot: cfg.proc, Notify: notify})
+	eng, err := netstat.Open(cfg.engineOptions(notify))
 	if err != nil {
 		fmt.Fprintf(stderr, "netsql: %v\n", err)
 		return exitError

@@ -33,44 +33,10 @@ func cpuTime(b *testing.B) time.Duration {
 // first, untimed, has nothing to compare with). ss -tanpi, which reads
 // the same (owners, tcp_info) for TCP only, is timed in the same run.
 func BenchmarkRefresh(b *testing.B) {
-	ctx := context.Background()
-	b.Run("top", func(b *testing.B) {
-		eng, err := vtab.Open(vtab.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer eng.Close()
-		s, err := NewSnapshotter(ctx, eng, builtinPanels(b), false)
-		if err != nil {
-			b.Fatal(err)
-		}
-		snap, err := s.Refresh(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sockets := 0.0
-		if set := snap.Sets["top-programs"]; set != nil {
-			for _, r := range set.Rows {
-				n, _ := number(r[set.Index("conns")])
-				l, _ := number(r[set.Index("listen")])
-				sockets += n + l
-			}
-		}
-		b.ResetTimer()
-		cpu := cpuTime(b)
-		for i := 0; i < b.N; i++ {
-			if _, err := s.Refresh(ctx); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric((cpuTime(b)-cpu).Seconds()/float64(b.N), "cpu-s/op")
-		b.ReportMetric(sockets, "inet-sockets")
-		var ru syscall.Rusage
-		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-rss-MB") // the process's, every refresh so far
-	})
+	// top names programs through the kernel's fd iterator where it can
+	// (root, the initial pid namespace); top-walkfds walks /proc/*/fd.
+	b.Run("top", func(b *testing.B) { benchmarkRefresh(b, false) })
+	b.Run("top-walkfds", func(b *testing.B) { benchmarkRefresh(b, true) })
 	b.Run("ss-tanpi", func(b *testing.B) {
 		if _, err := exec.LookPath("ss"); err != nil {
 			b.Skip("ss is not installed")
@@ -85,4 +51,45 @@ func BenchmarkRefresh(b *testing.B) {
 		}
 		b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 	})
+}
+
+// benchmarkRefresh times refreshes of the built-in panels on one engine,
+// walking /proc/*/fd for owners when walkFDs.
+func benchmarkRefresh(b *testing.B, walkFDs bool) {
+	ctx := context.Background()
+	eng, err := vtab.Open(vtab.Options{WalkFDs: walkFDs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer eng.Close()
+	s, err := NewSnapshotter(ctx, eng, builtinPanels(b), false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap, err := s.Refresh(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sockets := 0.0
+	if set := snap.Sets["top-programs"]; set != nil {
+		for _, r := range set.Rows {
+			n, _ := number(r[set.Index("conns")])
+			l, _ := number(r[set.Index("listen")])
+			sockets += n + l
+		}
+	}
+	b.ResetTimer()
+	cpu := cpuTime(b)
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Refresh(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric((cpuTime(b)-cpu).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(sockets, "inet-sockets")
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(ru.Maxrss)/1024, "peak-rss-MB") // the process's, every refresh so far
 }
