@@ -1,6 +1,8 @@
 package vtab
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -370,9 +372,27 @@ func (t *heldTable) BestIndex(info *sqlvtab.IndexInfo) error {
 		cost /= indexedFactor
 		rows /= indexedFactor
 	}
+	// The rows come in any order asked for (sorted in Filter, in Go):
+	// a GROUP BY on columns of the table then needs no sorter. SQLite
+	// passes no term it would order otherwise (a COLLATE other than
+	// the column's, NULLS FIRST/LAST), and takes the order back when an
+	// IN list runs Filter once per value.
+	var order []string
+	for _, o := range info.OrderBy {
+		if o.Column < 0 || o.Column >= len(t.cols) {
+			order = nil
+			break
+		}
+		term := strconv.Itoa(o.Column)
+		if o.Desc {
+			term += "d"
+		}
+		order = append(order, term)
+	}
+	info.OrderByConsumed = len(order) > 0
 	// The name leads, as in a live table's plan: streamingTables reads
 	// it, and no live table has it.
-	info.IdxStr = heldModule + ";" + strings.Join(cols, ",")
+	info.IdxStr = heldModule + ";" + strings.Join(cols, ",") + ";" + strings.Join(order, ",")
 	info.EstimatedCost = max(cost, minCost)
 	info.EstimatedRows = int64(max(rows, 1))
 	return nil
@@ -397,14 +417,46 @@ func (c *heldCursor) Filter(_ int, idxStr string, vals []sqlvtab.Value) error {
 		c.all, c.rows = false, []int32{}
 		return nil
 	}
-	_, list, _ := strings.Cut(idxStr, ";")
+	parts := strings.Split(idxStr, ";")
+	if len(parts) != 3 {
+		return fmt.Errorf("vtab: held table: bad plan %q", idxStr)
+	}
+	if err := c.lookups(parts[1], vals); err != nil {
+		return fmt.Errorf("vtab: held table: bad plan %q", idxStr)
+	}
+	if parts[2] != "" {
+		var order []heldOrder
+		for _, f := range strings.Split(parts[2], ",") {
+			desc := strings.HasSuffix(f, "d")
+			col, err := strconv.Atoi(strings.TrimSuffix(f, "d"))
+			if err != nil || col >= len(c.table.cols) {
+				return fmt.Errorf("vtab: held table: bad plan %q", idxStr)
+			}
+			order = append(order, heldOrder{col, desc})
+		}
+		if c.all {
+			c.rows, c.all = make([]int32, c.held.Len()), false
+			for r := range c.rows {
+				c.rows[r] = int32(r)
+			}
+		} else {
+			c.rows = slices.Clone(c.rows)
+		}
+		c.held.sort(c.rows, order)
+	}
+	return nil
+}
+
+// lookups narrows the cursor's rows to those the equalities on the
+// columns list names (comma-separated) may match, vals their values.
+func (c *heldCursor) lookups(list string, vals []sqlvtab.Value) error {
 	if list == "" {
 		return nil
 	}
 	for i, f := range strings.Split(list, ",") {
 		col, err := strconv.Atoi(f)
 		if err != nil || i >= len(vals) || col >= len(c.table.cols) {
-			return fmt.Errorf("vtab: held table: bad plan %q", idxStr)
+			return fmt.Errorf("bad column %q", f)
 		}
 		key, ok := indexKey(c.table.cols[col].Type, vals[i])
 		if !ok {
@@ -448,4 +500,160 @@ func (c *heldCursor) Rowid() (int64, error) { return int64(c.row()), nil }
 func (c *heldCursor) Close() error {
 	c.held, c.rows = nil, nil
 	return nil
+}
+
+// heldOrder is one ORDER BY term: a column, descending or not.
+type heldOrder struct {
+	col  int
+	desc bool
+}
+
+// sort orders rows (ascending row numbers) as SQLite's ORDER BY on the
+// terms would, ties kept in row order: NULL first, then numbers by
+// value, text by its bytes (BINARY), blobs by theirs; desc reverses a
+// term.
+func (h *Held) sort(rows []int32, order []heldOrder) {
+	if len(order) == 1 && h.data[order[0].col].kind == heldText {
+		h.data[order[0].col].countingSort(rows, order[0].desc)
+		return
+	}
+	cmps := make([]func(a, b int32) int, len(order))
+	for i, o := range order {
+		c := h.data[o.col].comparer()
+		if o.desc {
+			asc := c
+			c = func(a, b int32) int { return asc(b, a) }
+		}
+		cmps[i] = c
+	}
+	slices.SortStableFunc(rows, func(a, b int32) int {
+		for _, cmp := range cmps {
+			if c := cmp(a, b); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+}
+
+// countingSort orders rows by a text column in one pass: by each
+// distinct text's rank, NULL first (last when desc).
+func (d *heldData) countingSort(rows []int32, desc bool) {
+	rank := d.ranks()
+	n := len(d.dict) + 1
+	key := func(r int32) int {
+		k := 0
+		if d.nulls[r/64]&(1<<(r%64)) == 0 {
+			k = int(rank[d.texts[r]]) + 1
+		}
+		if desc {
+			k = n - 1 - k
+		}
+		return k
+	}
+	start := make([]int, n+1)
+	for _, r := range rows {
+		start[key(r)+1]++
+	}
+	for i := 1; i <= n; i++ {
+		start[i] += start[i-1]
+	}
+	out := make([]int32, len(rows))
+	for _, r := range rows {
+		k := key(r)
+		out[start[k]] = r
+		start[k]++
+	}
+	copy(rows, out)
+}
+
+// ranks returns, for each distinct text of a text column, its place in
+// BINARY order.
+func (d *heldData) ranks() []uint32 {
+	byText := make([]uint32, len(d.dict))
+	for i := range byText {
+		byText[i] = uint32(i)
+	}
+	slices.SortFunc(byText, func(a, b uint32) int { return strings.Compare(d.dict[a].(string), d.dict[b].(string)) })
+	rank := make([]uint32, len(d.dict))
+	for r, i := range byText {
+		rank[i] = uint32(r)
+	}
+	return rank
+}
+
+// comparer returns a comparison of two rows' values of the column in
+// SQLite's order (see Held.sort).
+func (d *heldData) comparer() func(a, b int32) int {
+	null := func(r int32) bool { return d.nulls[r/64]&(1<<(r%64)) != 0 }
+	both := func(a, b int32, cmp func() int) int {
+		switch na, nb := null(a), null(b); {
+		case na && nb:
+			return 0
+		case na:
+			return -1
+		case nb:
+			return 1
+		}
+		return cmp()
+	}
+	switch d.kind {
+	case heldNone:
+		return func(a, b int32) int { return 0 }
+	case heldInt:
+		return func(a, b int32) int { return both(a, b, func() int { return cmp.Compare(d.ints[a], d.ints[b]) }) }
+	case heldFloat:
+		return func(a, b int32) int { return both(a, b, func() int { return cmp.Compare(d.floats[a], d.floats[b]) }) }
+	case heldText:
+		rank := d.ranks()
+		return func(a, b int32) int {
+			return both(a, b, func() int { return cmp.Compare(rank[d.texts[a]], rank[d.texts[b]]) })
+		}
+	}
+	return func(a, b int32) int { return compareValues(d.anys[a], d.anys[b]) }
+}
+
+// compareValues compares two values as SQLite orders them under BINARY:
+// NULL, then numbers by value, then text, then blobs.
+func compareValues(a, b any) int {
+	class := func(v any) int {
+		switch v.(type) {
+		case nil:
+			return 0
+		case int64, float64:
+			return 1
+		case string:
+			return 2
+		}
+		return 3
+	}
+	if ca, cb := class(a), class(b); ca != cb {
+		return cmp.Compare(ca, cb)
+	}
+	switch x := a.(type) {
+	case int64:
+		if y, ok := b.(int64); ok {
+			return cmp.Compare(x, y)
+		}
+		return compareNumbers(float64(x), b)
+	case float64:
+		return compareNumbers(x, b)
+	case string:
+		return strings.Compare(x, b.(string))
+	case []byte:
+		y, _ := b.([]byte)
+		return bytes.Compare(x, y)
+	}
+	return 0
+}
+
+// compareNumbers compares a REAL with a number.
+func compareNumbers(x float64, b any) int {
+	switch y := b.(type) {
+	case int64:
+		return cmp.Compare(x, float64(y))
+	case float64:
+		return cmp.Compare(x, y)
+	}
+	return 0
 }
