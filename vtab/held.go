@@ -359,19 +359,39 @@ type heldTable struct {
 // BestIndex answers equalities from the held rows' indexes; SQLite
 // re-checks every one (an index key may join values that differ, see
 // valueKey), so the plan only narrows the rows.
+//
+// An equality on a column of few values (family, protocol) narrows
+// little; it is left to SQLite when the statement wants an order: SQLite
+// cannot keep the order of `family IN ('inet', 'inet6')`, whose Filter
+// runs once per value, and would sort what both return.
+//
+// The cost is the rows a plan reads, from the rows held now: all of
+// them for a scan, for an equality those of one of the column's distinct
+// values (a text column's are known; a number column is taken to have
+// many). SQLite weighs that against the sort a plan saves: reading every
+// row in the order a GROUP BY needs beats looking up the two values of
+// `family IN ('inet', 'inet6')` and sorting what they return.
 func (t *heldTable) BestIndex(info *sqlvtab.IndexInfo) error {
-	cost, rows := fullScanCost, float64(100000)
+	h := t.eng.held.get(t.id)
+	rows := 1.0
+	if h != nil {
+		rows = float64(max(h.Len(), 1))
+	}
 	var cols []string
 	for i := range info.Constraints {
 		c := &info.Constraints[i]
 		if !c.Usable || c.Column < 0 || c.Column >= len(t.cols) || (c.Op != sqlvtab.OpEQ && c.Op != sqlvtab.OpIS) {
 			continue
 		}
+		d := h.distinct(c.Column)
+		if len(info.OrderBy) > 0 && d < fewValues {
+			continue
+		}
 		cols = append(cols, strconv.Itoa(c.Column))
 		c.ArgIndex = len(cols) - 1
-		cost /= indexedFactor
-		rows /= indexedFactor
+		rows /= d
 	}
+	rows = max(rows, 1)
 	// The rows come in any order asked for (sorted in Filter, in Go):
 	// a GROUP BY on columns of the table then needs no sorter. SQLite
 	// passes no term it would order otherwise (a COLLATE other than
@@ -393,9 +413,26 @@ func (t *heldTable) BestIndex(info *sqlvtab.IndexInfo) error {
 	// The name leads, as in a live table's plan: streamingTables reads
 	// it, and no live table has it.
 	info.IdxStr = heldModule + ";" + strings.Join(cols, ",") + ";" + strings.Join(order, ",")
-	info.EstimatedCost = max(cost, minCost)
-	info.EstimatedRows = int64(max(rows, 1))
+	info.EstimatedCost = rows
+	info.EstimatedRows = int64(rows)
 	return nil
+}
+
+// fewValues is the number of distinct values below which an equality
+// narrows too little to give up an order for (see BestIndex).
+const fewValues = 8
+
+// distinct is how many distinct values column c holds, as BestIndex
+// counts them: a text column's distinct texts (NULL one more), else a
+// tenth of the rows.
+func (h *Held) distinct(c int) float64 {
+	if h == nil || c >= len(h.data) {
+		return 10
+	}
+	if d := &h.data[c]; d.kind == heldText {
+		return float64(len(d.dict) + 1)
+	}
+	return max(float64(h.Len())/10, 10)
 }
 
 func (t *heldTable) Open() (sqlvtab.Cursor, error) { return &heldCursor{table: t}, nil }

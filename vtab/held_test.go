@@ -292,3 +292,38 @@ func TestHeldOrdersRows(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldPlansByRows: the planner weighs a held table's plans by the
+// rows each reads: reading every row in the order a GROUP BY needs
+// beats looking up the values of an IN list on a column of few values
+// and sorting what they return; a lookup on a column of many values is
+// still taken.
+func TestHeldPlansByRows(t *testing.T) {
+	ctx := context.Background()
+	eng, _ := openFake(t)
+	if _, err := eng.ExecContext(ctx, "ATTACH DATABASE ':memory:' AS s"); err != nil {
+		t.Fatal(err)
+	}
+	h := NewHeld([]HeldColumn{{Name: "family", Type: Text}, {Name: "program", Type: Text}, {Name: "remote", Type: Text}}, 0)
+	families := []string{"inet", "inet6", "unix"}
+	for i := range 3000 {
+		h.Append([]any{families[i%3], "p" + strconv.Itoa(i%7), "10.0." + strconv.Itoa(i/250) + "." + strconv.Itoa(i%250)})
+	}
+	if err := eng.Hold(ctx, "s", "t", h); err != nil {
+		t.Fatal(err)
+	}
+	plan := func(q string) string {
+		return strings.Join(query(t, eng, "EXPLAIN QUERY PLAN "+q), "\n")
+	}
+	q := "SELECT program, count(*) FROM s.t WHERE family IN ('inet', 'inet6') GROUP BY program"
+	if p := plan(q); strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("%s sorts:\n%s", q, p)
+	}
+	if got := query(t, eng, q); len(got) != 7 || got[0] != "p0|286" {
+		t.Errorf("%s: %q", q, got)
+	}
+	q = "SELECT family FROM s.t WHERE remote = '10.0.3.7' ORDER BY program"
+	if p := plan(q); !strings.Contains(p, heldModule+";2;") {
+		t.Errorf("%s does not look the remote up:\n%s", q, p)
+	}
+}
