@@ -7,14 +7,92 @@ import (
 	"github.com/netsql/netsql/vtab"
 )
 
-// prevRows is one read of a table, kept for the next read to compare
-// its counters with.
+// prevRows is what one read of a table leaves for the next to compare
+// its counters with: each row's key and rated counters, compactly (the
+// rows themselves are let go before the next read).
 type prevRows struct {
-	held *vtab.Held
-	// rows maps a key (rateKey) to its row; -1 when two rows had it.
-	rows map[any]int32
-	// counters are the columns of the rated counters (plan.rates order).
-	counters []int
+	// ints and others map a key (rateKey) to its row; -1 when two rows
+	// had it.
+	ints   map[int64]int32
+	others map[any]int32
+	// counters holds each rated counter's values (plan.rates order).
+	counters []prevCounter
+}
+
+// prevCounter is one counter's value in each row of a read.
+type prevCounter struct {
+	vals  []int64 // an integer, or a REAL's bits
+	kinds []uint8 // 0 NULL, 1 integer, 2 REAL, 3 any other value (never a rate)
+}
+
+func (c *prevCounter) add(v any) {
+	var x int64
+	var k uint8 = 3
+	switch v := v.(type) {
+	case nil:
+		k = 0
+	case int64:
+		x, k = v, 1
+	case float64:
+		x, k = int64(math.Float64bits(v)), 2
+	}
+	c.vals, c.kinds = append(c.vals, x), append(c.kinds, k)
+}
+
+func (c *prevCounter) value(r int32) any {
+	switch c.kinds[r] {
+	case 1:
+		return c.vals[r]
+	case 2:
+		return math.Float64frombits(uint64(c.vals[r]))
+	}
+	return nil
+}
+
+// row returns the previous row of key k: -1 for a key two previous rows
+// had, -2 for one none had.
+func (p *prevRows) row(k any) int32 {
+	var r int32
+	var found bool
+	if i, ok := k.(int64); ok {
+		r, found = p.ints[i]
+	} else {
+		r, found = p.others[k]
+	}
+	if !found {
+		return -2
+	}
+	return r
+}
+
+// see records row r's key k, marking a key seen before as ambiguous.
+func (p *prevRows) see(k any, r int) {
+	if i, ok := k.(int64); ok {
+		if _, dup := p.ints[i]; dup {
+			p.ints[i] = -1
+		} else {
+			p.ints[i] = int32(r)
+		}
+		return
+	}
+	if _, dup := p.others[k]; dup {
+		p.others[k] = -1
+	} else {
+		p.others[k] = int32(r)
+	}
+}
+
+// columns are the columns pl's snapshot table holds: those panels use,
+// then a rate per rated counter.
+func (pl *plan) columns() []vtab.HeldColumn {
+	cols := make([]vtab.HeldColumn, 0, len(pl.cols)+len(pl.rates))
+	for i, c := range pl.cols {
+		cols = append(cols, vtab.HeldColumn{Name: c, Type: pl.types[i]})
+	}
+	for _, c := range pl.rates {
+		cols = append(cols, vtab.HeldColumn{Name: c + RateSuffix, Type: vtab.Real})
+	}
+	return cols
 }
 
 // read reads pl's table once, in namespace ns when the table has
@@ -24,11 +102,7 @@ func (pl *plan) read(ctx context.Context, eng *vtab.Engine, ns string, dt float6
 	if !pl.netns {
 		ns = ""
 	}
-	cols := make([]vtab.HeldColumn, len(pl.cols))
-	for i, c := range pl.cols {
-		cols[i] = vtab.HeldColumn{Name: c, Type: pl.types[i]}
-	}
-	h := vtab.NewHeld(cols, pl.rows+pl.rows/8)
+	h := vtab.NewHeld(pl.columns()[:len(pl.cols)], pl.rows+pl.rows/8)
 	err := eng.Scan(ctx, pl.table, pl.cols, ns, func(row []any) error {
 		h.Append(row)
 		return nil
@@ -49,18 +123,24 @@ func (pl *plan) addRates(h *vtab.Held, dt float64) {
 		return
 	}
 	key := pl.index(pl.rate.Key)
-	next := &prevRows{held: h, rows: make(map[any]int32, h.Len())}
-	for _, c := range pl.rates {
-		next.counters = append(next.counters, pl.index(c))
+	n := h.Len()
+	next := &prevRows{ints: make(map[int64]int32, n), others: map[any]int32{}, counters: make([]prevCounter, len(pl.rates))}
+	cols := make([]int, len(pl.rates))
+	for i, c := range pl.rates {
+		cols[i] = pl.index(c)
+		next.counters[i] = prevCounter{vals: make([]int64, 0, n), kinds: make([]uint8, 0, n)}
 	}
 	prev := pl.prev
 	if dt <= 0 {
 		prev = nil
 	}
-	// matches[r] is the previous row of row r's key: -1 for a key two
-	// previous rows had, -2 for one none had, -3 for no key.
-	matches := make([]int32, h.Len())
+	// matches[r] is the previous row of row r's key (prevRows.row), -3
+	// for a row without a key.
+	matches := make([]int32, n)
 	for r := range matches {
+		for i, c := range cols {
+			next.counters[i].add(h.Value(r, c))
+		}
 		k, ok := rateKey(h.Value(r, key))
 		switch {
 		case !ok:
@@ -69,20 +149,11 @@ func (pl *plan) addRates(h *vtab.Held, dt float64) {
 		case prev == nil:
 			matches[r] = -2
 		default:
-			p, found := prev.rows[k]
-			if !found {
-				p = -2
-			}
-			matches[r] = p
+			matches[r] = prev.row(k)
 		}
-		if _, dup := next.rows[k]; dup {
-			next.rows[k] = -1
-		} else {
-			next.rows[k] = int32(r)
-		}
+		next.see(k, r)
 	}
 	for i, c := range pl.rates {
-		col := next.counters[i]
 		h.AddColumn(vtab.HeldColumn{Name: c + RateSuffix, Type: vtab.Real}, func(r int) any {
 			if prev == nil {
 				return nil
@@ -90,13 +161,13 @@ func (pl *plan) addRates(h *vtab.Held, dt float64) {
 			var before any
 			switch p := matches[r]; {
 			case p >= 0:
-				before = prev.held.Value(int(p), prev.counters[i])
+				before = prev.counters[i].value(p)
 			case p == -2 && pl.rate.NewFromZero:
 				before = int64(0)
 			default:
 				return nil
 			}
-			return perSecond(before, h.Value(r, col), dt)
+			return perSecond(before, next.counters[i].value(int32(r)), dt)
 		})
 	}
 	pl.prev = next

@@ -242,6 +242,12 @@ func (s *Snapshotter) Refresh(ctx context.Context) (*Snapshot, error) {
 	release := s.eng.HoldOwners()
 	defer release()
 	for _, pl := range s.plans {
+		// The previous rows go before the read: what rates need of them
+		// is in pl.prev, and two reads of 80k sockets at once would
+		// double the memory a refresh needs.
+		if err := s.eng.Hold(ctx, Schema, pl.table, vtab.NewHeld(pl.columns(), 0)); err != nil {
+			return nil, fmt.Errorf("top: read %s: %w", pl.table, err)
+		}
 		h, err := pl.read(ctx, s.eng, s.ns, dt)
 		if err == nil {
 			err = s.eng.Hold(ctx, Schema, pl.table, h)
