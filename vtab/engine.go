@@ -67,6 +67,10 @@ type Engine struct {
 	// streamed.
 	noStream bool
 	streamed atomic.Int64
+	// modules are the declared tables' modules, by table name (Scan).
+	modules map[string]*module
+	// held are the tables Hold keeps.
+	held heldTables
 }
 
 // Open returns an engine reading the live kernel, or opts.ProcRoot.
@@ -83,8 +87,11 @@ func Open(opts Options) (*Engine, error) {
 	if tables == nil {
 		tables = Tables()
 	}
-	e := &Engine{src: src, ownSource: ownSource, tables: tables, sessions: map[int]*session{}, allowKill: opts.AllowKill}
+	e := &Engine{src: src, ownSource: ownSource, tables: tables, sessions: map[int]*session{}, allowKill: opts.AllowKill, modules: map[string]*module{}}
 	drv := &sqlite.Driver{}
+	if err := drv.RegisterModule(heldModule, &heldMod{eng: e}); err != nil {
+		return nil, fmt.Errorf("vtab: register %s: %w", heldModule, err)
+	}
 	for _, def := range tables {
 		s := def.Schema()
 		if err := s.validate(); err != nil {
@@ -97,6 +104,7 @@ func Open(opts Options) (*Engine, error) {
 		if err := drv.RegisterModule(s.Name, m); err != nil {
 			return nil, fmt.Errorf("vtab: register %s: %w", s.Name, err)
 		}
+		e.modules[s.Name] = m
 	}
 	funcs, err := registerFunctions(drv, src, opts.Extensions)
 	if err != nil {

@@ -503,7 +503,7 @@ func (s *session) part(ctx context.Context, m *module, q *Query, ckey string, t 
 	rows, err := m.produce(ctx, q, t)
 	if err != nil {
 		if t.optional {
-			m.eng.src.Notice(Notice{NoticeSkippedNamespace, fmt.Sprintf("netsql: %s: skipped namespace %s: %v", name, t.ns.Name(), err)})
+			m.skipNamespace(&t, err)
 			return nil, nil
 		}
 		return nil, err
@@ -538,20 +538,30 @@ func (s *snapshot) lookup(col int, key any) []int32 {
 	}
 	idx, ok := s.index[col]
 	if !ok {
-		idx = &columnIndex{}
-		n := s.rows.Len()
-		for r := 0; r < n; r++ {
-			switch k, _ := valueKey(s.rows.Value(r, col)); k := k.(type) {
-			case float64:
-				idx.nums.add(k, r)
-			case string:
-				idx.texts.add(k, r)
-			} // NULL and blobs never equal a key
-		}
-		idx.nums.sort()
-		idx.texts.sort()
+		idx = newColumnIndex(s.rows.Len(), func(r int) any { return s.rows.Value(r, col) })
 		s.index[col] = idx
 	}
+	return idx.find(key)
+}
+
+// newColumnIndex indexes the n values value returns.
+func newColumnIndex(n int, value func(r int) any) *columnIndex {
+	idx := &columnIndex{}
+	for r := 0; r < n; r++ {
+		switch k, _ := valueKey(value(r)); k := k.(type) {
+		case float64:
+			idx.nums.add(k, r)
+		case string:
+			idx.texts.add(k, r)
+		} // NULL and blobs never equal a key
+	}
+	idx.nums.sort()
+	idx.texts.sort()
+	return idx
+}
+
+// find returns the ascending rows whose key (a key made by indexKey) is key.
+func (idx *columnIndex) find(key any) []int32 {
 	switch k := key.(type) {
 	case float64:
 		return idx.nums.find(k)

@@ -216,7 +216,7 @@ func (m *module) openStream(ctx context.Context, q *Query, targets []nsTarget) (
 			}
 			if err != nil {
 				if t.optional && !yielded {
-					m.eng.src.Notice(Notice{NoticeSkippedNamespace, fmt.Sprintf("netsql: %s: skipped namespace %s: %v", m.schema.Name, t.ns.Name(), err)})
+					m.skipNamespace(t, err)
 					continue
 				}
 				yield(streamBatch{}, err)

@@ -2,7 +2,6 @@ package top
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"regexp"
 	"sort"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/netsql/netsql/queries/result"
-	"github.com/netsql/netsql/queries/run"
 	"github.com/netsql/netsql/vtab"
 )
 
@@ -55,18 +53,23 @@ type Snapshot struct {
 	Static bool
 }
 
-// plan is how one live table is copied into the snapshot schema.
+// plan is how one live table is read into the snapshot schema.
 type plan struct {
-	table  string
-	cols   []string // the columns panels use
-	netns  bool     // the table takes netns_name
-	rate   *tableRate
-	rates  []string // counters whose _per_s column panels use
-	copied bool     // snap.<table> exists (from the previous refresh)
+	table string
+	cols  []string // the columns panels use
+	types []string // their SQLite types
+	netns bool     // the table takes netns_name
+	rate  *tableRate
+	rates []string // counters whose _per_s column panels use
+	// prev is what the previous refresh read of the key and the rated
+	// counters; nil when there is nothing to compare with.
+	prev *prevRows
+	rows int // how many rows the last read had
 }
 
-// Snapshotter reads the live tables panels use into the snapshot schema,
-// one statement per table, then runs the panels against it. It is the
+// Snapshotter reads the live tables panels use, once per refresh each,
+// holds what it read as the tables of the snapshot schema (vtab.Held:
+// no copy into SQLite), then runs the panels against them. It is the
 // Source of the screen and of batch mode.
 type Snapshotter struct {
 	mu     sync.Mutex // the screen drills down while a refresh runs
@@ -99,7 +102,7 @@ func (s *Snapshotter) SetNamespace(ns string) {
 	s.ns = ns
 	s.prev = time.Time{}
 	for _, p := range s.plans {
-		p.copied = false
+		p.prev = nil
 	}
 }
 
@@ -189,11 +192,11 @@ func planTables(schemas []vtab.Schema, panels []*Panel) []*plan {
 		}
 		for _, c := range sc.Columns {
 			if words[c.Name] || need[c.Name] {
-				pl.cols = append(pl.cols, c.Name)
+				pl.cols, pl.types = append(pl.cols, c.Name), append(pl.types, c.Type)
 			}
 		}
 		if len(pl.cols) == 0 && len(sc.Columns) > 0 {
-			pl.cols = []string{sc.Columns[0].Name} // count(*) alone
+			pl.cols, pl.types = []string{sc.Columns[0].Name}, []string{sc.Columns[0].Type} // count(*) alone
 		}
 		plans = append(plans, pl)
 	}
@@ -224,95 +227,35 @@ func stripComments(text string) string {
 	return b.String()
 }
 
-// statements returns the SQL that copies pl's table into the snapshot:
-// the previous copy becomes TABLE_prev, and the new copy's rate columns
-// compare each row with it by key.
-func (pl *plan) statements(ns string, withPrev bool) []string {
-	t := Schema + "." + pl.table
-	prevName := pl.table + "_prev"
-	src := "SELECT " + strings.Join(quoteAll(pl.cols), ", ") + " FROM temp." + pl.table
-	if pl.netns && ns != "" {
-		src += " WHERE netns_name = :ns"
-	}
-	stmts := []string{"DROP TABLE IF EXISTS " + Schema + "." + prevName}
-	if len(pl.rates) == 0 {
-		return append(stmts, "DROP TABLE IF EXISTS "+t, "CREATE TABLE "+t+" AS "+src)
-	}
-	if !withPrev {
-		var cols []string
-		for _, c := range pl.rates {
-			cols = append(cols, "CAST(NULL AS REAL) AS "+c+RateSuffix)
-		}
-		return append(stmts, "DROP TABLE IF EXISTS "+t,
-			"CREATE TABLE "+t+" AS SELECT c.*, "+strings.Join(cols, ", ")+" FROM ("+src+") AS c")
-	}
-	key := quote(pl.rate.Key)
-	var cols []string
-	for _, c := range pl.rates {
-		// The live counter c.X is named once: every mention of a live
-		// column is one more call into the table per row (SQLite keeps
-		// no copy), here 80k rows times three counters. before is the
-		// previous value: the matched row's, 0 for a row new since
-		// then (NewFromZero, and only when it has a key: a keyless
-		// row can match nothing), else NULL. max(d, -1) is -1 for any
-		// decrease of an integer counter, which nullif makes NULL; a
-		// NULL on either side stays NULL.
-		q := quote(c)
-		before := "p." + q
-		if pl.rate.NewFromZero {
-			before = fmt.Sprintf("CASE WHEN p.%[1]s IS NOT NULL THEN p.%[2]s WHEN c.%[1]s IS NOT NULL THEN 0 END", key, q)
-		}
-		cols = append(cols, fmt.Sprintf("nullif(max(c.%s - (%s), -1), -1) / :dt AS %s", q, before, quote(c+RateSuffix)))
-	}
-	// The index holds the counters too: the join finds the previous
-	// values in it, without a second lookup of each row in the table.
-	return append(stmts,
-		"ALTER TABLE "+t+" RENAME TO "+prevName,
-		"CREATE INDEX "+Schema+"."+prevName+"_key ON "+prevName+"("+key+", "+strings.Join(quoteAll(pl.rates), ", ")+")",
-		"CREATE TABLE "+t+" AS SELECT c.*, "+strings.Join(cols, ", ")+
-			" FROM ("+src+") AS c LEFT JOIN "+Schema+"."+prevName+" AS p ON p."+key+" = c."+key)
-}
-
-func quote(id string) string { return `"` + strings.ReplaceAll(id, `"`, `""`) + `"` }
-
-func quoteAll(ids []string) []string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = quote(id)
-	}
-	return out
-}
-
-// Refresh reads the kernel once for all panels (one statement per live
+// Refresh reads the kernel once for all panels (one read per live
 // table they use) and runs every panel that is not a drill-down.
 func (s *Snapshotter) Refresh(ctx context.Context) (*Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
 	dt := 0.0
-	if !s.prev.IsZero() {
+	if !s.prev.IsZero() && !s.static {
 		dt = now.Sub(s.prev).Seconds()
 	}
 	// Every table is read at one moment: one /proc fd walk serves the
-	// owner columns of every statement (and namespace) of the refresh.
+	// owner columns of every read (and namespace) of the refresh.
 	release := s.eng.HoldOwners()
 	defer release()
 	for _, pl := range s.plans {
-		withPrev := pl.copied && dt > 0 && !s.static
-		pl.copied = false // until this copy succeeds: a failed one renamed it away
-		for _, stmt := range pl.statements(s.ns, withPrev) {
-			var args []any
-			if strings.Contains(stmt, ":ns") {
-				args = append(args, sql.Named("ns", s.ns))
-			}
-			if strings.Contains(stmt, ":dt") {
-				args = append(args, sql.Named("dt", dt))
-			}
-			if _, err := s.eng.ExecContext(ctx, stmt, args...); err != nil {
-				return nil, fmt.Errorf("top: read %s: %w", pl.table, run.CleanError(err))
-			}
+		// The previous rows go before the read: what rates need of them
+		// is in pl.prev, and two reads of 80k sockets at once would
+		// double the memory a refresh needs.
+		if err := s.eng.Hold(ctx, Schema, pl.table, vtab.NewHeld(pl.columns(), 0)); err != nil {
+			return nil, fmt.Errorf("top: read %s: %w", pl.table, err)
 		}
-		pl.copied = true
+		h, err := pl.read(ctx, s.eng, s.ns, dt)
+		if err == nil {
+			err = s.eng.Hold(ctx, Schema, pl.table, h)
+		}
+		if err != nil {
+			pl.prev = nil // the next refresh has nothing to compare with
+			return nil, fmt.Errorf("top: read %s: %w", pl.table, err)
+		}
 	}
 	release()
 	s.prev = now
