@@ -25,16 +25,18 @@ func cpuTime(b *testing.B) time.Duration {
 // protocol counters, then every panel), reporting the CPU it costs as
 // cpu-s/op beside the wall time, the sockets it saw and the test
 // process's peak RSS. The budget is 0.5 s of CPU per refresh at
-// 80k sockets; run it beside
+// 80k sockets; run it as root beside
 //
 //	go run ./cmd/netsql-load -conns 40000 -procs 5
 //
-// Each iteration compares with the previous one, as on screen (the
-// first, untimed, has nothing to compare with). ss -tanpi, which reads
-// the same (owners, tcp_info) for TCP only, is timed in the same run.
+// both in a network namespace of their own (vtab/README.md#benchmarks
+// has the command). Each iteration compares with the previous one, as
+// on screen (the first, untimed, has nothing to compare with). top
+// names programs through the kernel's fd iterator where it can (root,
+// the initial pid namespace), top-walkfds walks /proc/*/fd; ss -tanpi,
+// which reads the same (owners, tcp_info) for TCP only, is timed in the
+// same run.
 func BenchmarkRefresh(b *testing.B) {
-	// top names programs through the kernel's fd iterator where it can
-	// (root, the initial pid namespace); top-walkfds walks /proc/*/fd.
 	b.Run("top", func(b *testing.B) { benchmarkRefresh(b, false) })
 	b.Run("top-walkfds", func(b *testing.B) { benchmarkRefresh(b, true) })
 	b.Run("ss-tanpi", func(b *testing.B) {
