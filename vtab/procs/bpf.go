@@ -35,6 +35,9 @@ type FDIterator struct {
 	mu   sync.Mutex
 	prog int
 	link int
+	// lastLen is how many owners the previous scan kept: the next one
+	// starts with room for as many.
+	lastLen int
 	// cleanup closes prog and link should the iterator be dropped
 	// unclosed; Close stops it, or it would close those fd numbers again
 	// after they were reused.
@@ -185,7 +188,7 @@ func (it *FDIterator) scan(ctx context.Context, want map[uint64]struct{}, pids [
 			keep[p] = true
 		}
 	}
-	var owners []Owner
+	owners := make([]Owner, 0, it.lastLen+it.lastLen/16)
 	buf := make([]byte, 64<<10)
 	have := 0 // bytes of a record split across reads
 	for {
@@ -226,6 +229,7 @@ func (it *FDIterator) scan(ctx context.Context, want map[uint64]struct{}, pids [
 	if have != 0 {
 		return ScanResult{}, fmt.Errorf("procs: fd iterator: %d bytes left over", have)
 	}
+	it.lastLen = len(owners)
 	// Tasks come in pid order and fds in order, but sort rather than trust it.
 	if !slices.IsSortedFunc(owners, cmpOwner) {
 		slices.SortFunc(owners, cmpOwner)
