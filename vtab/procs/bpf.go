@@ -297,16 +297,16 @@ func fdIterProgram(spec *btfSpec) (insns []bpfInsn, attachID uint32, err error) 
 	p := &bpfAsm{}
 	p.mov(r6, r1)                         // r6 = ctx
 	p.load(r2, r6, field{iterCtxFile, 8}) // file (may be NULL)
-	p.jeqImm(r2, 0, "out")                //
+	p.jeqImm(r2, 0, "out")
 	p.load(r3, r6, field{iterCtxTask, 8}) // task (may be NULL)
-	p.jeqImm(r3, 0, "out")                //
-	p.load(r8, r3, f.tgid)                // tgid
-	p.load(r9, r3, f.pid)                 // pid of this task
-	p.jneReg(r8, r9, "out")               // only the thread group's leader
-	p.load(r4, r2, f.inode)               // file->f_inode
-	p.jeqImm(r4, 0, "out")                //
-	p.load(r5, r4, f.sb)                  // inode->i_sb
-	p.jeqImm(r5, 0, "out")                //
+	p.jeqImm(r3, 0, "out")
+	p.load(r8, r3, f.tgid)  // tgid
+	p.load(r9, r3, f.pid)   // pid of this task
+	p.jneReg(r8, r9, "out") // only the thread group's leader
+	p.load(r4, r2, f.inode) // file->f_inode
+	p.jeqImm(r4, 0, "out")
+	p.load(r5, r4, f.sb) // inode->i_sb
+	p.jeqImm(r5, 0, "out")
 	p.load(r0, r5, f.magic)               // sb->s_magic
 	p.jneImm(r0, sockfsMagic, "out")      // a socket
 	p.load(r7, r4, f.ino)                 // inode->i_ino
@@ -316,13 +316,13 @@ func fdIterProgram(spec *btfSpec) (insns []bpfInsn, attachID uint32, err error) 
 	p.store(r10, -8, r7, 8)               // record.inode
 	p.load(r1, r6, field{iterCtxMeta, 8}) // meta
 	p.load(r1, r1, f.seq)                 // meta->seq
-	p.mov(r2, r10)                        //
-	p.addImm(r2, -16)                     // &record
-	p.movImm(r3, fdRecordSize)            //
-	p.call(bpfFuncSeqWrite)               // bpf_seq_write(seq, &record, 16)
-	p.label("out")                        //
-	p.movImm(r0, 0)                       //
-	p.exit()                              //
+	p.mov(r2, r10)
+	p.addImm(r2, -16) // &record
+	p.movImm(r3, fdRecordSize)
+	p.call(bpfFuncSeqWrite) // bpf_seq_write(seq, &record, 16)
+	p.label("out")
+	p.movImm(r0, 0)
+	p.exit()
 	insns, err = p.assemble()
 	return insns, attachID, err
 }
