@@ -31,6 +31,12 @@ import (
 // OpenFDIterator says why when one of these is missing; callers then walk
 // /proc. The program only reads: it is loaded when the iterator opens and
 // unloaded when it closes.
+//
+// The kernel may keep a process from the iterator while /proc shows it
+// (seen: a VM's pid 1 whose fd links even root may not read), so a scan
+// through it also walks /proc/PID/fd of every process the iterator did
+// not see: kernel threads cost an empty directory each, and a process
+// /proc denies is counted in ScanResult.Denied as the walk counts it.
 type FDIterator struct {
 	mu   sync.Mutex
 	prog int
@@ -38,6 +44,9 @@ type FDIterator struct {
 	// lastLen is how many owners the previous scan kept: the next one
 	// starts with room for as many.
 	lastLen int
+	// hide, in tests, drops the records of the processes it names, as a
+	// kernel that keeps a process from the iterator would.
+	hide func(pid int) bool
 	// cleanup closes prog and link should the iterator be dropped
 	// unclosed; Close stops it, or it would close those fd numbers again
 	// after they were reused.
@@ -168,17 +177,20 @@ func readKernelBTF() (blob []byte, release func(), err error) {
 	return b, func() {}, err
 }
 
-// scan reads every socket fd of every process, as ScanSocketOwners
-// describes (want filters, pids restricts), in one pass of the iterator.
-func (it *FDIterator) scan(ctx context.Context, want map[uint64]struct{}, pids []int) (ScanResult, error) {
+// scan reads every socket fd of every process the iterator sees, as
+// ScanSocketOwners describes (want filters, pids restricts), in one pass.
+// seen lists, in ascending order, the processes it saw an open file of:
+// a process with files it did not see is hidden from it, and
+// ScanSocketOwners walks its /proc/PID/fd instead.
+func (it *FDIterator) scan(ctx context.Context, want map[uint64]struct{}, pids []int) (res ScanResult, seen []int, err error) {
 	it.mu.Lock()
 	defer it.mu.Unlock()
 	if it.prog < 0 {
-		return ScanResult{}, errors.New("procs: fd iterator is closed")
+		return ScanResult{}, nil, errors.New("procs: fd iterator is closed")
 	}
 	fd, err := bpf(unix.BPF_ITER_CREATE, unsafe.Pointer(&iterCreateAttr{linkFD: uint32(it.link)}), unsafe.Sizeof(iterCreateAttr{}))
 	if err != nil {
-		return ScanResult{}, fmt.Errorf("procs: fd iterator: start: %w", err)
+		return ScanResult{}, nil, fmt.Errorf("procs: fd iterator: start: %w", err)
 	}
 	defer unix.Close(fd)
 	var keep map[int]bool
@@ -193,14 +205,14 @@ func (it *FDIterator) scan(ctx context.Context, want map[uint64]struct{}, pids [
 	have := 0 // bytes of a record split across reads
 	for {
 		if err := ctx.Err(); err != nil {
-			return ScanResult{}, err
+			return ScanResult{}, nil, err
 		}
 		n, err := unix.Read(fd, buf[have:])
 		if err == unix.EINTR || err == unix.EAGAIN {
 			continue
 		}
 		if err != nil {
-			return ScanResult{}, fmt.Errorf("procs: fd iterator: read: %w", err)
+			return ScanResult{}, nil, fmt.Errorf("procs: fd iterator: read: %w", err)
 		}
 		if n == 0 {
 			break
@@ -214,7 +226,13 @@ func (it *FDIterator) scan(ctx context.Context, want map[uint64]struct{}, pids [
 				FD:    int(binary.NativeEndian.Uint32(r[4:])),
 				Inode: binary.NativeEndian.Uint64(r[8:]),
 			}
-			if keep != nil && !keep[o.PID] {
+			if it.hide != nil && it.hide(o.PID) {
+				continue
+			}
+			if len(seen) == 0 || seen[len(seen)-1] != o.PID {
+				seen = append(seen, o.PID)
+			}
+			if o.Inode == 0 || keep != nil && !keep[o.PID] {
 				continue
 			}
 			if want != nil {
@@ -227,14 +245,15 @@ func (it *FDIterator) scan(ctx context.Context, want map[uint64]struct{}, pids [
 		have = copy(buf, buf[off:n])
 	}
 	if have != 0 {
-		return ScanResult{}, fmt.Errorf("procs: fd iterator: %d bytes left over", have)
+		return ScanResult{}, nil, fmt.Errorf("procs: fd iterator: %d bytes left over", have)
 	}
 	it.lastLen = len(owners)
 	// Tasks come in pid order and fds in order, but sort rather than trust it.
 	if !slices.IsSortedFunc(owners, cmpOwner) {
 		slices.SortFunc(owners, cmpOwner)
 	}
-	return ScanResult{Owners: owners}, nil
+	slices.Sort(seen)
+	return ScanResult{Owners: owners}, slices.Compact(seen), nil
 }
 
 func cmpOwner(a, b Owner) int {
@@ -260,12 +279,14 @@ func servesRoot(rootFd int) bool {
 // fdIterProgram assembles the iterator program for the kernel spec
 // describes and returns it with the BTF id of the iterator it attaches to.
 //
-// For each (task, fd, file) the iterator visits, it writes a record when
-// the file is a socket (its inode is on sockfs) and the task leads its
+// For each (task, fd, file) the iterator visits where the task leads its
 // thread group (the process /proc/PID/fd describes; other threads share
-// its table), as
+// its table), it writes a record
 //
 //	struct { u32 pid; u32 fd; u64 inode; }
+//
+// with the socket's inode when the file is a socket (its inode is on
+// sockfs), else 0: those records say the process was seen.
 func fdIterProgram(spec *btfSpec) (insns []bpfInsn, attachID uint32, err error) {
 	attachID, err = spec.find(btfKindFunc, "bpf_iter_task_file")
 	if err != nil {
@@ -307,9 +328,11 @@ func fdIterProgram(spec *btfSpec) (insns []bpfInsn, attachID uint32, err error) 
 	p.jeqImm(r4, 0, "out")
 	p.load(r5, r4, f.sb) // inode->i_sb
 	p.jeqImm(r5, 0, "out")
-	p.load(r0, r5, f.magic)               // sb->s_magic
-	p.jneImm(r0, sockfsMagic, "out")      // a socket
-	p.load(r7, r4, f.ino)                 // inode->i_ino
+	p.movImm(r7, 0)                    // inode 0: not a socket
+	p.load(r0, r5, f.magic)            // sb->s_magic
+	p.jneImm(r0, sockfsMagic, "write") // a socket?
+	p.load(r7, r4, f.ino)              // inode->i_ino
+	p.label("write")
 	p.load(r9, r6, field{iterCtxFD, 4})   // fd
 	p.store(r10, -16, r8, 4)              // record.pid
 	p.store(r10, -12, r9, 4)              // record.fd

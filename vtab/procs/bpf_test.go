@@ -64,7 +64,15 @@ func TestFDIteratorMatchesWalk(t *testing.T) {
 
 	churnHolders(t)
 	only := func(owners []Owner) []Owner { return ownersOf(owners, pids) }
-	for round := range 3 {
+	// Rounds 3 and 4 hide a holder and this process from the iterator,
+	// as a kernel may hide a process (here one whose links even root may
+	// not read, pid 1 of this machine): the scan walks what it missed.
+	for round := range 5 {
+		it.hide = nil
+		if round >= 3 {
+			hidden := []int{pids[0], os.Getpid()}
+			it.hide = func(pid int) bool { return slices.Contains(hidden, pid) }
+		}
 		walk, err := ScanSocketOwners(ctx, "/proc", nil, ScanOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -76,8 +84,8 @@ func TestFDIteratorMatchesWalk(t *testing.T) {
 		if w, i := only(walk.Owners), only(iter.Owners); !slices.Equal(w, i) {
 			t.Fatalf("round %d: the walk found %d owners, the iterator %d:\nwalk %v\niter %v", round, len(w), len(i), w, i)
 		}
-		if !slices.IsSortedFunc(iter.Owners, cmpOwner) || iter.Denied != 0 || iter.Stopped {
-			t.Fatalf("round %d: iterator result unsorted or flagged: denied %d, stopped %v", round, iter.Denied, iter.Stopped)
+		if !slices.IsSortedFunc(iter.Owners, cmpOwner) || iter.Denied != walk.Denied || iter.Stopped {
+			t.Fatalf("round %d: iterator result unsorted or flagged: denied %d (the walk %d), stopped %v", round, iter.Denied, walk.Denied, iter.Stopped)
 		}
 		if n := len(only(iter.Owners)); n != 2*400+23+len(mine)+2 {
 			t.Fatalf("round %d: %d owners in the test's processes, want %d", round, n, 2*400+23+len(mine)+2)
@@ -137,7 +145,7 @@ func TestFDIteratorCloseLeavesOtherFDs(t *testing.T) {
 	if err := it.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := it.scan(context.Background(), nil, nil); err == nil {
+	if _, _, err := it.scan(context.Background(), nil, nil); err == nil {
 		t.Error("a closed iterator scanned")
 	}
 	var pipes [][2]int
@@ -170,7 +178,7 @@ func TestFDIteratorCancel(t *testing.T) {
 	if _, err := ScanSocketOwners(ctx, "/proc", nil, ScanOptions{Iterator: it}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled scan: %v", err)
 	}
-	if _, err := it.scan(ctx, nil, nil); !errors.Is(err, context.Canceled) {
+	if _, _, err := it.scan(ctx, nil, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled iterator read: %v", err)
 	}
 }

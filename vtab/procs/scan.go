@@ -119,23 +119,42 @@ func ScanSocketOwners(ctx context.Context, procRoot string, want map[uint64]stru
 		slices.Sort(pids)
 		pids = slices.Compact(pids)
 	}
-	if opts.Iterator != nil && !opts.listFDs && servesRoot(rootFd) {
+	// fromIter holds what the fd iterator found; pids are then only the
+	// processes it did not see, which the walk below reads.
+	var fromIter []Owner
+	iterate := opts.Iterator != nil && !opts.listFDs && servesRoot(rootFd)
+	if iterate {
 		switch {
 		case opts.PIDs != nil && len(pids) == 0:
 			return ScanResult{}, nil
 		case want != nil && len(want) == 0:
 			return ScanResult{Stopped: true}, nil
 		}
-		return opts.Iterator.scan(ctx, want, pids)
-	}
-	if opts.PIDs == nil {
+		res, seen, err := opts.Iterator.scan(ctx, want, pids)
+		if err != nil {
+			return ScanResult{}, err
+		}
+		fromIter = res.Owners
+		if opts.PIDs == nil {
+			if pids, err = listPIDs(rootFd); err != nil {
+				return ScanResult{}, fmt.Errorf("procs: list %s: %w", procRoot, err)
+			}
+		}
+		// A process with open files the iterator did not show is hidden
+		// from it (or was born since): walk it. Kernel threads, without
+		// files, cost an empty directory each.
+		pids = slices.DeleteFunc(pids, func(pid int) bool {
+			_, found := slices.BinarySearch(seen, pid)
+			return found
+		})
+	} else if opts.PIDs == nil {
 		pids, err = listPIDs(rootFd)
 		if err != nil {
 			return ScanResult{}, fmt.Errorf("procs: list %s: %w", procRoot, err)
 		}
 	}
 	if len(pids) == 0 {
-		return ScanResult{}, nil
+		return ScanResult{Owners: fromIter}, nil
 	}
 
 	s := &scan{rootFd: rootFd, pids: pids, probe: !opts.listFDs && isProcfs(rootFd)}
@@ -205,6 +224,10 @@ func ScanSocketOwners(ctx context.Context, procRoot string, want map[uint64]stru
 		res.Owners = append(res.Owners, sg.w.owners[sg.off:sg.off+sg.n]...)
 	}
 	res.Stopped = s.stopAt.Load() != math.MaxInt64
+	if iterate {
+		res.Owners = append(res.Owners, fromIter...)
+		slices.SortFunc(res.Owners, cmpOwner)
+	}
 	return res, nil
 }
 
