@@ -62,7 +62,7 @@ func TestFDIteratorMatchesWalk(t *testing.T) {
 	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
 	pids = append(pids, os.Getpid(), child.Process.Pid)
 
-	churnHolders(t)
+	stopChurn := churnHolders(t)
 	only := func(owners []Owner) []Owner { return ownersOf(owners, pids) }
 	// Rounds 3 and 4 hide a holder and this process from the iterator,
 	// as a kernel may hide a process (here one whose links even root may
@@ -93,7 +93,9 @@ func TestFDIteratorMatchesWalk(t *testing.T) {
 	}
 
 	// Filtered by inode: every owner of the listener (this process twice,
-	// the child once), nothing else.
+	// the child once), nothing else; no fork of this process may hold a
+	// copy meanwhile.
+	stopChurn()
 	lnIno := mine[slices.IndexFunc(mine, func(o Owner) bool { return o.FD == sockOwner(t, ln).FD })].Inode
 	res, err := ScanSocketOwners(ctx, "/proc", map[uint64]struct{}{lnIno: {}}, ScanOptions{Iterator: it})
 	if err != nil {

@@ -62,9 +62,12 @@ func TestMain(m *testing.M) {
 }
 
 // churnHolders starts and kills short-lived socket holders, one after
-// another, until the test ends: scans then race processes coming and going.
-func churnHolders(t *testing.T) {
-	churn, stop := context.WithCancel(context.Background())
+// another, until stop is called or the test ends: scans then race
+// processes coming and going. Each holder, between its fork and its exec,
+// briefly holds copies of every fd of the test process: stop the churn
+// before counting the owners of the test's own sockets.
+func churnHolders(t *testing.T) (stop func()) {
+	churn, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for churn.Err() == nil {
@@ -78,7 +81,10 @@ func churnHolders(t *testing.T) {
 			cmd.Wait()
 		}
 	})
-	t.Cleanup(func() { stop(); wg.Wait() })
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(stop)
+	return stop
 }
 
 // ownersOf returns the owners held by the processes pids.
