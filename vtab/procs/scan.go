@@ -47,9 +47,10 @@ type ScanOptions struct {
 	// Workers is the number of goroutines that scan in parallel; 0 or less
 	// means runtime.GOMAXPROCS(0).
 	Workers int
-	// Iterator, when set, reads every process's fds in one pass of the
-	// kernel's task_file iterator instead of walking PROC/*/fd, when the
-	// proc root is the live /proc it serves (else the walk runs).
+	// Iterator, when set and the proc root is the live /proc it serves,
+	// reads every process's fds in one pass of the kernel's task_file
+	// iterator; only the processes it did not see are walked. On any
+	// other root the walk runs alone.
 	Iterator *FDIterator
 
 	// listFDs makes the scan list every fd directory (tests compare the
@@ -118,23 +119,21 @@ func ScanSocketOwners(ctx context.Context, procRoot string, want map[uint64]stru
 		pids = slices.Clone(opts.PIDs)
 		slices.Sort(pids)
 		pids = slices.Compact(pids)
+		if len(pids) == 0 {
+			return ScanResult{}, nil
+		}
 	}
 	// fromIter holds what the fd iterator found; pids are then only the
 	// processes it did not see, which the walk below reads.
 	var fromIter []Owner
-	iterate := opts.Iterator != nil && !opts.listFDs && servesRoot(rootFd)
-	if iterate {
-		switch {
-		case opts.PIDs != nil && len(pids) == 0:
-			return ScanResult{}, nil
-		case want != nil && len(want) == 0:
+	if opts.Iterator != nil && !opts.listFDs && servesRoot(rootFd) {
+		if want != nil && len(want) == 0 {
 			return ScanResult{Stopped: true}, nil
 		}
-		res, seen, err := opts.Iterator.scan(ctx, want, pids)
-		if err != nil {
+		var seen []int
+		if fromIter, seen, err = opts.Iterator.scan(ctx, want, pids); err != nil {
 			return ScanResult{}, err
 		}
-		fromIter = res.Owners
 		if opts.PIDs == nil {
 			if pids, err = listPIDs(rootFd); err != nil {
 				return ScanResult{}, fmt.Errorf("procs: list %s: %w", procRoot, err)
@@ -224,7 +223,13 @@ func ScanSocketOwners(ctx context.Context, procRoot string, want map[uint64]stru
 		res.Owners = append(res.Owners, sg.w.owners[sg.off:sg.off+sg.n]...)
 	}
 	res.Stopped = s.stopAt.Load() != math.MaxInt64
-	if iterate {
+	// The walked processes rarely hold sockets (kernel threads hold no
+	// file): merge only when they do.
+	switch {
+	case len(fromIter) == 0:
+	case len(res.Owners) == 0:
+		res.Owners = fromIter
+	default:
 		res.Owners = append(res.Owners, fromIter...)
 		slices.SortFunc(res.Owners, cmpOwner)
 	}
