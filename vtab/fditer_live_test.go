@@ -63,7 +63,7 @@ func TestLiveOwnersThroughFDIterator(t *testing.T) {
 	if iter.src.root().fdIter.it == nil {
 		t.Errorf("the held scan did not use the fd iterator: %v", iter.src.root().fdIter.err)
 	}
-	if walk.src.root().fdIter.tried {
+	if f := &walk.src.root().fdIter; f.it != nil || f.err != nil {
 		t.Error("WalkFDs: the engine opened the fd iterator")
 	}
 	if err := iter.Close(); err != nil {

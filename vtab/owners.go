@@ -2,6 +2,7 @@ package vtab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -91,16 +92,17 @@ func ownersHeld(src *Source) bool {
 const fdIteratorMinWant = 2048
 
 // fdIter is a root source's BPF fd iterator, opened on first use and
-// kept until the engine closes. err remembers why it could not be
-// opened (not root, no kernel BTF, another pid namespace), so the
-// attempt is made once.
+// kept until the engine closes. err says why it could not be opened
+// (not root, no kernel BTF, another pid namespace) or that it was
+// closed: either way no attempt is made again.
 type fdIter struct {
-	mu     sync.Mutex
-	it     *procs.FDIterator
-	err    error
-	tried  bool
-	closed bool
+	mu  sync.Mutex
+	it  *procs.FDIterator
+	err error
 }
+
+// errFDIterClosed is fdIter.err once the source is closed.
+var errFDIterClosed = errors.New("closed")
 
 // scanFDs finds the owners of the sockets in want (nil: every socket fd
 // of every process), through the kernel's fd iterator where the live
@@ -120,22 +122,20 @@ func (s *Source) scanFDs(ctx context.Context, want map[uint64]struct{}, opts pro
 func (f *fdIter) open(ctx context.Context) *procs.FDIterator {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.tried && !f.closed {
-		f.tried = true
+	if f.it == nil && f.err == nil {
 		f.it, f.err = procs.OpenFDIterator(ctx)
 	}
 	return f.it
 }
 
-// close unloads the iterator's program.
+// close unloads the iterator's program; it is not opened again.
 func (f *fdIter) close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.closed = true
-	if f.it == nil {
+	it := f.it
+	f.it, f.err = nil, errFDIterClosed
+	if it == nil {
 		return nil
 	}
-	it := f.it
-	f.it = nil
 	return it.Close()
 }
