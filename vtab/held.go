@@ -100,8 +100,10 @@ func (h *Held) AddColumn(col HeldColumn, value func(r int) any) {
 }
 
 // Value returns row r's value of column c.
-func (h *Held) Value(r, c int) any {
-	d := &h.data[c]
+func (h *Held) Value(r, c int) any { return h.data[c].value(r) }
+
+// value returns row r's value.
+func (d *heldData) value(r int) any {
 	if d.kind == heldAny {
 		return d.anys[r]
 	}
@@ -200,12 +202,6 @@ func (d *heldData) become(kind heldKind, n int) {
 	case heldText:
 		d.texts = make([]uint32, n, room)
 	}
-}
-
-// value is Held.Value for this column.
-func (d *heldData) value(r int) any {
-	h := Held{data: []heldData{*d}}
-	return h.Value(r, 0)
 }
 
 // lookup returns the ascending rows whose column col equals key (a key

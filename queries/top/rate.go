@@ -63,11 +63,7 @@ func Rates(prev, cur *result.Set, keys, counters []string, dt float64) (*result.
 			if !ok || old == nil || seen[k] > 1 {
 				continue
 			}
-			a, aok := number(old[i])
-			b, bok := number(r[c])
-			if aok && bok && b >= a {
-				row[c] = (b - a) / dt
-			}
+			row[c] = perSecond(old[i], r[c], dt)
 		}
 		out.Rows[n] = row
 	}
